@@ -1,0 +1,3 @@
+"""algodesk: bench provisioning for Algo IP endpoints."""
+
+__version__ = "0.1.0"

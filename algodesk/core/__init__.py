@@ -1,0 +1,1 @@
+"""Pure-Python provisioning core: no Qt, no sockets, no threads."""

@@ -1,0 +1,1 @@
+"""The outside world (network, keyring, storage); no Qt."""

@@ -1,0 +1,1 @@
+"""PySide6 adapters over core and services."""
