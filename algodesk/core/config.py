@@ -185,7 +185,7 @@ class ConfigDocument:
         if len(keys) < 2:
             return True
         inversions = sum(1 for a, b in itertools.pairwise(keys) if a > b)
-        return inversions <= max(1, int(len(keys) * _SORTED_TOLERANCE))
+        return inversions <= int(len(keys) * _SORTED_TOLERANCE)
 
     # --- edits ----------------------------------------------------------------------------------
     def set(self, key: str, value: str) -> int:
