@@ -1,0 +1,193 @@
+"""Events to JSON and back, exactly: enums, addresses (tuples) and mappings are restored.
+
+The JSON form is ``Event.to_dict()``: the kind name under ``"event"`` plus every field. Decoding
+walks each field's type hint, so a new event type or field needs no change here as long as it
+uses the same building blocks (str, int, float, bool, enums, tuples, string mappings, optionals).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, fields
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+# The kind table is the events module's own; reusing it keeps one source for the names.
+from algodesk.core.events import _KIND_BY_TYPE, Event
+
+
+class EventDecodeError(ValueError):
+    """The text or dict is not an event this version understands."""
+
+
+_Convert = Callable[[Any], Any]
+
+
+def _subclasses(cls: type[Event]) -> list[type[Event]]:
+    found: list[type[Event]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def _event_types() -> Mapping[str, type[Event]]:
+    # An event type missing from the kind table is named by its class, as Event.kind does.
+    table = {sub.__name__: sub for sub in _subclasses(Event)}
+    table.update({kind: cls for cls, kind in _KIND_BY_TYPE.items()})
+    return MappingProxyType(table)
+
+
+EVENT_TYPES: Mapping[str, type[Event]] = _event_types()
+"""Every event class by its kind name (``"transfer-started"`` -> TransferStarted)."""
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The JSON-ready dict of ``event`` (``Event.to_dict()``)."""
+    return event.to_dict()
+
+
+def event_to_json(event: Event) -> str:
+    """One compact line of JSON; ASCII only, so odd file names survive any storage."""
+    return json.dumps(event.to_dict(), separators=(",", ":"))
+
+
+def event_from_json(text: str | bytes) -> Event:
+    """The event that ``event_to_json`` wrote.
+
+    Raises:
+        EventDecodeError: not JSON, an unknown kind, or fields of the wrong shape.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise EventDecodeError(f"not JSON: {error}") from None
+    return event_from_dict(data)
+
+
+def event_from_dict(data: Any) -> Event:
+    """The event described by a ``to_dict()`` mapping.
+
+    Fields missing from ``data`` take their defaults (older writers); unknown fields are refused.
+
+    Raises:
+        EventDecodeError: an unknown kind, a missing required field, an unknown field or a value
+            of the wrong shape.
+    """
+    if not isinstance(data, Mapping):
+        raise EventDecodeError(f"an event is a JSON object, not {type(data).__name__}")
+    kind = data.get("event")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise EventDecodeError(f"unknown event kind {kind!r}")
+    converters, required = _shape(cls)
+    unknown = sorted(set(data) - set(converters) - {"event"})
+    if unknown:
+        raise EventDecodeError(f"{kind}: unknown fields {unknown}")
+    values: dict[str, Any] = {}
+    for name, convert in converters.items():
+        if name not in data:
+            if name in required:
+                raise EventDecodeError(f"{kind}: missing field {name!r}")
+            continue
+        try:
+            values[name] = convert(data[name])
+        except (TypeError, ValueError) as error:
+            raise EventDecodeError(f"{kind}.{name}: {error}") from None
+    return cls(**values)
+
+
+class _Shape(typing.NamedTuple):
+    converters: dict[str, _Convert]
+    required: frozenset[str]
+
+
+_SHAPES: dict[type[Event], _Shape] = {}
+
+
+def _shape(cls: type[Event]) -> _Shape:
+    """Each field's converter and which fields have no default (worked out once per class)."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        hints = typing.get_type_hints(cls)
+        shape = _Shape(
+            {f.name: _converter(hints[f.name]) for f in fields(cls)},
+            frozenset(
+                f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+            ),
+        )
+        _SHAPES[cls] = shape
+    return shape
+
+
+def _converter(hint: Any) -> _Convert:
+    """A function that checks a decoded JSON value against ``hint`` and rebuilds it."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        return _optional(hint, args)
+    if origin is tuple:
+        return _tuple(args)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
+        return _mapping(args)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint
+    if hint in (str, int, float, bool):
+        return _scalar(hint)
+    raise TypeError(f"no JSON decoding for {hint!r}")
+
+
+def _scalar(hint: type) -> _Convert:
+    def convert(value: Any) -> Any:
+        # bool is an int to Python but not to JSON; an int is a fine float (``1`` for ``1.0``).
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if type(value) is not hint:
+            raise TypeError(f"expected {hint.__name__}, got {type(value).__name__}")
+        return value
+
+    return convert
+
+
+def _optional(hint: Any, args: tuple[Any, ...]) -> _Convert:
+    others = [arg for arg in args if arg is not type(None)]
+    if len(others) != 1 or len(args) != 2:
+        raise TypeError(f"no JSON decoding for {hint!r}")
+    inner = _converter(others[0])
+    return lambda value: None if value is None else inner(value)
+
+
+def _tuple(args: tuple[Any, ...]) -> _Convert:
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _converter(args[0])
+        return lambda value: tuple(item(part) for part in _list(value))
+    items = [_converter(arg) for arg in args]
+
+    def convert(value: Any) -> tuple[Any, ...]:
+        parts = _list(value)
+        if len(parts) != len(items):
+            raise ValueError(f"expected {len(items)} items, got {len(parts)}")
+        return tuple(item(part) for item, part in zip(items, parts, strict=True))
+
+    return convert
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _mapping(args: tuple[Any, ...]) -> _Convert:
+    key, item = (_converter(arg) for arg in args)
+
+    def convert(value: Any) -> Mapping[Any, Any]:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        return MappingProxyType({key(k): item(v) for k, v in value.items()})
+
+    return convert
