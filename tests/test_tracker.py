@@ -1,0 +1,417 @@
+"""The tracker: engine events folded into devices, stages and plain-words diagnoses."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from algodesk.core.device import Stage
+from algodesk.core.diagnosis import Level
+from algodesk.core.events import (
+    LeaseGranted,
+    RefusalReason,
+    RequestReceived,
+    RequestRefused,
+    Source,
+    TransferFailed,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+)
+from algodesk.core.md5 import md5_hex
+from algodesk.core.tracker import TIMELINE_LIMIT, Outcome, Tracker, settle_all
+
+MAC = "0022EE010203"
+STAGE1 = b"prov.server.method = static\nprov.server.static = 10.0.0.5\nprov.download.method = ftp\n"
+LOCAL = b"prov.use = 1\nsip.proxy = pbx.example\n"
+
+
+class Bench:
+    """Plays the engine: emits the events a real transfer or refusal produces."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.clock = itertools.count(1000)
+        self.ports = itertools.count(40000)
+        self.ids = itertools.count(1)
+
+    def now(self) -> float:
+        return float(next(self.clock))
+
+    def serve(
+        self,
+        ip: str,
+        name: str,
+        content: bytes = b"x" * 100,
+        *,
+        source: Source = Source.DISK,
+        finish: bool = True,
+    ) -> int:
+        client = (ip, next(self.ports))
+        transfer_id = next(self.ids)
+        apply = self.tracker.apply
+        apply(RequestReceived(time=self.now(), client=client, filename=name))
+        apply(
+            TransferStarted(
+                time=self.now(),
+                transfer_id=transfer_id,
+                client=client,
+                requested=name,
+                served=name,
+                source=source,
+                size=len(content),
+                md5=md5_hex(content),
+            )
+        )
+        if finish:
+            apply(
+                TransferFinished(
+                    time=self.now(),
+                    transfer_id=transfer_id,
+                    client=client,
+                    served=name,
+                    bytes_sent=len(content),
+                    duration=0.5,
+                )
+            )
+        return transfer_id
+
+    def missing(self, ip: str, name: str) -> None:
+        client = (ip, next(self.ports))
+        self.tracker.apply(RequestReceived(time=self.now(), client=client, filename=name))
+        self.tracker.apply(
+            RequestRefused(
+                time=self.now(), client=client, filename=name, reason=RefusalReason.NOT_FOUND
+            )
+        )
+
+    def boot_generic(self, ip: str, mac: str = MAC, product: str = "8186", config: bytes = LOCAL):
+        """A factory device's boot against a folder with only the generic file (auto-md5)."""
+        self.missing(ip, f"algom{mac}.conf")
+        self.serve(ip, f"algop{product}.conf", config)
+        self.serve(ip, f"algop{product}.md5", md5_hex(config).encode(), source=Source.AUTO_MD5)
+
+
+def folder(files: dict[str, bytes]):
+    return files.get
+
+
+def codes(tracker: Tracker, key: str = MAC) -> set[str]:
+    return {d.code for d in tracker.devices[key].diagnoses}
+
+
+def test_device_request_names_mac_and_generic_names_product() -> None:
+    tracker = Tracker()
+    Bench(tracker).boot_generic("10.0.0.20")
+    device = tracker.devices[MAC]
+    assert (device.mac, device.ip, device.product, device.boots) == (MAC, "10.0.0.20", "8186", 1)
+    assert device.files_served == 2
+    assert [e.outcome for e in device.timeline] == [
+        Outcome.NOT_FOUND,
+        Outcome.SERVED,
+        Outcome.SERVED,
+    ]
+    assert "generic-fallback" in codes(tracker)
+    assert device.stage is Stage.APPLYING
+
+
+def test_same_mac_keeps_one_row_across_ip_change() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("192.168.1.111")
+    bench.boot_generic("10.0.0.20")
+    assert list(tracker.devices) == [MAC]
+    assert tracker.devices[MAC].ip == "10.0.0.20"
+    assert tracker.devices[MAC].boots == 2
+    assert tracker.device_for_ip("192.168.1.111") is None
+
+
+def test_bare_ip_row_merges_into_mac_row() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.30", mac="0022EE0A0B0C")
+    tracker.take_changes()
+    bench.missing("10.0.0.20", "algop8186-i.conf")  # no MAC in the name: a bare-IP row
+    assert "ip:10.0.0.20" in tracker.devices
+    bare = tracker.devices["ip:10.0.0.20"]
+    bench.missing("10.0.0.20", f"algom{MAC}.conf")
+    # renamed in place: the same object now carries the MAC
+    assert tracker.devices[MAC] is bare and "ip:10.0.0.20" not in tracker.devices
+    # and a bare row for an IP whose MAC already has a row is merged and reported removed
+    bench.missing("10.0.0.40", "algop8186-i.conf")
+    stray = tracker.devices["ip:10.0.0.40"]
+    tracker.take_changes()
+    bench.missing("10.0.0.40", "algom0022EE0A0B0C.conf")
+    changes = tracker.take_changes()
+    assert changes.removed_devices == [stray]
+    merged = tracker.devices["0022EE0A0B0C"]
+    assert all(e.device is merged for e in merged.timeline)
+    assert [e.seq for e in merged.timeline] == sorted(e.seq for e in merged.timeline)
+
+
+def test_lease_names_device_before_its_first_request() -> None:
+    tracker = Tracker()
+    tracker.apply(LeaseGranted(mac="00:22:ee:01:02:03", ip="10.0.0.20", lease_seconds=600))
+    device = tracker.devices[MAC]
+    assert device.stage is None
+    assert device.status[0] is Level.INFO
+    Bench(tracker).missing("10.0.0.20", "algop8186-i.conf")
+    assert list(tracker.devices) == [MAC]
+
+
+def test_md5_missing_stops_the_device_with_an_error() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.serve("10.0.0.20", f"algom{MAC}.conf", LOCAL)
+    bench.missing("10.0.0.20", f"algom{MAC}.md5")
+    device = tracker.devices[MAC]
+    assert device.stage is Stage.STOPPED
+    level, text = device.status
+    assert level is Level.ERROR and "ignores the config" in text
+    assert "md5-missing" in codes(tracker)
+
+
+def test_md5_mismatch_is_found_with_a_fetcher() -> None:
+    wrong = b"0" * 32 + b"\n"
+    tracker = Tracker(folder({f"algom{MAC}.conf": LOCAL, f"algom{MAC}.md5": wrong}))
+    bench = Bench(tracker)
+    bench.serve("10.0.0.20", f"algom{MAC}.conf", LOCAL)
+    bench.serve("10.0.0.20", f"algom{MAC}.md5", wrong)
+    assert tracker.devices[MAC].stage is Stage.STOPPED
+    assert "md5-mismatch" in codes(tracker)
+
+
+def test_matching_md5_on_disk_is_accepted() -> None:
+    good = md5_hex(LOCAL).encode() + b"  whatever.conf\r\n"
+    tracker = Tracker(folder({f"algom{MAC}.conf": LOCAL, f"algom{MAC}.md5": good}))
+    bench = Bench(tracker)
+    bench.serve("10.0.0.20", f"algom{MAC}.conf", LOCAL)
+    bench.serve("10.0.0.20", f"algom{MAC}.md5", good)
+    assert tracker.devices[MAC].stage is Stage.APPLYING
+    assert not codes(tracker)
+
+
+def test_no_config_at_all() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.missing("10.0.0.20", f"algom{MAC}.conf")
+    bench.missing("10.0.0.20", "algop8186.conf")
+    assert tracker.devices[MAC].stage is Stage.STOPPED
+    assert "no-config" in codes(tracker)
+
+
+def test_stage1_config_hands_off_once_quiet() -> None:
+    tracker = Tracker(folder({"algop8186.conf": STAGE1}), settle_seconds=60)
+    Bench(tracker).boot_generic("10.0.0.20", config=STAGE1)
+    device = tracker.devices[MAC]
+    tracker.tick(device.last_seen + 59)
+    assert device.stage is Stage.APPLYING
+    tracker.tick(device.last_seen + 60)
+    assert device.stage is Stage.LEFT
+    assert "handed-off" in codes(tracker)
+    level, text = device.status
+    assert level is Level.OK and "10.0.0.5" in text
+
+
+def test_without_fetcher_a_quiet_device_stopped_after_stage1() -> None:
+    tracker = Tracker()
+    Bench(tracker).boot_generic("10.0.0.20")
+    settle_all(tracker)
+    assert tracker.devices[MAC].stage is Stage.LEFT
+    assert "stopped-after-stage-1" in codes(tracker)
+
+
+def test_second_boot_with_same_config_settles_done() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.20")
+    bench.boot_generic("10.0.0.20")
+    settle_all(tracker)
+    assert tracker.devices[MAC].stage is Stage.DONE
+    assert tracker.devices[MAC].status == (Level.OK, "Done")
+
+
+def test_provisioning_off_settles_done_and_says_so() -> None:
+    config = b"prov.use = 0\n"
+    tracker = Tracker(folder({"algop8186.conf": config}))
+    Bench(tracker).boot_generic("10.0.0.20", config=config)
+    settle_all(tracker)
+    assert tracker.devices[MAC].stage is Stage.DONE
+    assert "provisioning-disabled" in codes(tracker)
+
+
+def test_reboot_loop_after_three_boots_but_not_after_settling() -> None:
+    tracker = Tracker(loop_threshold=3)
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.20")
+    bench.boot_generic("10.0.0.20")
+    assert "reboot-loop" not in codes(tracker)
+    bench.boot_generic("10.0.0.20")
+    assert "reboot-loop" in codes(tracker)
+    assert tracker.devices[MAC].status[0] is Level.WARNING
+    settle_all(tracker)
+    bench.boot_generic("10.0.0.20")  # a power cycle after a quiet spell is no loop
+    assert "reboot-loop" not in codes(tracker)
+
+
+def test_firmware_and_data_files_missing() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.20")
+    bench.missing("10.0.0.20", "algo-8186-5.4f.sfw")
+    bench.missing("10.0.0.20", "algo-8186-5.4f.fw")
+    device = tracker.devices[MAC]
+    assert device.stage is Stage.FIRMWARE
+    firmware = [d for d in device.diagnoses if d.code == "firmware-missing"]
+    assert len(firmware) == 1 and "algo-8186-5.4f.sfw" in firmware[0].text
+    bench.missing("10.0.0.20", "bells.md5")
+    assert device.stage is Stage.DATA
+    assert "data-missing" in codes(tracker)
+
+
+def test_firmware_fallback_served_clears_missing() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.20")
+    bench.missing("10.0.0.20", "algo-8186-5.4f.sfw")
+    bench.serve("10.0.0.20", "algo-8186-5.4f.fw", b"f" * 5000)
+    assert "firmware-missing" not in codes(tracker)
+    assert tracker.devices[MAC].stage is Stage.FIRMWARE
+
+
+def test_data_served_then_done() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.20")
+    bench.serve("10.0.0.20", "bells.md5", b"a" * 33)
+    bench.serve("10.0.0.20", "bells.zip", b"z" * 3000)
+    assert tracker.devices[MAC].stage is Stage.DATA
+    settle_all(tracker)
+    assert tracker.devices[MAC].stage is Stage.DONE
+
+
+def test_progress_then_failure() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    bench.boot_generic("10.0.0.20")
+    transfer = bench.serve("10.0.0.20", "algo-8186-5.4f.sfw", b"f" * 10_000, finish=False)
+    tracker.take_changes()
+    device = tracker.devices[MAC]
+    entry = device.current
+    assert entry is not None and entry.outcome is Outcome.SENDING
+    client = entry.client
+    tracker.apply(
+        TransferProgress(
+            time=entry.time + 2,
+            transfer_id=transfer,
+            client=client,
+            served=entry.served,
+            bytes_sent=4000,
+            size=10_000,
+        )
+    )
+    assert entry.fraction == 0.4
+    assert entry.speed is not None and entry.speed > 0
+    changes = tracker.take_changes()
+    assert changes.updated_entries == [entry] and changes.updated_devices == [device]
+    assert not changes.new_entries and not changes.new_devices
+    tracker.apply(
+        TransferFailed(
+            transfer_id=transfer,
+            client=client,
+            served=entry.served,
+            reason="timeout",
+            bytes_sent=4000,
+        )
+    )
+    assert device.current is None
+    assert entry.outcome is Outcome.FAILED and entry.reason == "timeout"
+    assert "transfer-failed" in codes(tracker)
+
+
+def test_transfer_without_request_event_is_still_tracked() -> None:
+    tracker = Tracker()
+    tracker.apply(
+        TransferStarted(
+            transfer_id=7,
+            client=("10.0.0.9", 5000),
+            requested="algop8188.conf",
+            served="algop8188.conf",
+            source=Source.DISK,
+            size=10,
+        )
+    )
+    tracker.apply(
+        TransferFinished(
+            transfer_id=7,
+            client=("10.0.0.9", 5000),
+            served="algop8188.conf",
+            bytes_sent=10,
+            duration=0,
+        )
+    )
+    device = tracker.devices["ip:10.0.0.9"]
+    assert device.product == "8188" and device.files_served == 1
+    assert device.timeline[0].fraction == 1.0
+
+
+def test_timeline_is_bounded() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    for _ in range(TIMELINE_LIMIT // 3 + 5):
+        bench.boot_generic("10.0.0.20")
+    assert len(tracker.devices[MAC].timeline) == TIMELINE_LIMIT
+
+
+def test_take_changes_reports_new_devices_once() -> None:
+    tracker = Tracker()
+    Bench(tracker).boot_generic("10.0.0.20")
+    first = tracker.take_changes()
+    assert first.new_devices == [tracker.devices[MAC]]
+    assert not first.updated_devices
+    assert len(first.new_entries) == 3
+    second = tracker.take_changes()
+    assert not (second.new_devices or second.new_entries or second.updated_devices)
+
+
+_names = st.sampled_from(
+    [
+        f"algom{MAC}.conf",
+        f"algom{MAC}.md5",
+        "algom0022EE0A0B0C.conf",
+        "algop8186.conf",
+        "algop8186.md5",
+        "algo-8186-5.4f.sfw",
+        "bells.zip",
+        "bells.md5",
+        "../etc/passwd",
+        "",
+    ]
+)
+_ips = st.sampled_from(["10.0.0.1", "10.0.0.2", "10.0.0.3"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_ips, _names, st.booleans(), st.booleans()), max_size=40))
+def test_any_event_stream_keeps_devices_consistent(steps) -> None:
+    tracker = Tracker(settle_seconds=0)
+    bench = Bench(tracker)
+    for ip, name, found, finish in steps:
+        if found:
+            bench.serve(ip, name, finish=finish)
+        else:
+            bench.missing(ip, name)
+        tracker.tick(math.inf)
+    macs = [d.mac for d in tracker.devices.values() if d.mac]
+    assert len(macs) == len(set(macs))
+    for key, device in tracker.devices.items():
+        assert device.key == key
+        assert all(entry.device is device for entry in device.timeline)
+        assert device.status[1]
+    # every IP maps to at most one device, and that device says it is there
+    for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        device = tracker.device_for_ip(ip)
+        assert device is None or device.ip == ip
