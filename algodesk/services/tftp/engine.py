@@ -1,0 +1,447 @@
+"""The engine's loop: one thread polls the listening socket and every transfer socket.
+
+Requests are resolved and answered here; ACKs are dispatched to their transfer; a lazy timer heap
+drives retransmissions (a transfer's deadline moves with every ACK without touching the heap; a
+heap entry found early is simply pushed again). Progress events come from a periodic sweep, so
+nothing per packet ever reaches the sink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import logging
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from algodesk.core import events as ev
+from algodesk.core.events import RefusalReason, Sink
+from algodesk.services.tftp import packets
+from algodesk.services.tftp.files import FileStore, Opened
+from algodesk.services.tftp.negotiate import negotiate
+from algodesk.services.tftp.paths import PathRefused
+from algodesk.services.tftp.poller import Poller
+from algodesk.services.tftp.settings import TftpSettings
+from algodesk.services.tftp.transfer import Timing, Transfer
+
+log = logging.getLogger(__name__)
+
+_RECV_BUFFER = 65536
+_LISTEN_RCVBUF = 1 << 20
+# Linux: learn which local address a request reached, so replies leave from it (multi-homed
+# benches). Python 3.11 lacks the constant; the value is fixed by the Linux ABI.
+_IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+_PKTINFO = struct.Struct("=i4s4s")
+_REFUSAL_CODES = {
+    RefusalReason.NOT_FOUND: packets.ERR_NOT_FOUND,
+    RefusalReason.ACCESS: packets.ERR_ACCESS,
+}
+
+
+@dataclass
+class Counters:
+    """What the engine has done since it was created; read from any thread."""
+
+    devices: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    requests: int = 0
+    refused: int = 0
+    bytes_sent: int = 0
+    active: int = 0
+    done: int = 0
+    failed: int = 0
+
+
+@dataclass
+class _Active:
+    transfer: Transfer
+    opened: Opened
+    release_path: Path | None
+    requested: str
+    started_wall: float
+
+
+class Engine:
+    """Owns the sockets and transfers while the server runs; lives on the engine thread."""
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        wake: socket.socket,
+        *,
+        store: FileStore,
+        settings: TftpSettings,
+        root: Path | None,
+        sink: Sink,
+        counters: Counters,
+    ) -> None:
+        self.listener = listener
+        self.wake = wake
+        self.store = store
+        self.settings = settings
+        self.root = root
+        self.sink = sink
+        self.counters = counters
+        self.stopping = threading.Event()
+        self.local_address = listener.getsockname()[0]
+        self.family = listener.family
+        self.poller = Poller()
+        self.active: dict[int, _Active] = {}
+        self.transfers: dict[int, Transfer] = {}
+        self.by_client: dict[tuple[str, int], Transfer] = {}
+        self.timers: list[tuple[float, int, Transfer]] = []
+        self.next_id = 1
+        self.buffer = bytearray(_RECV_BUFFER)
+        self.pktinfo = False
+        self.timing = Timing(
+            settings.initial_timeout,
+            settings.min_timeout,
+            settings.max_timeout,
+            settings.max_retries,
+        )
+
+    def emit(self, event: ev.Event) -> None:
+        """Hand ``event`` to the sink; a failing sink never stops the engine."""
+        try:
+            self.sink(event)
+        except Exception:
+            log.exception("event sink failed on %s", event.kind)
+
+    # ----- loop -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until ``stopping`` is set; then end every transfer and close every socket."""
+        listen_fd = self.listener.fileno()
+        wake_fd = self.wake.fileno()
+        self._prepare_listener()
+        self.poller.register(listen_fd)
+        self.poller.register(wake_fd)
+        transfers = self.transfers
+        buffer = self.buffer
+        interval = self.settings.progress_interval
+        next_sweep = time.monotonic() + interval
+        try:
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                wait = next_sweep - now
+                if self.timers and self.timers[0][0] - now < wait:
+                    wait = self.timers[0][0] - now
+                ready = self.poller.poll(max(wait, 0.0))
+                now = time.monotonic()
+                for fd, _events in ready:
+                    transfer = transfers.get(fd)
+                    if transfer is not None:
+                        self._on_transfer_packet(transfer, buffer, now)
+                    elif fd == listen_fd:
+                        self._on_listener(now)
+                    elif fd == wake_fd:
+                        with contextlib.suppress(OSError):
+                            self.wake.recv(64)
+                if self.timers and self.timers[0][0] <= now:
+                    self._run_timers(now)
+                if now >= next_sweep:
+                    self._sweep_progress()
+                    next_sweep = now + interval
+        finally:
+            self._shutdown()
+
+    def _prepare_listener(self) -> None:
+        if sys.platform.startswith("linux") and self.family == socket.AF_INET:
+            if self.local_address == "0.0.0.0":
+                with contextlib.suppress(OSError):
+                    self.listener.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
+                    self.pktinfo = True
+        with contextlib.suppress(OSError):
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _LISTEN_RCVBUF)
+
+    def _on_transfer_packet(self, transfer: Transfer, buffer: bytearray, now: float) -> None:
+        try:
+            size, sender = transfer.sock.recvfrom_into(buffer)
+        except BlockingIOError:
+            return
+        except OSError as error:
+            # Windows reports an ICMP port unreachable as ConnectionResetError here.
+            self._fail(transfer, f"client unreachable ({error.strerror or error})")
+            return
+        if sender != transfer.peer:
+            self._send_quietly(
+                transfer.sock, packets.error_packet(packets.ERR_UNKNOWN_TID, "unknown TID"), sender
+            )
+            return
+        if size < 4 or buffer[0]:
+            return
+        opcode = buffer[1]
+        try:
+            if opcode == packets.ACK:
+                if transfer.on_ack((buffer[2] << 8) | buffer[3], now):
+                    self._finish(transfer, now)
+            elif opcode == packets.ERROR:
+                code, message = packets.parse_error(bytes(buffer[:size]))
+                self._fail(transfer, f"client sent error {code}: {message}", notify=False)
+        except OSError as error:
+            self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
+
+    def _run_timers(self, now: float) -> None:
+        timers = self.timers
+        while timers and timers[0][0] <= now:
+            deadline, tid, transfer = heapq.heappop(timers)
+            if self.transfers.get(transfer.fd) is not transfer:
+                continue
+            if transfer.deadline > deadline:
+                heapq.heappush(timers, (transfer.deadline, tid, transfer))
+                continue
+            try:
+                alive = transfer.on_timeout(now)
+            except OSError as error:
+                self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
+                continue
+            if not alive:
+                self._fail(transfer, f"no answer after {transfer.max_retries} retries")
+                continue
+            heapq.heappush(timers, (transfer.deadline, tid, transfer))
+
+    def _sweep_progress(self) -> None:
+        for record in list(self.active.values()):
+            transfer = record.transfer
+            sent = transfer.bytes_acked
+            if sent != transfer.progress_sent:
+                transfer.progress_sent = sent
+                self.emit(
+                    ev.TransferProgress(
+                        transfer_id=transfer.tid,
+                        client=transfer.peer,
+                        served=record.opened.served,
+                        bytes_sent=sent,
+                        size=transfer.size,
+                    )
+                )
+
+    # ----- requests -------------------------------------------------------------------------
+
+    def _receive_request(self) -> tuple[bytes, tuple[str, int], str] | None:
+        """One datagram from the listener, its sender, and the local address it reached."""
+        local = self.local_address
+        try:
+            if self.pktinfo:
+                data, ancillary, _flags, sender = self.listener.recvmsg(
+                    _RECV_BUFFER, socket.CMSG_SPACE(_PKTINFO.size)
+                )
+                for level, kind, value in ancillary:
+                    if level == socket.IPPROTO_IP and kind == _IP_PKTINFO:
+                        local = socket.inet_ntoa(_PKTINFO.unpack_from(value)[1])
+            else:
+                data, sender = self.listener.recvfrom(_RECV_BUFFER)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            # A Windows listener reports ICMP errors for earlier replies; nothing to do.
+            return None
+        return data, sender, local
+
+    def _on_listener(self, now: float) -> None:
+        received = self._receive_request()
+        if received is None:
+            return
+        data, sender, local = received
+        if len(data) >= 2 and data[0] == 0 and data[1] == packets.ERROR:
+            return  # never answer an error with an error
+        try:
+            request = packets.parse_request(data)
+        except packets.MalformedPacket as error:
+            self._refuse(sender, "", RefusalReason.MALFORMED, str(error), packets.ERR_ILLEGAL)
+            return
+        self.counters.requests += 1
+        operation = "read" if request.opcode == packets.RRQ else "write"
+        self.emit(
+            ev.RequestReceived(
+                client=sender,
+                filename=request.filename,
+                operation=operation,
+                options=request.options,
+            )
+        )
+        if request.opcode == packets.WRQ:
+            detail = "this server does not accept uploads"
+            self._refuse(sender, request.filename, RefusalReason.WRITE, detail, packets.ERR_ACCESS)
+            return
+        previous = self.by_client.get(sender)
+        if previous is not None and previous.in_first_round:
+            # The client repeated its request before our first answer arrived.
+            with contextlib.suppress(OSError):
+                previous.resend_first(now)
+            return
+        if len(self.transfers) >= self.settings.max_transfers:
+            detail = f"{len(self.transfers)} transfers in progress"
+            self._refuse(
+                sender, request.filename, RefusalReason.BUSY, detail, packets.ERR_UNDEFINED
+            )
+            return
+        self._start(request, sender, local, now)
+
+    def _start(
+        self, request: packets.Request, sender: tuple[str, int], local: str, now: float
+    ) -> None:
+        settings = self.settings
+        try:
+            opened, release_path = self.store.open(
+                self.root,
+                request.filename,
+                case_fallback=settings.case_fallback,
+                auto_md5=settings.auto_md5,
+                auto_md5_firmware=settings.auto_md5_firmware,
+            )
+        except PathRefused as refused:
+            code = _REFUSAL_CODES.get(refused.reason, packets.ERR_UNDEFINED)
+            self._refuse(sender, request.filename, refused.reason, refused.detail, code)
+            return
+        content = opened.content
+        data = content.netascii() if request.mode == "netascii" else content.data
+        view = memoryview(data)
+        agreed = negotiate(request.options, request.option_names, len(view), settings)
+        try:
+            sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        except OSError as error:
+            self._release(opened, release_path)
+            view.release()
+            detail = f"no socket for the transfer ({error.strerror or error})"
+            self._refuse(sender, request.filename, RefusalReason.BUSY, detail, 0)
+            return
+        try:
+            sock.bind((local, 0))
+            sock.setblocking(False)
+        except OSError as error:
+            sock.close()
+            self._release(opened, release_path)
+            view.release()
+            detail = f"cannot bind a transfer socket ({error.strerror or error})"
+            self._refuse(sender, request.filename, RefusalReason.BUSY, detail, 0)
+            return
+        timing = self.timing
+        if agreed.timeout is not None:
+            timing = Timing(
+                agreed.timeout, agreed.timeout, agreed.timeout, timing.max_retries, agreed.timeout
+            )
+        tid = self.next_id
+        self.next_id += 1
+        transfer = Transfer(
+            tid,
+            sock,
+            sender,
+            view,
+            blksize=agreed.blksize,
+            window=agreed.windowsize,
+            oack=packets.oack_packet(agreed.reply) if agreed.reply else None,
+            timing=timing,
+            now=now,
+        )
+        self.transfers[transfer.fd] = transfer
+        self.by_client[sender] = transfer
+        self.active[transfer.fd] = _Active(
+            transfer, opened, release_path, request.filename, time.time()
+        )
+        self.poller.register(transfer.fd)
+        self.counters.active += 1
+        self.counters.devices.add(sender[0])
+        md5 = ""
+        if opened.source is ev.Source.AUTO_MD5:
+            md5 = bytes(content.data).strip().decode("ascii")
+        elif content.size <= settings.md5_limit:
+            md5 = content.md5()
+        self.emit(
+            ev.TransferStarted(
+                transfer_id=tid,
+                client=sender,
+                requested=request.filename,
+                served=opened.served,
+                source=opened.source,
+                size=transfer.size,
+                options=agreed.reply,
+                case_fallback=opened.case_fallback,
+                md5=md5,
+            )
+        )
+        try:
+            transfer.begin(now)
+        except OSError as error:
+            self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
+            return
+        heapq.heappush(self.timers, (transfer.deadline, tid, transfer))
+
+    def _refuse(
+        self, client: tuple[str, int], name: str, reason: RefusalReason, detail: str, code: int
+    ) -> None:
+        self.counters.refused += 1
+        self._send_quietly(self.listener, packets.error_packet(code, detail), client)
+        self.emit(ev.RequestRefused(client=client, filename=name, reason=reason, detail=detail))
+
+    @staticmethod
+    def _send_quietly(sock: socket.socket, packet: bytes, address: tuple[str, int]) -> None:
+        with contextlib.suppress(OSError):
+            sock.sendto(packet, address)
+
+    # ----- endings --------------------------------------------------------------------------
+
+    def _close(self, transfer: Transfer) -> _Active:
+        record = self.active.pop(transfer.fd)
+        del self.transfers[transfer.fd]
+        if self.by_client.get(transfer.peer) is transfer:
+            del self.by_client[transfer.peer]
+        with contextlib.suppress(OSError, ValueError):
+            self.poller.unregister(transfer.fd)
+        transfer.sock.close()
+        transfer.view.release()
+        self._release(record.opened, record.release_path)
+        self.counters.active -= 1
+        return record
+
+    def _release(self, opened: Opened, path: Path | None) -> None:
+        if path is not None:
+            self.store.cache.release(path, opened.content)
+
+    def _finish(self, transfer: Transfer, now: float) -> None:
+        record = self._close(transfer)
+        self.counters.done += 1
+        self.counters.bytes_sent += transfer.size
+        self.counters.files.add(record.opened.served)
+        self.emit(
+            ev.TransferFinished(
+                transfer_id=transfer.tid,
+                client=transfer.peer,
+                served=record.opened.served,
+                bytes_sent=transfer.size,
+                duration=now - transfer.started,
+                retransmissions=transfer.retransmissions,
+            )
+        )
+
+    def _fail(self, transfer: Transfer, reason: str, *, notify: bool = True, code: int = 0) -> None:
+        if notify:
+            self._send_quietly(transfer.sock, packets.error_packet(code, reason), transfer.peer)
+        sent = transfer.bytes_acked
+        record = self._close(transfer)
+        self.counters.failed += 1
+        self.counters.bytes_sent += sent
+        self.emit(
+            ev.TransferFailed(
+                transfer_id=transfer.tid,
+                client=transfer.peer,
+                served=record.opened.served,
+                reason=reason,
+                bytes_sent=sent,
+                duration=time.monotonic() - transfer.started,
+                retransmissions=transfer.retransmissions,
+            )
+        )
+
+    def _shutdown(self) -> None:
+        for transfer in list(self.transfers.values()):
+            self._fail(transfer, "server stopped")
+        self.poller.close()
+        self.listener.close()
+        self.wake.close()
+        self.store.cache.clear()

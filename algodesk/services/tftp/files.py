@@ -1,0 +1,281 @@
+"""What the engine serves: a shared read-once file cache, virtual files and generated md5 files.
+
+A file served to many devices at once is read (or, when big, mapped) once; every transfer slices
+the same buffer. Entries are keyed by path, size, mtime and inode, so an edited file is read
+again while transfers of the old version finish on the old bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from algodesk.core import md5 as md5_files
+from algodesk.core.events import RefusalReason, Source
+from algodesk.services.tftp.paths import PathRefused, find_on_disk, split_name
+
+_MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
+_FIRMWARE_EXTENSIONS = (".sfw", ".fw")
+
+
+class Content:
+    """Bytes of one version of a file, shared by every transfer serving it."""
+
+    __slots__ = ("_md5", "_netascii", "data", "key", "mapped", "size", "users")
+
+    def __init__(self, data: bytes | mmap.mmap, key: tuple[int, ...] = ()) -> None:
+        self.data = data
+        self.size = len(data)
+        self.key = key
+        self.mapped = isinstance(data, mmap.mmap)
+        self.users = 0
+        """Transfers reading this content (counted by the disk cache)."""
+        self._md5: str | None = None
+        self._netascii: bytes | None = None
+
+    def md5(self) -> str:
+        """Lowercase hex md5 of the bytes (computed once)."""
+        if self._md5 is None:
+            self._md5 = md5_files.md5_hex(self.data)  # type: ignore[arg-type]
+        return self._md5
+
+    def netascii(self) -> bytes:
+        """The bytes converted to netascii (LF -> CR LF, CR -> CR NUL; computed once)."""
+        if self._netascii is None:
+            raw = bytes(self.data)
+            self._netascii = raw.replace(b"\r", b"\r\0").replace(b"\n", b"\r\n")
+        return self._netascii
+
+    def close(self) -> None:
+        """Unmap a mapped file; views still alive keep it until they are released."""
+        if isinstance(self.data, mmap.mmap):
+            with contextlib.suppress(BufferError):
+                self.data.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A request resolved to bytes: what is served, from where, and how it was found."""
+
+    content: Content
+    served: str
+    source: Source
+    case_fallback: bool = False
+    cached: bool = True
+    """Whether ``content`` belongs to the disk cache (and must be released to it)."""
+
+
+class FileCache:
+    """Disk files read once and shared; unused files stay cached up to a byte budget.
+
+    Used only from the engine thread.
+    """
+
+    def __init__(self, *, mmap_threshold: int, cache_bytes: int) -> None:
+        self._mmap_threshold = mmap_threshold
+        self._cache_bytes = cache_bytes
+        self._current: dict[Path, Content] = {}
+        self._idle: OrderedDict[Path, Content] = OrderedDict()
+        self._idle_bytes = 0
+
+    def open(self, path: Path) -> Content:
+        """The current content of ``path``, counted as used until ``release``."""
+        stat = os.stat(path)
+        key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
+        content = self._current.get(path)
+        if content is None or content.key != key:
+            if content is not None:
+                self._forget(path, content)
+            content = self._read(path, key)
+            self._current[path] = content
+        elif path in self._idle:
+            del self._idle[path]
+            self._idle_bytes -= content.size
+        content.users += 1
+        return content
+
+    def release(self, path: Path, content: Content) -> None:
+        """One transfer of ``content`` ended."""
+        content.users -= 1
+        if content.users > 0:
+            return
+        if self._current.get(path) is not content:
+            content.close()
+        elif content.mapped:
+            # Mapped files are large: drop them as soon as nobody reads them.
+            del self._current[path]
+            content.close()
+        else:
+            self._idle[path] = content
+            self._idle_bytes += content.size
+            self._evict()
+
+    def users(self) -> int:
+        """Transfers currently holding a cached file (for tests and stats)."""
+        return sum(content.users for content in self._current.values())
+
+    def clear(self) -> None:
+        """Drop every idle entry (used files are dropped when released)."""
+        for path in list(self._idle):
+            self._drop_idle(path)
+
+    def _read(self, path: Path, key: tuple[int, ...]) -> Content:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size >= self._mmap_threshold and size > 0:
+                return Content(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), key)
+            return Content(handle.read(), key)
+
+    def _forget(self, path: Path, content: Content) -> None:
+        if path in self._idle:
+            self._drop_idle(path)
+        else:
+            del self._current[path]
+            if content.users == 0:
+                content.close()
+
+    def _drop_idle(self, path: Path) -> None:
+        content = self._idle.pop(path)
+        self._idle_bytes -= content.size
+        if self._current.get(path) is content:
+            del self._current[path]
+        content.close()
+
+    def _evict(self) -> None:
+        while self._idle_bytes > self._cache_bytes and self._idle:
+            self._drop_idle(next(iter(self._idle)))
+
+
+class VirtualFiles:
+    """In-memory files keyed by normalised name; safe to change from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, Content] = {}
+
+    def set(self, name: str, data: bytes) -> str:
+        """Register ``data`` under ``name``; returns the normalised name. Raises ``ValueError``."""
+        try:
+            key = "/".join(split_name(name))
+        except PathRefused as error:
+            raise ValueError(f"not a servable name {name!r}: {error.detail}") from None
+        with self._lock:
+            self._files[key] = Content(bytes(data))
+        return key
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (no error when absent)."""
+        with contextlib.suppress(PathRefused), self._lock:
+            self._files.pop("/".join(split_name(name)), None)
+
+    def clear(self) -> None:
+        """Forget every virtual file."""
+        with self._lock:
+            self._files.clear()
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        with self._lock:
+            return sorted(self._files)
+
+    def find(self, key: str, *, case_fallback: bool) -> tuple[str, Content] | None:
+        """The name and content registered for ``key`` (exact, then case-insensitive)."""
+        with self._lock:
+            content = self._files.get(key)
+            if content is not None:
+                return key, content
+            if case_fallback:
+                wanted = key.casefold()
+                for name in sorted(self._files):
+                    if name.casefold() == wanted:
+                        return name, self._files[name]
+        return None
+
+
+class FileStore:
+    """Resolves requested names to content: virtual files, then disk, then generated md5."""
+
+    def __init__(self, cache: FileCache, virtual: VirtualFiles) -> None:
+        self.cache = cache
+        self.virtual = virtual
+
+    def open(
+        self,
+        root: Path | None,
+        name: str,
+        *,
+        case_fallback: bool,
+        auto_md5: bool,
+        auto_md5_firmware: bool,
+    ) -> tuple[Opened, Path | None]:
+        """Resolve ``name``; returns what to serve and the disk path to release it with."""
+        parts = split_name(name)
+        try:
+            return self._open_plain(root, parts, case_fallback)
+        except PathRefused as refused:
+            if refused.reason is not RefusalReason.NOT_FOUND or not auto_md5:
+                raise
+            if not parts[-1].lower().endswith(".md5"):
+                raise
+            generated = self._generate_md5(root, parts, case_fallback, auto_md5_firmware)
+            if generated is None:
+                raise
+            return generated, None
+
+    def _open_plain(
+        self, root: Path | None, parts: tuple[str, ...], case_fallback: bool
+    ) -> tuple[Opened, Path | None]:
+        found = self.virtual.find("/".join(parts), case_fallback=case_fallback)
+        if found is not None:
+            served, content = found
+            opened = Opened(content, served, Source.VIRTUAL, served != "/".join(parts), False)
+            return opened, None
+        if root is None:
+            raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
+        match = find_on_disk(root, parts, case_fallback=case_fallback)
+        try:
+            content = self.cache.open(match.path)
+        except PermissionError:
+            raise PathRefused(RefusalReason.ACCESS, "file not readable") from None
+        except OSError as error:
+            raise PathRefused(RefusalReason.NOT_FOUND, f"cannot read: {error.strerror}") from None
+        return Opened(content, match.served, Source.DISK, match.case_fallback), match.path
+
+    def _generate_md5(
+        self, root: Path | None, parts: tuple[str, ...], case_fallback: bool, firmware: bool
+    ) -> Opened | None:
+        stem = parts[-1][: -len(".md5")]
+        if not stem:
+            return None
+        if stem.lower().endswith(tuple(_MD5_CANDIDATE_EXTENSIONS + _FIRMWARE_EXTENSIONS)):
+            candidates = [stem]
+        else:
+            extensions = _MD5_CANDIDATE_EXTENSIONS + (_FIRMWARE_EXTENSIONS if firmware else ())
+            candidates = [stem + extension for extension in extensions]
+        for candidate in candidates:
+            if candidate.lower().endswith(_FIRMWARE_EXTENSIONS) and not firmware:
+                continue
+            try:
+                opened, path = self._open_plain(root, (*parts[:-1], candidate), case_fallback)
+            except PathRefused:
+                continue
+            digest = opened.content.md5()
+            if path is not None:
+                self.cache.release(path, opened.content)
+            served_parts = opened.served.split("/")
+            served_parts[-1] = md5_files.md5_name(served_parts[-1])
+            if candidate == stem:
+                served_parts[-1] = f"{opened.served.split('/')[-1]}.md5"
+            return Opened(
+                Content(md5_files.format_md5(digest)),
+                "/".join(served_parts),
+                Source.AUTO_MD5,
+                opened.case_fallback,
+                False,
+            )
+        return None

@@ -1,0 +1,90 @@
+"""Confinement of requested names to the served root, and lookup with case fallback."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from algodesk.core.events import RefusalReason
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class PathRefused(Exception):
+    """A request that must be answered with an error: ``reason`` says which."""
+
+    def __init__(self, reason: RefusalReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class DiskMatch:
+    """A file found under the root: its path, its name relative to the root, how it was found."""
+
+    path: Path
+    served: str
+    case_fallback: bool
+
+
+def split_name(name: str) -> tuple[str, ...]:
+    """Check a requested name and split it into path components.
+
+    ``\\`` counts as a separator; empty and ``.`` components are dropped. Raises ``PathRefused``
+    (access) for control characters, absolute paths, drive letters or streams (``:``) and ``..``.
+    """
+    if _CONTROL.search(name):
+        raise PathRefused(RefusalReason.ACCESS, "control character in file name")
+    unified = name.replace("\\", "/")
+    if unified.startswith("/"):
+        raise PathRefused(RefusalReason.ACCESS, "absolute path")
+    if ":" in unified:
+        raise PathRefused(RefusalReason.ACCESS, "drive letter or ':' in file name")
+    parts = tuple(part for part in unified.split("/") if part not in ("", "."))
+    if ".." in parts:
+        raise PathRefused(RefusalReason.ACCESS, "'..' in file name")
+    if not parts:
+        raise PathRefused(RefusalReason.NOT_FOUND, "no file name")
+    return parts
+
+
+def _lookup_casefold(folder: Path, part: str) -> str | None:
+    wanted = part.casefold()
+    try:
+        with os.scandir(folder) as entries:
+            matches = sorted(entry.name for entry in entries if entry.name.casefold() == wanted)
+    except OSError:
+        return None
+    return matches[0] if matches else None
+
+
+def find_on_disk(root: Path, parts: tuple[str, ...], *, case_fallback: bool) -> DiskMatch:
+    """The regular file ``parts`` names under ``root`` (already resolved).
+
+    Symlinks are followed but the target must stay inside the root. Raises ``PathRefused``.
+    """
+    candidate = root.joinpath(*parts)
+    served_parts = list(parts)
+    used_fallback = False
+    if case_fallback and not os.path.lexists(candidate):
+        folder = root
+        for index, part in enumerate(parts):
+            step = folder / part
+            if not os.path.lexists(step):
+                found = _lookup_casefold(folder, part)
+                if found is None:
+                    break
+                served_parts[index] = found
+                used_fallback = True
+                step = folder / found
+            folder = step
+        candidate = root.joinpath(*served_parts)
+    real = Path(os.path.realpath(candidate))
+    if real != root and not real.is_relative_to(root):
+        raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
+    if not real.is_file():
+        raise PathRefused(RefusalReason.NOT_FOUND, "no such file")
+    return DiskMatch(real, "/".join(served_parts), used_fallback)

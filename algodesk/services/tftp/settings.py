@@ -1,0 +1,63 @@
+"""Settings of the TFTP engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_BLKSIZE = 8
+MAX_BLKSIZE = 65464
+DEFAULT_BLKSIZE = 512
+MAX_WINDOWSIZE = 65535
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TftpSettings:
+    """How the engine negotiates, retransmits and caches.
+
+    Attributes:
+        max_blksize: Cap for the RFC 2348 block size (8..65464); the default fits one Ethernet
+            frame without IP fragmentation.
+        case_fallback: Serve ``ABC.conf`` for ``abc.conf`` when only the former exists.
+        auto_md5: Answer ``X.md5`` / ``X.conf.md5`` with a generated md5 when no such file exists.
+        auto_md5_firmware: Also generate md5 files for firmware (``.sfw`` / ``.fw``).
+        max_windowsize: Cap for the RFC 7440 window size.
+        accept_timeout_option: Acknowledge a client's RFC 2349 ``timeout`` and retransmit on it
+            instead of on our measured round trip.
+        initial_timeout: Retransmission timeout before any round trip was measured (seconds).
+        min_timeout: Lower bound of the measured retransmission timeout.
+        max_timeout: Upper bound of the timeout, back-off included.
+        max_retries: Consecutive timeouts after which a transfer fails.
+        max_transfers: Simultaneous transfers; more requests are refused as busy.
+        progress_interval: Seconds between progress events of one transfer.
+        mmap_threshold: Files at least this big are mapped, not read into memory.
+        cache_bytes: Bytes of files no transfer uses that stay cached for the next device.
+        md5_limit: Largest file whose md5 is computed for the transfer-started event.
+    """
+
+    max_blksize: int = 1468
+    case_fallback: bool = True
+    auto_md5: bool = True
+    auto_md5_firmware: bool = False
+    max_windowsize: int = 64
+    accept_timeout_option: bool = False
+    initial_timeout: float = 1.0
+    min_timeout: float = 0.1
+    max_timeout: float = 4.0
+    max_retries: int = 6
+    max_transfers: int = 500
+    progress_interval: float = 0.5
+    mmap_threshold: int = 32 << 20
+    cache_bytes: int = 64 << 20
+    md5_limit: int = 8 << 20
+
+    def __post_init__(self) -> None:
+        if not MIN_BLKSIZE <= self.max_blksize <= MAX_BLKSIZE:
+            raise ValueError(f"max_blksize must be {MIN_BLKSIZE}..{MAX_BLKSIZE}")
+        if not 1 <= self.max_windowsize <= MAX_WINDOWSIZE:
+            raise ValueError(f"max_windowsize must be 1..{MAX_WINDOWSIZE}")
+        if not 0 < self.min_timeout <= self.initial_timeout <= self.max_timeout:
+            raise ValueError("need 0 < min_timeout <= initial_timeout <= max_timeout")
+        if self.max_retries < 0 or self.max_transfers < 1:
+            raise ValueError("max_retries must be >= 0 and max_transfers >= 1")
+        if self.progress_interval <= 0:
+            raise ValueError("progress_interval must be positive")
