@@ -11,7 +11,7 @@ from algodesk import __version__
 from algodesk.commands import CommandError
 
 # Each module registers its sub-commands with ``register(subparsers)``.
-COMMAND_MODULES = ("algodesk.commands.edit",)
+COMMAND_MODULES = ("algodesk.commands.edit", "algodesk.commands.simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

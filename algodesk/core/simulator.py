@@ -1,0 +1,456 @@
+"""A virtual Algo device booting against a server: the trace of what it asks and decides.
+
+The device follows :mod:`algodesk.core.device` (domain.md §4). The server is a :data:`Fetcher`,
+a function from a file name to its bytes (None = not found); :func:`folder_fetcher` serves a
+folder, and a TFTP client can serve a real server. :func:`run` yields the trace step by step;
+:func:`simulate` collects it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from algodesk.core import device, names
+from algodesk.core.device import Stage
+from algodesk.core.md5 import md5_hex, md5_name, parse_md5, verify
+
+Fetcher = Callable[[str], bytes | None]
+"""Ask the server for a file: its bytes, or None when the server has no such file."""
+
+
+class FetchError(Exception):
+    """The server could not be asked (no answer, refused, transfer broken): not "not found"."""
+
+
+class StepKind(StrEnum):
+    """What a trace step records."""
+
+    REQUEST = "request"
+    RESPONSE = "response"
+    DECISION = "decision"
+    REBOOT = "reboot"
+    DONE = "done"
+    DIAGNOSIS = "diagnosis"
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One thing the device did or decided during boot number ``boot``."""
+
+    kind: StepKind
+    boot: int
+    stage: Stage
+    file: str = ""
+    found: bool | None = None
+    size: int | None = None
+    md5: str = ""
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "kind": self.kind.value,
+            "boot": self.boot,
+            "stage": self.stage.value,
+            "file": self.file,
+            "found": self.found,
+            "size": self.size,
+            "md5": self.md5,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """What a device keeps across boots.
+
+    ``applied_config`` holds the bytes of the config in force (None: factory settings);
+    ``data_md5s`` the last stored md5 per data parameter (``prov.data.tone`` -> hash).
+    ``protocol`` is ``tftp``, ``ftp``, ``http`` or ``https``; all but TFTP skip the config md5.
+    """
+
+    mac: str
+    product: str
+    firmware: str = ""
+    applied_config: bytes | None = None
+    data_md5s: Mapping[str, str] = field(default_factory=dict)
+    partial: bool = False
+    protocol: str = "tftp"
+    provisioning_enabled: bool = True
+    supports_incremental: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mac", names.normalize_mac(self.mac))
+        if not device.is_product_id(self.product):
+            raise ValueError(f"not a product ID (4 digits, e.g. 8188): {self.product!r}")
+        if self.protocol not in device.PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}: one of {device.PROTOCOLS}")
+        object.__setattr__(self, "data_md5s", dict(self.data_md5s))
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """The trace and where the device ended.
+
+    ``steady`` is true when the device reached a boot that needs nothing more from this server
+    (or left for its stage-2 server, ``left_for``); otherwise ``diagnosis`` says why not.
+    """
+
+    steps: tuple[TraceStep, ...]
+    final_state: DeviceState
+    boots: int
+    steady: bool
+    diagnosis: str | None
+    outcome: str
+    left_for: str | None = None
+
+    @property
+    def files_fetched(self) -> int:
+        """Files the server delivered (md5 files included)."""
+        return sum(1 for s in self.steps if s.kind is StepKind.RESPONSE and s.found)
+
+    @property
+    def bytes_fetched(self) -> int:
+        """Bytes the server delivered."""
+        return sum(s.size or 0 for s in self.steps if s.kind is StepKind.RESPONSE and s.found)
+
+
+class _BootEnd(StrEnum):
+    REBOOT = "reboot"
+    DONE = "done"
+    STOPPED = "stopped"
+    LEFT = "left"
+    FAILED = "failed"
+
+
+Trace = Generator[TraceStep, None, None]
+
+
+class _Device:
+    """One simulation: the device's mutable state and the steps it has taken."""
+
+    def __init__(self, state: DeviceState, fetch: Fetcher) -> None:
+        self.state = state
+        self.fetch = fetch
+        self.boot = 0
+        self.steps: list[TraceStep] = []
+        self.problems: list[str] = []
+        self.left_for: str | None = None
+        self.disabled_by_config = False
+
+    def _step(self, kind: StepKind, stage: Stage, message: str = "", **extra: Any) -> TraceStep:
+        step = TraceStep(kind, self.boot, stage, message=message, **extra)
+        self.steps.append(step)
+        return step
+
+    def _decide(self, stage: Stage, message: str) -> TraceStep:
+        return self._step(StepKind.DECISION, stage, message)
+
+    def _get(self, name: str) -> Generator[TraceStep, None, bytes | None]:
+        yield self._step(
+            StepKind.REQUEST, device.stage_for_request(name, found=False) or Stage.DATA, file=name
+        )
+        try:
+            data = self.fetch(name)
+        except (FetchError, OSError) as error:
+            yield self._step(StepKind.RESPONSE, Stage.STOPPED, file=name, message=str(error))
+            raise _Unreachable(f"cannot fetch {name}: {error}") from error
+        found = data is not None
+        stage = device.stage_for_request(name, found=found) or Stage.DATA
+        size = len(data) if data is not None else None
+        digest = md5_hex(data) if data is not None else ""
+        yield self._step(StepKind.RESPONSE, stage, file=name, found=found, size=size, md5=digest)
+        return data
+
+    # --- one boot ------------------------------------------------------------------------------
+    def boot_once(self) -> Generator[TraceStep, None, _BootEnd]:
+        self.boot += 1
+        self.problems = []
+        if not self.state.provisioning_enabled:
+            yield from self._stopped()
+            return _BootEnd.STOPPED
+        values = device.config_values(self.state.applied_config)
+        new = yield from self._config_step()
+        if new is not None:
+            return (yield from self._apply(values, *new))
+        if (yield from self._firmware_step(values)):
+            return _BootEnd.REBOOT
+        yield from self._data_step(values)
+        return _BootEnd.DONE
+
+    def _stopped(self) -> Trace:
+        yield self._decide(Stage.STOPPED, "provisioning disabled: the device asks for nothing")
+        if not self.disabled_by_config:
+            self.problems.append(
+                "provisioning is disabled on the device (prov.use = 0): it fetches nothing; "
+                "turn it on in the web UI"
+            )
+            return
+        values = device.config_values(self.state.applied_config)
+        wanted = values.get("prov.version.firmware", "").strip()
+        if wanted and wanted != self.state.firmware:
+            self.problems.append(
+                f"firmware {wanted} is never installed: the config that names it turns "
+                "provisioning off (prov.use = 0)"
+            )
+        for parameter, name in device.data_files(values, self.state.product):
+            if parameter not in self.state.data_md5s:
+                self.problems.append(
+                    f"{name} ({parameter}) is never fetched: the config that names it turns "
+                    "provisioning off (prov.use = 0)"
+                )
+
+    def _config_step(self) -> Generator[TraceStep, None, tuple[str, bytes, bytes] | None]:
+        state = self.state
+        order = device.config_candidates(
+            state.mac,
+            state.product,
+            partial=state.partial,
+            supports_incremental=state.supports_incremental,
+        )
+        for name in order:
+            data = yield from self._get(name)
+            if data is None:
+                continue
+            # Only the first config that exists is ever considered (§4: "stopping at the first
+            # config that exists"): when its md5 is missing or wrong the device ignores it and
+            # does NOT fall through to the next name, so a broken device file hides the generic.
+            if device.config_needs_md5(state.protocol):
+                checked = yield from self._check_config_md5(name, data)
+                if not checked:
+                    return None
+            new = device.apply_config(
+                state.applied_config, data, incremental=device.is_incremental(name)
+            )
+            # "Identical" compares bytes: the device stores the config file it applied, and a
+            # re-saved file (other line endings, spacing) counts as new and is applied again.
+            if new == state.applied_config:
+                yield self._decide(
+                    Stage.CONFIG_SERVED, f"{name} is identical to the applied config: ignored"
+                )
+                return None
+            return name, data, new
+        yield self._decide(Stage.LOOKING_FOR_CONFIG, "no config on the server: nothing to apply")
+        return None
+
+    def _check_config_md5(self, name: str, data: bytes) -> Generator[TraceStep, None, bool]:
+        md5_file = md5_name(name)
+        md5_data = yield from self._get(md5_file)
+        if md5_data is None:
+            yield self._decide(Stage.CONFIG_SERVED, f"md5 missing: {name} ignored")
+            self.problems.append(f"{name} is never applied: {md5_file} is missing")
+            return False
+        if not verify(md5_data, data):
+            yield self._decide(Stage.CONFIG_SERVED, f"md5 does not match: {name} ignored")
+            self.problems.append(f"{name} is never applied: {md5_file} does not match it")
+            return False
+        yield self._decide(Stage.MD5_SERVED, "md5 matches")
+        return True
+
+    def _apply(
+        self, before: Mapping[str, str], name: str, fetched: bytes, new: bytes
+    ) -> Generator[TraceStep, None, _BootEnd]:
+        incremental = device.is_incremental(name)
+        fetched_keys = device.config_values(fetched)
+        after = device.config_values(new)
+        state = self.state
+        enabled, partial = state.provisioning_enabled, state.partial
+        # A full config resets omitted keys to factory defaults; an incremental one leaves them.
+        if not incremental or "prov.use" in fetched_keys:
+            enabled = device.provisioning_enabled(after)
+        if not incremental or "prov.i" in fetched_keys:
+            partial = device.partial_enabled(after)
+        self.disabled_by_config = not enabled
+        kept = {p: h for p, h in state.data_md5s.items() if after.get(p, "").strip()}
+        self.state = dataclasses.replace(
+            state,
+            applied_config=new,
+            provisioning_enabled=enabled,
+            partial=partial,
+            data_md5s=kept,
+        )
+        how = "incremental: other parameters kept" if incremental else "full config"
+        yield self._decide(Stage.APPLYING, f"{name} applied ({how}); reboot")
+        yield self._step(StepKind.REBOOT, Stage.APPLYING, "reboot")
+        if device.server_changed(before, after):
+            self.left_for = str(device.server_location(after))
+            method = device.effective(after, "prov.download.method")
+            if method in device.PROTOCOLS:
+                self.state = dataclasses.replace(self.state, protocol=method)
+            return _BootEnd.LEFT
+        return _BootEnd.REBOOT
+
+    def _firmware_step(self, values: Mapping[str, str]) -> Generator[TraceStep, None, bool]:
+        version = values.get("prov.version.firmware", "").strip()
+        if not version:
+            return False
+        if version == self.state.firmware:
+            yield self._decide(Stage.FIRMWARE, f"firmware {version} already installed")
+            return False
+        sfw, fw, fw_md5 = device.firmware_names(self.state.product, version)
+        image = yield from self._get(sfw)
+        if image is None:
+            image = yield from self._get(fw)
+            if image is None:
+                yield self._decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
+                self.problems.append(f"firmware {version} is named but missing ({sfw} or {fw})")
+                return False
+            md5_data = yield from self._get(fw_md5)
+            if md5_data is None or not verify(md5_data, image):
+                what = "missing" if md5_data is None else "does not match"
+                yield self._decide(Stage.FIRMWARE, f"md5 {what}: firmware {version} not installed")
+                self.problems.append(f"firmware {version} is never installed: {fw_md5} {what}")
+                return False
+        self.state = dataclasses.replace(self.state, firmware=version)
+        yield self._decide(Stage.FIRMWARE, f"firmware {version} installed; reboot")
+        yield self._step(StepKind.REBOOT, Stage.APPLYING, "reboot")
+        return True
+
+    def _data_step(self, values: Mapping[str, str]) -> Trace:
+        stored = dict(self.state.data_md5s)
+        for parameter, name in device.data_files(values, self.state.product):
+            md5_file = md5_name(name)
+            md5_data = yield from self._get(md5_file)
+            expected = parse_md5(md5_data) if md5_data is not None else None
+            if expected is None:
+                what = "missing" if md5_data is None else "holds no md5"
+                yield self._decide(Stage.DATA, f"{md5_file} {what}: {name} not fetched")
+                self.problems.append(
+                    f"{name} ({parameter}) is never fetched: {md5_file} {what} "
+                    "(every data file needs one, whatever the protocol)"
+                )
+                continue
+            if stored.get(parameter) == expected:
+                yield self._decide(Stage.DATA, f"md5 unchanged: {name} not fetched again")
+                continue
+            data = yield from self._get(name)
+            if data is None or md5_hex(data) != expected:
+                what = "is missing" if data is None else f"does not match {md5_file}"
+                yield self._decide(Stage.DATA, f"{name} {what}: not stored")
+                self.problems.append(f"{name} ({parameter}) is never stored: it {what}")
+                continue
+            stored[parameter] = expected
+            yield self._decide(Stage.DATA, f"{name} stored ({parameter})")
+        self.state = dataclasses.replace(self.state, data_md5s=stored)
+
+
+class _Unreachable(Exception):
+    """The fetcher failed: the simulation cannot go on."""
+
+
+def run(
+    state: DeviceState, fetch: Fetcher, max_boots: int = 10
+) -> Generator[TraceStep, None, SimulationResult]:
+    """Boot ``state`` against ``fetch`` until it is steady, yielding each step as it happens.
+
+    The generator's return value (``StopIteration.value``) is the :class:`SimulationResult`.
+    """
+    if max_boots < 1:
+        raise ValueError("max_boots must be at least 1")
+    sim = _Device(state, fetch)
+    seen = {(state.applied_config, state.firmware): 0}
+    end = _BootEnd.REBOOT
+    diagnosis: str | None = None
+    try:
+        while end is _BootEnd.REBOOT and sim.boot < max_boots:
+            end = yield from sim.boot_once()
+            key = (sim.state.applied_config, sim.state.firmware)
+            if end is _BootEnd.REBOOT and key in seen:
+                diagnosis = (
+                    f"reboot loop: boot {sim.boot} brought back what the device had "
+                    f"after boot {seen[key]}"
+                )
+                break
+            seen[key] = sim.boot
+    except _Unreachable as error:
+        end, diagnosis = _BootEnd.FAILED, str(error)
+    if diagnosis is None and end is _BootEnd.REBOOT:
+        diagnosis = (
+            f"reboot loop: still rebooting after {sim.boot} boots (does the server change the "
+            "config at every request, e.g. a time stamp in a generated file?)"
+        )
+    if diagnosis is None and sim.problems:
+        diagnosis = "; ".join(sim.problems)
+    reboots = sum(1 for s in sim.steps if s.kind is StepKind.REBOOT)
+    if end is _BootEnd.LEFT:
+        sim.boot += 1  # the first boot with the new server, where the simulation must stop
+    if diagnosis is not None:
+        outcome = diagnosis
+        yield sim._step(StepKind.DIAGNOSIS, Stage.STOPPED, diagnosis)
+    else:
+        outcome = _steady_outcome(sim, end, reboots)
+        stage = Stage.LEFT if end is _BootEnd.LEFT else Stage.DONE
+        yield sim._step(StepKind.DONE, stage, outcome)
+    return SimulationResult(
+        tuple(sim.steps), sim.state, sim.boot, diagnosis is None, diagnosis, outcome, sim.left_for
+    )
+
+
+def _steady_outcome(sim: _Device, end: _BootEnd, reboots: int) -> str:
+    boots = f"{sim.boot} boot{'' if sim.boot == 1 else 's'}"
+    rebooted = f"{reboots} reboot{'' if reboots == 1 else 's'}" if reboots else "no reboot"
+    if end is _BootEnd.LEFT:
+        return f"left for stage-2 server {sim.left_for} after {rebooted}"
+    if end is _BootEnd.STOPPED:
+        return f"steady after {boots} ({rebooted}): the applied config turned provisioning off"
+    return f"steady after {boots} ({rebooted})"
+
+
+def simulate(
+    state: DeviceState,
+    fetch: Fetcher,
+    max_boots: int = 10,
+    on_step: Callable[[TraceStep], None] | None = None,
+) -> SimulationResult:
+    """Boot ``state`` against ``fetch`` until it is steady (or clearly never will be).
+
+    ``on_step`` sees each step as it happens (a slow server's trace can be shown live).
+    """
+    trace = run(state, fetch, max_boots)
+    while True:
+        try:
+            step = next(trace)
+        except StopIteration as stop:
+            result: SimulationResult = stop.value
+            return result
+        if on_step is not None:
+            on_step(step)
+
+
+def folder_fetcher(config_dir: Path | str, firmware_dir: Path | str | None = None) -> Fetcher:
+    """A server that serves configs (and their md5s) from ``config_dir`` and everything else
+    (firmware, data files, their md5s) from ``firmware_dir`` (default: the same folder).
+
+    Names match exactly, as on a device's server: a differently cased file is not found, and a
+    name with a path in it is never served.
+    """
+    configs = Path(config_dir)
+    others = Path(firmware_dir) if firmware_dir is not None else configs
+
+    def fetch(name: str) -> bytes | None:
+        if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+            return None
+        step = device.request_step(name)
+        folder = configs if step in (device.Step.CONFIG, device.Step.CONFIG_MD5) else others
+        try:
+            if name not in os.listdir(folder):
+                return None
+            return (folder / name).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    return fetch
+
+
+def device_macs(base: str, count: int) -> list[str]:
+    """``count`` distinct Algo MACs from ``base`` upwards (the OUI is always 00:22:EE)."""
+    low = int(names.normalize_mac(base)[6:], 16)
+    if count < 1 or low + count - 1 > 0xFFFFFF:
+        raise ValueError(f"cannot derive {count} Algo MACs from {base}")
+    return [f"{names.ALGO_OUI}{low + i:06X}" for i in range(count)]
