@@ -46,11 +46,6 @@ EVENT_TYPES: Mapping[str, type[Event]] = _event_types()
 """Every event class by its kind name (``"transfer-started"`` -> TransferStarted)."""
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """The JSON-ready dict of ``event`` (``Event.to_dict()``)."""
-    return event.to_dict()
-
-
 def event_to_json(event: Event) -> str:
     """One compact line of JSON; ASCII only, so odd file names survive any storage."""
     return json.dumps(event.to_dict(), separators=(",", ":"))
