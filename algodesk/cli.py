@@ -11,7 +11,11 @@ from algodesk import __version__
 from algodesk.commands import CommandError
 
 # Each module registers its sub-commands with ``register(subparsers)``.
-COMMAND_MODULES = ("algodesk.commands.edit", "algodesk.commands.simulate")
+COMMAND_MODULES = (
+    "algodesk.commands.edit",
+    "algodesk.commands.simulate",
+    "algodesk.commands.notify",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
