@@ -97,7 +97,9 @@ def test_unknown_fields_from_a_newer_minor_change_are_ignored() -> None:
 
 _products = st.lists(st.from_regex(r"\d{4}S?", fullmatch=True), unique=True, min_size=1, max_size=4)
 _extras = st.dictionaries(
-    st.sampled_from(["prov.version.firmware", "log.server", "sip.interop.checksync", "prov.sync.time"]),
+    st.sampled_from(
+        ["prov.version.firmware", "log.server", "sip.interop.checksync", "prov.sync.time"]
+    ),
     st.from_regex(r"[A-Za-z0-9.,:\-]{0,12}", fullmatch=True),
 )
 

@@ -54,7 +54,7 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
     with pytest.raises(ProfileNotFoundError):
         store.load("nothing")
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(ProfileError, match="broken.json"):
+    with pytest.raises(ProfileError, match=r"broken\.json"):
         store.load("broken")
     (tmp_path / "renamed.json").write_text(make("other").to_json())
     with pytest.raises(ProfileError, match="holds profile 'other'"):

@@ -53,8 +53,16 @@ def make_profile(**changes: object) -> BenchProfile:
 @pytest.mark.parametrize(
     ("text", "method", "expected"),
     [
-        ("https://prov.example.com/algo/cfg", None, ServerTarget("https", "prov.example.com", "algo/cfg")),
-        ("HTTP://prov.example.com/algo/cfg/", None, ServerTarget("http", "prov.example.com", "algo/cfg")),
+        (
+            "https://prov.example.com/algo/cfg",
+            None,
+            ServerTarget("https", "prov.example.com", "algo/cfg"),
+        ),
+        (
+            "HTTP://prov.example.com/algo/cfg/",
+            None,
+            ServerTarget("http", "prov.example.com", "algo/cfg"),
+        ),
         ("ftp://algo@10.0.0.5/files", None, ServerTarget("ftp", "10.0.0.5", "files", "algo")),
         ("prov.example.com", None, ServerTarget("https", "prov.example.com")),
         ("prov.example.com", "ftp", ServerTarget("ftp", "prov.example.com")),
@@ -88,7 +96,9 @@ def test_parse_server_user_option_fills_in() -> None:
         ("", None, None, "no server"),
     ],
 )
-def test_parse_server_refusals(text: str, method: str | None, user: str | None, fragment: str) -> None:
+def test_parse_server_refusals(
+    text: str, method: str | None, user: str | None, fragment: str
+) -> None:
     with pytest.raises(Stage1Error, match=fragment):
         parse_server(text, method=method, user=user)
 
@@ -102,7 +112,9 @@ def test_password_in_url_refused_and_not_echoed(text: str) -> None:
 
 
 _label = st.from_regex(r"[a-z0-9]([a-z0-9\-]{0,10}[a-z0-9])?", fullmatch=True)
-_segment = st.from_regex(r"[A-Za-z0-9._\-]{1,8}", fullmatch=True).filter(lambda s: s not in (".", ".."))
+_segment = st.from_regex(r"[A-Za-z0-9._\-]{1,8}", fullmatch=True).filter(
+    lambda s: s not in (".", "..")
+)
 
 
 @given(
@@ -112,7 +124,9 @@ _segment = st.from_regex(r"[A-Za-z0-9._\-]{1,8}", fullmatch=True).filter(lambda 
     path=st.lists(_segment, max_size=4).map("/".join),
     user=st.sampled_from(["", "algo", "bench.user"]),
 )
-def test_server_url_round_trip(method: str, host: str, port: int | None, path: str, user: str) -> None:
+def test_server_url_round_trip(
+    method: str, host: str, port: int | None, path: str, user: str
+) -> None:
     hostport = f"{host}:{port}" if port else host
     profile = make_profile(method=method, host=hostport, cfgpath=path, user=user)
     again = parse_server(profile.server_url)
@@ -163,7 +177,9 @@ def test_options_reach_the_file() -> None:
     assert values["prov.auth.pwd"] == ""
 
 
-@pytest.mark.parametrize("sample", ["fpbx-8186-2025__algo_mac_.conf", "fpbx-8301-2026__algom_mac_.conf"])
+@pytest.mark.parametrize(
+    "sample", ["fpbx-8186-2025__algo_mac_.conf", "fpbx-8301-2026__algom_mac_.conf"]
+)
 def test_base_keeps_every_other_byte(sample: str) -> None:
     base = config.load(DATA / sample)
     stage1 = build_stage1(make_profile(), PASSWORD, base)
@@ -175,8 +191,8 @@ def test_base_keeps_every_other_byte(sample: str) -> None:
     assert result.get("prov.auth.pwd") == PASSWORD
     assert result.get("prov.server.method") == "static"
     # Lines of keys we did not set are byte-for-byte the base's lines.
-    untouched_before = [l.to_text() for l in base.lines if l.key not in PROVISIONING_KEYS]
-    untouched_after = [l.to_text() for l in result.lines if l.key not in PROVISIONING_KEYS]
+    untouched_before = [ln.to_text() for ln in base.lines if ln.key not in PROVISIONING_KEYS]
+    untouched_after = [ln.to_text() for ln in result.lines if ln.key not in PROVISIONING_KEYS]
     assert untouched_after == untouched_before
 
 
@@ -191,7 +207,9 @@ def test_any_product_names_every_product() -> None:
     stage1 = build_stage1(make_profile(products=(), any_product=True), PASSWORD)
     assert stage1.products == tuple(names.PRODUCTS)
     files = stage1.files()
-    assert {n for n in files if n.endswith(".conf")} == {names.generic_name(p) for p in names.PRODUCTS}
+    assert {n for n in files if n.endswith(".conf")} == {
+        names.generic_name(p) for p in names.PRODUCTS
+    }
 
 
 def test_files_carry_matching_md5() -> None:
@@ -218,7 +236,9 @@ def test_files_carry_matching_md5() -> None:
 
 
 def test_preview_masks_the_password_and_base_secrets() -> None:
-    base = config.ConfigDocument.from_text("admin.pwd = Adm1n-Canary\nsip.u1.pwd = Sip-Canary\nx.y = 1\n")
+    base = config.ConfigDocument.from_text(
+        "admin.pwd = Adm1n-Canary\nsip.u1.pwd = Sip-Canary\nx.y = 1\n"
+    )
     stage1 = build_stage1(make_profile(), PASSWORD, base)
     shown = stage1.preview()
     for secret in (PASSWORD, "Adm1n-Canary", "Sip-Canary"):
@@ -240,7 +260,9 @@ def test_repr_never_holds_the_password() -> None:
     assert PASSWORD not in str(stage1)
 
 
-@pytest.mark.parametrize("bad", ["line\nbreak-Canary", "tab\x01-Canary", " lead-Canary", "trail-Canary "])
+@pytest.mark.parametrize(
+    "bad", ["line\nbreak-Canary", "tab\x01-Canary", " lead-Canary", "trail-Canary "]
+)
 def test_unusable_password_refused_without_showing_it(bad: str) -> None:
     with pytest.raises(Stage1Error) as caught:
         check_password(bad)
