@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "algodesk.commands.edit",
     "algodesk.commands.simulate",
     "algodesk.commands.notify",
+    "algodesk.commands.profile",
 )
 
 
