@@ -1,9 +1,15 @@
-"""``algodesk simulate``: boot a virtual Algo device against a folder and show what it does."""
+"""``algodesk simulate``: boot virtual Algo devices against a folder or a TFTP server.
+
+One device prints its trace; ``--devices N`` boots N at once (a load generator) and prints a
+summary table.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,20 +22,26 @@ from algodesk.core.simulator import (
     SimulationResult,
     StepKind,
     TraceStep,
+    device_macs,
     folder_fetcher,
     simulate,
 )
+from algodesk.services.sim_fleet import FetcherFactory, FleetDevice, SimFleet
+from algodesk.services.tftp_client import DEFAULT_BLKSIZE, DEFAULT_PORT, TftpError, tftp_fetcher
 
 _MD5_SHOWN = 8
+FLEET_BASE_MAC = "00:22:EE:00:00:01"
 
 
 def register(subparsers: Any) -> None:
     """Add the ``simulate`` sub-command."""
     p = subparsers.add_parser(
         "simulate",
-        help="boot a virtual device against a provisioning folder and trace what it does",
-        description="Boot a virtual Algo device the way domain.md §4 describes and print every "
-        "request and decision. Exit 0 when it gets steady, 1 when it never does, 2 on bad input.",
+        help="boot virtual devices against a folder or a TFTP server and trace what they do",
+        description="Boot a virtual Algo device the way a real one boots (fetch configs, md5s, "
+        "firmware, tones) and print every request and decision; with --devices N, boot N at "
+        "once and print a table. Exit 0 when all get steady, 1 when one never does, 2 on bad "
+        "input.",
     )
     add_source_arguments(p)
     add_device_arguments(p)
@@ -37,17 +49,69 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_simulate)
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
-    """The server the device talks to: a folder (more kinds of server join this group)."""
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """The server the devices talk to: a folder, or a TFTP server."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("dir", nargs="?", type=Path, metavar="DIR", help="provisioning folder")
+    source.add_argument(
+        "--server", metavar="HOST[:PORT]", help="a TFTP server (port 69 unless given)"
+    )
     parser.add_argument(
         "--firmware-dir",
         type=Path,
         metavar="DIR",
-        help="firmware and data files (default: the provisioning folder)",
+        help="with DIR: firmware and data files (default: the provisioning folder)",
     )
-    return source
+    tftp = parser.add_argument_group("TFTP client (with --server)")
+    tftp.add_argument("--blksize", type=int, default=DEFAULT_BLKSIZE, help="block size to ask")
+    tftp.add_argument(
+        "--timeout", type=float, default=1.0, metavar="S", help="seconds before a retransmission"
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"boot N devices at once, MACs counting up from --mac (default {FLEET_BASE_MAC}), "
+        "and print a summary table",
+    )
+
+
+def parse_server(text: str) -> tuple[str, int]:
+    """``HOST[:PORT]``, ``[v6]:PORT`` or a bare IPv6 address -> (host, port)."""
+    host, port = text.strip(), str(DEFAULT_PORT)
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise CommandError(f"not HOST[:PORT]: {text!r}")
+            port = rest[1:]
+    elif host.count(":") == 1:
+        host, port = host.split(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"not HOST[:PORT]: {text!r}")
+    return host, int(port)
+
+
+def fetcher_factory_from_args(args: argparse.Namespace) -> FetcherFactory:
+    """How each device gets its fetcher: one folder fetcher for all, or a TFTP client each."""
+    if args.server is None:
+        shared = folder_fetcher_from_args(args)
+        return lambda _cancel: shared
+    if args.firmware_dir is not None:
+        raise CommandError("--firmware-dir goes with DIR, not with --server")
+    host, port = parse_server(args.server)
+    if not 8 <= args.blksize <= 65464:
+        raise CommandError("--blksize must be 8..65464")
+    if args.timeout <= 0:
+        raise CommandError("--timeout must be positive")
+    try:
+        tftp_fetcher(host, port)  # resolves the host now, so a typo is bad input (exit 2)
+    except TftpError as error:
+        raise CommandError(str(error)) from None
+    return lambda cancel: tftp_fetcher(
+        host, port, blksize=args.blksize, timeout=args.timeout, cancel=cancel
+    )
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,13 +230,77 @@ def result_to_dict(result: SimulationResult) -> dict[str, Any]:
     }
 
 
+def print_fleet(fleet: list[FleetDevice], out: TextIO) -> None:
+    """A table with one row per device."""
+    print(f"{'MAC':<17}  {'boots':>5}  {'files':>5}  {'bytes':>10}  outcome", file=out)
+    for d in fleet:
+        boots = d.result.boots if d.result else 0
+        files = d.result.files_fetched if d.result else 0
+        size = d.result.bytes_fetched if d.result else 0
+        mac = names.format_mac(d.mac)
+        print(f"{mac:<17}  {boots:>5}  {files:>5}  {size:>10}  {d.outcome}", file=out)
+
+
+def fleet_device_to_dict(d: FleetDevice) -> dict[str, Any]:
+    """A JSON-ready summary of one fleet device (no steps: a fleet's traces are too long)."""
+    r = d.result
+    return {
+        "mac": d.mac,
+        "steady": d.steady,
+        "outcome": d.outcome,
+        "boots": r.boots if r else 0,
+        "files": r.files_fetched if r else 0,
+        "bytes": r.bytes_fetched if r else 0,
+        "seconds": round(d.seconds, 3),
+    }
+
+
 def run_simulate(args: argparse.Namespace) -> int:
-    """``algodesk simulate DIR --mac MAC --product P ...``: exit 0 when steady, else 1."""
+    """``algodesk simulate (DIR | --server HOST[:PORT]) --product P ...``: 0 when all are steady."""
+    if args.devices < 1:
+        raise CommandError("--devices must be at least 1")
+    if args.devices > 1 and args.mac is None:
+        args.mac = FLEET_BASE_MAC
     state = state_from_args(args)
-    fetch = folder_fetcher_from_args(args)
+    factory = fetcher_factory_from_args(args)
+    if args.devices > 1:
+        return _run_fleet(args, state, factory)
+    fetch = factory(threading.Event())
     if args.json:
         result = simulate(state, fetch, args.max_boots)
         print_json(result_to_dict(result))
     else:
         result = simulate(state, fetch, args.max_boots, on_step=TracePrinter(sys.stdout))
     return 0 if result.steady else 1
+
+
+def _run_fleet(args: argparse.Namespace, base: DeviceState, factory: FetcherFactory) -> int:
+    try:
+        macs = device_macs(base.mac, args.devices)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    fleet = SimFleet(
+        [dataclasses.replace(base, mac=mac) for mac in macs], factory, max_boots=args.max_boots
+    )
+    fleet.start()
+    try:
+        fleet.wait()
+    finally:
+        fleet.stop()
+    devices, totals = fleet.devices, fleet.totals()
+    if args.json:
+        print_json(
+            {
+                "devices": [fleet_device_to_dict(d) for d in devices],
+                "totals": dataclasses.asdict(totals),
+            }
+        )
+    else:
+        print_fleet(devices, sys.stdout)
+        rate = totals.files / totals.seconds if totals.seconds > 0 else 0.0
+        print(
+            f"{totals.devices} devices: {totals.steady} steady, "
+            f"{totals.devices - totals.steady} not; {totals.files} files, {totals.bytes} bytes "
+            f"in {totals.seconds:.2f} s ({rate:.0f} files/s)"
+        )
+    return 0 if totals.steady == totals.devices else 1
