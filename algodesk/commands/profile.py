@@ -15,7 +15,7 @@ from algodesk.core.fileio import atomic_write
 from algodesk.core.profile import BenchProfile, ProfileError
 from algodesk.core.roster import Roster, device_configs, parse_roster
 from algodesk.core.stage1 import Stage1, Stage1Error, build_stage1, check_password, parse_server
-from algodesk.services.bench_files import load_base
+from algodesk.services.bench_files import BenchFiles, bench_files, load_base
 from algodesk.services.credentials import CredentialStore, Storage
 from algodesk.services.profiles import ProfileStore
 
@@ -154,6 +154,24 @@ def load_roster(path: Path) -> Roster:
     if not roster.rows and roster.errors:
         raise CommandError(f"{path}: {roster.errors[0]}")
     return roster
+
+
+def serving_files(
+    name: str, roster_path: Path | None = None, *, password_stdin: bool = False
+) -> BenchFiles:
+    """The files ``serve --profile NAME`` serves from memory; notes go to stderr."""
+    profile = load_profile(name)
+    roster = load_roster(roster_path) if roster_path else None
+    password = profile_password(profile, from_stdin=password_stdin)
+    try:
+        files = bench_files(profile, password, roster)
+    except (config.ConfigError, Stage1Error) as error:
+        raise CommandError(str(error)) from None
+    for warning in files.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for issue in files.roster_issues:
+        print(str(issue), file=sys.stderr)
+    return files
 
 
 def _build(profile: BenchProfile, password: str) -> Stage1:
