@@ -1,0 +1,184 @@
+"""The Folder page's table: each file, what it is to a device, its md5 state and findings."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from algodesk.core import md5, names
+from algodesk.core.diagnosis import Level
+from algodesk.ui import status_style, text
+
+Index = QModelIndex | QPersistentModelIndex
+HEADERS = ("File", "What it is", "Size", "md5", "Findings")
+FOLDER_ROW = "(folder)"
+
+
+class Finding(Protocol):
+    """What :func:`algodesk.core.checks.check_folder` reports (read-only view)."""
+
+    @property
+    def severity(self) -> Enum:
+        """error, warning or info."""
+        ...
+
+    @property
+    def code(self) -> str:
+        """Stable kebab-case code."""
+        ...
+
+    @property
+    def file(self) -> str:
+        """The file concerned ("" for the folder)."""
+        ...
+
+    @property
+    def line(self) -> int | None:
+        """The line concerned, if any."""
+        ...
+
+    @property
+    def message(self) -> str:
+        """What is wrong."""
+        ...
+
+    @property
+    def fix(self) -> str:
+        """What to do."""
+        ...
+
+
+FolderChecker = Callable[[Path], Sequence[Finding]]
+_LEVELS = {"error": Level.ERROR, "warning": Level.WARNING, "info": Level.INFO}
+
+
+def finding_level(finding: Finding) -> Level:
+    """The colour level of a finding's severity."""
+    return _LEVELS.get(str(finding.severity.value), Level.INFO)
+
+
+def finding_text(finding: Finding) -> str:
+    """``line 12: message — fix``."""
+    where = f"line {finding.line}: " if finding.line else ""
+    fix = f" — {finding.fix}" if finding.fix else ""
+    return f"{where}{finding.message}{fix}"
+
+
+@dataclass(slots=True)
+class FolderRow:
+    """One file of the folder (or the folder itself, for findings about no single file)."""
+
+    name: str
+    what: str = ""
+    size: int | None = None
+    md5_state: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def level(self) -> Level | None:
+        """The worst finding's level."""
+        levels = [finding_level(f) for f in self.findings]
+        return max(levels, key=lambda level: level.rank) if levels else None
+
+
+def md5_state(folder: Path, name: str, present: set[str], *, auto_md5: bool) -> str:
+    """Whether a file's md5 exists and matches, or what an md5 file checks."""
+    kind = names.classify(name)
+    if kind.kind is names.FileKind.MD5:
+        target = kind.target.name if kind.target else ""
+        return f"checks {target}" if target in present else "checks no file here"
+    if kind.kind is names.FileKind.OTHER:
+        return ""
+    checksum = md5.md5_name(name)
+    if checksum not in present:
+        return "none (answered automatically)" if auto_md5 else "missing"
+    try:
+        ok = md5.verify((folder / checksum).read_bytes(), (folder / name).read_bytes())
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    return "matches" if ok else "does not match"
+
+
+def scan(folder: Path, findings: Sequence[Finding], *, auto_md5: bool) -> list[FolderRow]:
+    """The rows for ``folder``: folder-wide findings first, then files by name."""
+    files: dict[str, FolderRow] = {}
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_file():
+                files[entry.name] = FolderRow(entry.name, size=entry.stat().st_size)
+    present = set(files)
+    for row in files.values():
+        row.what = names.describe(names.classify(row.name))
+        row.md5_state = md5_state(folder, row.name, present, auto_md5=auto_md5)
+    general = FolderRow(FOLDER_ROW, what="the provisioning folder")
+    for finding in findings:
+        base = Path(finding.file).name if finding.file else ""
+        files.get(base, general).findings.append(finding)
+    return ([general] if general.findings else []) + list(files.values())
+
+
+class FolderModel(QAbstractTableModel):
+    """Rows from :func:`scan`, replaced as a whole on :meth:`load`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[FolderRow] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Number of files (0 under any item: the model is flat)."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Number of columns."""
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Column titles."""
+        if (
+            orientation is Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(HEADERS)
+        ):
+            return HEADERS[section]
+        return None
+
+    def rows(self) -> list[FolderRow]:
+        """The rows shown."""
+        return list(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell text; the findings column carries the worst finding's colour and icon."""
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row, column = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 4:
+                return "\n".join(finding_text(f) for f in row.findings)
+            return (row.name, row.what, text.size(row.size), row.md5_state)[column]
+        level = row.level
+        bad_md5 = row.md5_state in ("missing", "does not match")
+        if column == 3 and role == Qt.ItemDataRole.ForegroundRole and bad_md5:
+            return status_style.colour(Level.ERROR)
+        if column == 4 and level is not None:
+            if role == Qt.ItemDataRole.DecorationRole:
+                return status_style.icon(level)
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return status_style.colour(level)
+        if column == 4 and role == Qt.ItemDataRole.ToolTipRole and row.findings:
+            return "\n".join(finding_text(f) for f in row.findings)
+        return None
+
+    def load(self, rows: list[FolderRow]) -> None:
+        """Show ``rows`` (from :func:`scan`)."""
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()

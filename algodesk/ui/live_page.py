@@ -1,0 +1,172 @@
+"""The Live page: devices on the bench, and the selected device's timeline.
+
+It shows the live bench, or an earlier run from the history replayed through a fresh tracker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from algodesk.core.events import Event
+from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
+from algodesk.ui.device_details import DeviceDetails
+from algodesk.ui.device_model import Column, DeviceTableModel
+from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.progress_delegate import ProgressDelegate
+from algodesk.ui.table_view import table
+from algodesk.ui.timeline_model import TimelineModel
+
+RunLoader = Callable[[int], Sequence[Event]]
+"""Reads a stored run's events by run id."""
+
+
+class LivePage(QWidget):
+    """Device table on top, the selected device's details and timeline below."""
+
+    def __init__(self, feed: LiveFeed, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._feed = feed
+        self._loader: RunLoader | None = None
+        self._run_devices: DeviceTableModel | None = None
+        self._run_timeline = TimelineModel(self)
+
+        self.runs = QComboBox(self)
+        self.runs.addItem("Live bench", None)
+        self.runs.setToolTip("Show the live bench or an earlier run from the history")
+        self.runs.currentIndexChanged.connect(self._on_runs_current_index_changed)
+        self.export_button = QPushButton("Export devices…", self)
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Showing:", self))
+        header.addWidget(self.runs, 1)
+        header.addWidget(self.export_button)
+
+        self.devices = table(self)
+        font = self.devices.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.devices.setFont(font)
+        self.devices.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.devices))
+        self.details = DeviceDetails(self)
+        self.timeline = table(self)
+        self.timeline.setModel(feed.timeline)
+
+        lower = QWidget(self)
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.details)
+        lower_layout.addWidget(self.timeline, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.devices)
+        self.splitter.addWidget(lower)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.splitter, 1)
+        self._show_models(feed.devices, feed.timeline)
+        feed.refreshed.connect(self._on_feed_refreshed)
+
+    # --- history ---------------------------------------------------------------------------------
+    def set_history(self, loader: RunLoader, runs: Sequence[tuple[int, str]]) -> None:
+        """Offer earlier runs (``(run_id, label)``, newest first) read through ``loader``."""
+        self._loader = loader
+        current = self.runs.currentData()
+        self.runs.blockSignals(True)
+        while self.runs.count() > 1:
+            self.runs.removeItem(1)
+        for run_id, label in runs:
+            self.runs.addItem(label, run_id)
+        found = self.runs.findData(current) if current is not None else 0
+        self.runs.setCurrentIndex(max(found, 0))
+        self.runs.blockSignals(False)
+
+    def show_run(self, run_id: int | None) -> None:
+        """Show the live bench (None) or the stored run ``run_id``."""
+        index = self.runs.findData(run_id) if run_id is not None else 0
+        if index >= 0:
+            self.runs.setCurrentIndex(index)
+
+    @Slot(int)
+    def _on_runs_current_index_changed(self, index: int) -> None:
+        run_id = self.runs.itemData(index)
+        if run_id is None or self._loader is None:
+            self._run_devices = None
+            self._show_models(self._feed.devices, self._feed.timeline)
+            return
+        tracker = Tracker()
+        tracker.apply_all(self._loader(run_id))
+        settle_all(tracker)
+        model = DeviceTableModel(self)
+        model.apply(tracker.take_changes())
+        self._run_devices = model
+        self._show_models(model, self._run_timeline)
+
+    @property
+    def showing_live(self) -> bool:
+        """Whether the page shows the live bench (not a stored run)."""
+        return self._run_devices is None
+
+    # --- views -----------------------------------------------------------------------------------
+    def _show_models(self, devices: DeviceTableModel, timeline: TimelineModel) -> None:
+        old = self.devices.selectionModel()
+        if old is not None:
+            old.selectionChanged.disconnect(self._on_devices_selection_changed)
+        self.devices.setModel(devices)
+        self.timeline.setModel(timeline)
+        self.devices.selectionModel().selectionChanged.connect(self._on_devices_selection_changed)
+        header = self.devices.horizontalHeader()
+        for column in (Column.MAC, Column.PRODUCT, Column.IP, Column.FILES, Column.LAST_SEEN):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.resizeSection(Column.STAGE, 170)
+        header.resizeSection(Column.PROGRESS, 220)
+        self.timeline.horizontalHeader().resizeSection(1, 230)
+        self.timeline.horizontalHeader().resizeSection(5, 250)
+        self._show_device(None)
+
+    def device_model(self) -> DeviceTableModel:
+        """The device model on show (live, or a stored run's)."""
+        return self._run_devices or self._feed.devices
+
+    def shown_devices(self) -> list[TrackedDevice]:
+        """The devices on show, in row order (what an export writes)."""
+        return self.device_model().devices()
+
+    def selected_device(self) -> TrackedDevice | None:
+        """The device whose timeline is shown."""
+        rows = self.devices.selectionModel().selectedRows()
+        return self.device_model().device(rows[0].row()) if rows else None
+
+    def select_row(self, row: int) -> None:
+        """Select the device in ``row``."""
+        self.devices.selectRow(row)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_devices_selection_changed(self, _new: QItemSelection, _old: QItemSelection) -> None:
+        self._show_device(self.selected_device())
+
+    def _show_device(self, device: TrackedDevice | None) -> None:
+        timeline = self.timeline.model()
+        if isinstance(timeline, TimelineModel):
+            timeline.show_device(device)
+        self.details.show_device(device)
+
+    @Slot()
+    def _on_feed_refreshed(self) -> None:
+        if self.showing_live:
+            self.details.show_device(self.selected_device())
+
+    def current_index(self) -> QModelIndex:
+        """The device table's current index (for tests and keyboard navigation)."""
+        return self.devices.currentIndex()

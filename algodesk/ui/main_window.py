@@ -1,0 +1,395 @@
+"""The main window: toolbar, error banner, the four pages, menus and the status bar."""
+
+from __future__ import annotations
+
+import html
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import PySide6
+from PySide6.QtCore import QSettings, Slot, qVersion
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from algodesk import __version__
+from algodesk.core import events as ev
+from algodesk.core import export
+from algodesk.core.fileio import atomic_write
+from algodesk.core.simulator import folder_fetcher
+from algodesk.services import errors
+from algodesk.services.history import HistoryStore
+from algodesk.services.interfaces import Interface
+from algodesk.services.paths import AppPaths
+from algodesk.services.settings import SettingsStore
+from algodesk.ui import text
+from algodesk.ui.banner import Action, Banner
+from algodesk.ui.folder_model import FolderChecker
+from algodesk.ui.folder_page import FolderPage
+from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.live_page import LivePage
+from algodesk.ui.log_page import LogPage
+from algodesk.ui.serve_toolbar import DRY_RUN_PORT, ServeToolbar
+from algodesk.ui.server_control import ServerControl
+from algodesk.ui.transfers_page import TransfersPage
+
+PAGES = ("Live", "Transfers", "Folder", "Log")
+
+
+@dataclass(slots=True)
+class WindowServices:
+    """Everything the window works with, built by the composition root."""
+
+    feed: LiveFeed
+    control: ServerControl
+    settings: SettingsStore
+    paths: AppPaths
+    list_interfaces: Callable[[], list[Interface]]
+    check_folder: FolderChecker
+    history: HistoryStore | None = None
+
+
+class MainWindow(QMainWindow):
+    """The bench at a glance: serve a folder, watch devices, see what to do when one is stuck."""
+
+    def __init__(self, services: WindowServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.feed, self.control = services.feed, services.control
+        self.settings = services.settings.load()
+        self.setWindowTitle("algodesk")
+        paths = services.paths
+
+        self.toolbar = ServeToolbar(paths.bench_dir, self)
+        self.addToolBar(self.toolbar)
+        self.banner = Banner(self)
+        self.live = LivePage(self.feed, self)
+        self.transfers = TransfersPage(self.feed.transfers, self)
+        self.folder_page = FolderPage(
+            services.check_folder, auto_md5=self.settings.auto_md5, parent=self
+        )
+        self.log = LogPage(self.feed.log, self)
+        self.pages = QTabWidget(self)
+        for page, title in zip(
+            (self.live, self.transfers, self.folder_page, self.log), PAGES, strict=True
+        ):
+            self.pages.addTab(page, title)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.serving_label = QLabel(self)
+        self.devices_label = QLabel(self)
+        self.transfers_label = QLabel(self)
+        self.warnings_label = QLabel(self)
+        for label in (self.serving_label, self.devices_label, self.transfers_label):
+            self.statusBar().addWidget(label)
+        self.statusBar().addPermanentWidget(self.warnings_label)
+        self._folder_problems = (0, 0)
+
+        self._build_menus()
+        self.toolbar.start_requested.connect(self.start_serving)
+        self.toolbar.stop_requested.connect(self.stop_serving)
+        self.toolbar.folder_chosen.connect(self.set_folder)
+        self.toolbar.interfaces_refresh_requested.connect(self.refresh_interfaces)
+        self.control.started.connect(self._on_control_started)
+        self.control.stopped.connect(self._on_control_stopped)
+        self.control.failed.connect(self._on_control_failed)
+        self.feed.server_failed.connect(self._on_feed_server_failed)
+        self.feed.refreshed.connect(self._update_status)
+        self.folder_page.checked.connect(self._on_folder_page_checked)
+        self.live.export_button.clicked.connect(self.export_dialog)
+
+        self.refresh_interfaces()
+        self.toolbar.interfaces.choose(self.settings.interface, self.settings.address)
+        self.toolbar.port.setValue(self.settings.port)
+        folder = Path(self.settings.folder) if self.settings.folder else paths.bench_dir
+        self.set_folder(str(folder if folder.is_dir() else paths.bench_dir))
+        self.reload_runs()
+        self._window_state = QSettings(
+            str(paths.window_state_file), QSettings.Format.IniFormat, self
+        )
+        self._restore_window_state()
+        self._update_status()
+
+    # --- menus -----------------------------------------------------------------------------------
+    def _action(
+        self, menu_title: str, label: str, slot: Callable[[], object], keys: str = ""
+    ) -> QAction:
+        menu = self._menus.get(menu_title)
+        if menu is None:
+            menu = self._menus[menu_title] = self.menuBar().addMenu(menu_title)
+        action = menu.addAction(label)
+        action.triggered.connect(lambda _checked=False: slot())
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+        return action
+
+    def _build_menus(self) -> None:
+        self._menus: dict[str, QMenu] = {}
+        self._action("&File", "&Open folder…", self.toolbar.choose_folder, "Ctrl+O")
+        self._action(
+            "&File",
+            "Open the &default bench folder",
+            lambda: self.set_folder(str(self.services.paths.bench_dir)),
+        )
+        self._action("&File", "&Export devices…", self.export_dialog, "Ctrl+E")
+        self._action("&File", "&Quit", self.close, "Ctrl+Q")
+        server = self.menuBar().addMenu("&Server")
+        self._menus["&Server"] = server
+        server.addAction(self.toolbar.start_action)
+        server.addAction(self.toolbar.stop_action)
+        self._action("&Server", f"Use port {DRY_RUN_PORT} for a &dry run", self.dry_run)
+        self._action("&Server", "&Refresh interfaces", self.refresh_interfaces)
+        for number, title in enumerate(PAGES, start=1):
+            self._action("&View", f"&{title}", partial(self.pages.setCurrentIndex, number - 1))
+            self._menus["&View"].actions()[-1].setShortcut(QKeySequence(f"Ctrl+{number}"))
+        self._action("&View", "&Live bench (not a stored run)", lambda: self.live.show_run(None))
+        self._action("&View", "Reload stored &runs", self.reload_runs)
+        self._action("&Help", "&About algodesk", self.about, "F1")
+
+    # --- folder and interfaces -------------------------------------------------------------------
+    @Slot(str)
+    def set_folder(self, folder: str) -> None:
+        """Serve ``folder`` from now on (restarting the server if it runs: one run, one folder)."""
+        path = Path(folder)
+        self.settings.remember_folder(str(path))
+        self.services.settings.save(self.settings)
+        self.toolbar.set_folder(path, self.settings.recent_folders)
+        self.folder_page.set_folder(path)
+        self.feed.tracker.fetch = folder_fetcher(path)
+        if self.control.running:
+            self.stop_serving()
+            self.start_serving()
+
+    @property
+    def folder(self) -> Path:
+        """The provisioning folder."""
+        return self.toolbar.folder
+
+    @Slot()
+    def refresh_interfaces(self) -> None:
+        """List the network interfaces again."""
+        self.toolbar.set_interfaces(self.services.list_interfaces())
+
+    # --- serving ---------------------------------------------------------------------------------
+    @Slot()
+    def start_serving(self) -> bool:
+        """Start the server with the toolbar's folder, address and port."""
+        self.banner.clear()
+        if not self.folder.is_dir():
+            self.banner.show_problem(
+                "The provisioning folder does not exist",
+                str(self.folder),
+                ("Choose another folder (File → Open folder…).",),
+                (("Use the default bench folder", self._use_default_folder),),
+            )
+            return False
+        address = self.toolbar.interfaces.current_address()
+        return self.control.start(self.folder, address, self.toolbar.port.value())
+
+    @Slot()
+    def stop_serving(self) -> None:
+        """Stop the server."""
+        self.control.stop()
+
+    @Slot()
+    def dry_run(self) -> None:
+        """Serve on an unprivileged port (devices will not find it: for rehearsals and tests)."""
+        self.stop_serving()
+        self.toolbar.port.setValue(DRY_RUN_PORT)
+        self.start_serving()
+
+    def _use_default_folder(self) -> None:
+        self.set_folder(str(self.services.paths.bench_dir))
+        self.start_serving()
+
+    @Slot(str, int)
+    def _on_control_started(self, address: str, port: int) -> None:
+        self.toolbar.set_serving(True)
+        name, _address = self.toolbar.interfaces.current_choice()
+        self.settings.interface, self.settings.address = name, address
+        self.settings.port = self.toolbar.port.value()
+        self.services.settings.save(self.settings)
+        self.serving_label.setText(
+            f"<b>Serving</b> {html.escape(str(self.folder))} at {address}:{port}"
+        )
+        self.reload_runs()
+
+    @Slot()
+    def _on_control_stopped(self) -> None:
+        self.toolbar.set_serving(False)
+        self.serving_label.setText("Stopped")
+        self.reload_runs()
+
+    @Slot(object)
+    def _on_control_failed(self, error: errors.ServerStartError) -> None:
+        self.show_server_problem(error.code, error.message, error.remedies, error.port)
+
+    @Slot(object)
+    def _on_feed_server_failed(self, event: ev.ServerFailed) -> None:
+        self.show_server_problem(event.code, event.message, event.remedies, event.port)
+        if self.control.running:
+            self.control.stop()
+
+    def show_server_problem(
+        self, code: str, message: str, remedies: tuple[str, ...], port: int
+    ) -> None:
+        """The banner for an engine error, with fixes one click away."""
+        actions: list[Action] = []
+        titles = {
+            errors.PORT_IN_USE: f"Port {port} is already in use",
+            errors.PERMISSION_DENIED: f"Not allowed to use port {port}",
+            errors.BAD_ADDRESS: "That address is not on this computer (interface gone?)",
+        }
+        if code in (errors.PORT_IN_USE, errors.PERMISSION_DENIED):
+            if port != DRY_RUN_PORT:
+                actions.append((f"Use port {DRY_RUN_PORT} for a dry run", self.dry_run))
+            else:
+                actions.append(("Use any free port for a dry run", self._any_port))
+        if code == errors.BAD_ADDRESS:
+            actions.append(("Listen on all interfaces", self._all_interfaces))
+        actions.append(("Try again", self._try_again))
+        self.banner.show_problem(titles.get(code, "The server stopped"), message, remedies, actions)
+
+    def _any_port(self) -> None:
+        self.toolbar.port.setValue(0)
+        self._try_again()
+
+    def _all_interfaces(self) -> None:
+        self.refresh_interfaces()
+        self.toolbar.interfaces.setCurrentIndex(0)
+        self._try_again()
+
+    def _try_again(self) -> None:
+        self.stop_serving()
+        self.start_serving()
+
+    # --- status ----------------------------------------------------------------------------------
+    @Slot(int, int)
+    def _on_folder_page_checked(self, errors_found: int, warnings: int) -> None:
+        self._folder_problems = (errors_found, warnings)
+        self._update_status()
+
+    @Slot()
+    def _update_status(self) -> None:
+        devices, active, attention = self.feed.counts()
+        if not self.control.running:
+            self.serving_label.setText("Stopped")
+        self.devices_label.setText(f"Devices: <b>{devices}</b>")
+        self.transfers_label.setText(f"Active transfers: <b>{active}</b>")
+        folder_errors, folder_warnings = self._folder_problems
+        parts = []
+        if attention:
+            parts.append(f"{attention} device{'s' if attention != 1 else ''} need attention")
+        if folder_errors or folder_warnings:
+            parts.append(f"folder: {folder_errors} errors, {folder_warnings} warnings")
+        colour = "#c62828" if parts else "#2e7d32"
+        self.warnings_label.setText(
+            f"<span style='color:{colour}'>{html.escape('; '.join(parts) or 'No warnings')}</span>"
+        )
+
+    # --- history and export ----------------------------------------------------------------------
+    @Slot()
+    def reload_runs(self) -> None:
+        """Offer the stored runs on the Live page, newest first."""
+        history = self.services.history
+        if history is None:
+            return
+        labels = []
+        for run in reversed(history.runs()):
+            ended = "running" if run.ended is None else f"until {text.clock(run.ended)}"
+            labels.append(
+                (
+                    run.run_id,
+                    f"Run {run.run_id}: {text.stamp(run.started)} ({ended}) — "
+                    f"{run.devices} devices, {run.transfers} transfers — {Path(run.root).name}",
+                )
+            )
+        self.live.set_history(history.events, labels)
+
+    def export_devices(self, path: Path) -> Path:
+        """Write the devices on the Live page to ``path`` (CSV, or JSON for ``.json``)."""
+        devices = self.live.shown_devices()
+        content = (
+            export.to_json(devices) if path.suffix.lower() == ".json" else export.to_csv(devices)
+        )
+        return atomic_write(path, content.encode("utf-8"))
+
+    @Slot()
+    def export_dialog(self) -> None:
+        """Ask where to export the devices on show, then write them."""
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self,
+            "Export devices",
+            str(self.services.paths.data_dir / "devices.csv"),
+            "CSV (*.csv);;JSON (*.json)",
+        )
+        if chosen:
+            self.export_devices(Path(chosen))
+
+    # --- about and window state ------------------------------------------------------------------
+    def about_text(self) -> str:
+        """The About box's text, with versions."""
+        return (
+            f"<h3>algodesk {__version__}</h3>"
+            "<p>Bench provisioning for Algo IP endpoints.</p>"
+            f"<p>Python {platform.python_version()}<br/>"
+            f"Qt {qVersion()}, PySide6 {PySide6.__version__}<br/>"
+            f"{html.escape(platform.platform())}</p>"
+            f"<p>Data: {html.escape(str(self.services.paths.data_dir))}</p>"
+        )
+
+    @Slot()
+    def about(self) -> None:
+        """Show the About box."""
+        QMessageBox.about(self, "About algodesk", self.about_text())
+
+    def _restore_window_state(self) -> None:
+        state = self._window_state
+        geometry = state.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        toolbars = state.value("window/state")
+        if toolbars is not None:
+            self.restoreState(toolbars)
+        splitter = state.value("live/splitter")
+        if splitter is not None:
+            self.live.splitter.restoreState(splitter)
+        page = state.value("window/page")
+        if page is not None:
+            self.pages.setCurrentIndex(int(page))
+
+    def save_window_state(self) -> None:
+        """Remember geometry, layout and the page on show."""
+        state = self._window_state
+        state.setValue("window/geometry", self.saveGeometry())
+        state.setValue("window/state", self.saveState())
+        state.setValue("live/splitter", self.live.splitter.saveState())
+        state.setValue("window/page", self.pages.currentIndex())
+        state.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop serving, remember the window, then close."""
+        self.control.stop()
+        self.feed.stop()
+        self.save_window_state()
+        self.services.settings.save(self.settings)
+        event.accept()
+        super().closeEvent(event)

@@ -1,0 +1,151 @@
+"""Starts and stops the bench server and opens and closes its history run.
+
+The engine's sink is called on the engine's thread; it only touches thread-safe things (the
+history queue and the bridge). Events that arrive before the run is open (the server can answer
+a device the moment it is bound) are held and recorded once it is, so history loses none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from algodesk.core.events import Event, Sink
+from algodesk.services.errors import ServerStartError
+from algodesk.ui.bridge import EventBridge
+
+
+class BenchServer(Protocol):
+    """What the window needs of a server (the TFTP engine fits)."""
+
+    @property
+    def address(self) -> str:
+        """The address bound."""
+        ...
+
+    @property
+    def port(self) -> int:
+        """The port bound."""
+        ...
+
+    def start(self) -> None:
+        """Bind and serve; raises ``ServerStartError``."""
+        ...
+
+    def stop(self) -> None:
+        """Stop serving and return quickly."""
+        ...
+
+
+class RunRecorder(Protocol):
+    """Where runs and their events are kept (the history store fits)."""
+
+    def start_run(self, root: str, address: str, port: int) -> int:
+        """Open a run."""
+        ...
+
+    def end_run(self, run_id: int) -> None:
+        """Close a run."""
+        ...
+
+    def record(self, event: Event) -> None:
+        """Keep ``event`` in the open run; thread-safe."""
+        ...
+
+
+ServerFactory = Callable[[Path, str, int, Sink], BenchServer]
+"""Builds a server for ``(folder, address, port, sink)``."""
+
+
+class ServerControl(QObject):
+    """One bench server at a time, and the history run that goes with it."""
+
+    started = Signal(str, int)
+    """Serving at ``(address, port)``."""
+    stopped = Signal()
+    """No longer serving."""
+    failed = Signal(object)
+    """The server could not start: a :class:`ServerStartError`."""
+
+    def __init__(
+        self,
+        factory: ServerFactory,
+        bridge: EventBridge,
+        recorder: RunRecorder | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._factory = factory
+        self._bridge = bridge
+        self._recorder = recorder
+        self._server: BenchServer | None = None
+        self._run_id: int | None = None
+        self._lock = threading.Lock()
+        self._recording = False
+        self._early: list[Event] = []
+
+    @property
+    def running(self) -> bool:
+        """Whether a server is serving."""
+        return self._server is not None
+
+    @property
+    def server(self) -> BenchServer | None:
+        """The server while it serves."""
+        return self._server
+
+    @property
+    def run_id(self) -> int | None:
+        """The history run of the current server."""
+        return self._run_id
+
+    def start(self, root: Path, address: str, port: int) -> bool:
+        """Serve ``root`` at ``address:port``; False (and :attr:`failed`) when it cannot bind."""
+        if self._server is not None:
+            return True
+        server = self._factory(root, address, port, self._sink)
+        try:
+            server.start()
+        except ServerStartError as error:
+            with self._lock:
+                self._early.clear()
+            self.failed.emit(error)
+            return False
+        self._server = server
+        if self._recorder is not None:
+            self._run_id = self._recorder.start_run(str(root), server.address, server.port)
+            with self._lock:
+                for event in self._early:
+                    self._recorder.record(event)
+                self._early.clear()
+                self._recording = True
+        self.started.emit(server.address, server.port)
+        return True
+
+    def stop(self) -> None:
+        """Stop serving (if serving) and close the history run."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stop()
+        with self._lock:
+            self._recording = False
+            self._early.clear()
+        if self._recorder is not None and self._run_id is not None:
+            self._recorder.end_run(self._run_id)
+        self._run_id = None
+        self.stopped.emit()
+
+    def _sink(self, event: Event) -> None:
+        recorder = self._recorder
+        if recorder is not None:
+            with self._lock:
+                if self._recording:
+                    recorder.record(event)
+                else:
+                    self._early.append(event)
+        self._bridge.post(event)

@@ -1,0 +1,51 @@
+"""The Transfers page: every request and transfer, filterable by text and outcome."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QVBoxLayout, QWidget
+
+from algodesk.ui.progress_delegate import ProgressDelegate
+from algodesk.ui.table_view import table
+from algodesk.ui.transfer_model import (
+    OUTCOME_FILTERS,
+    PROGRESS_COLUMN,
+    TransferFilter,
+    TransferTableModel,
+)
+
+
+class TransfersPage(QWidget):
+    """A filter row over the transfer table (newest at the bottom, followed while at the end)."""
+
+    def __init__(self, model: TransferTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.filter = TransferFilter(self)
+        self.filter.setSourceModel(model)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Filter by client, device or file…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.filter.set_text)
+        self.outcome = QComboBox(self)
+        self.outcome.addItems(list(OUTCOME_FILTERS))
+        self.outcome.currentTextChanged.connect(self.filter.set_outcomes)
+        row = QHBoxLayout()
+        row.addWidget(self.search, 1)
+        row.addWidget(self.outcome)
+
+        self.table = table(self)
+        self.table.setModel(self.filter)
+        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((80, 150, 150, 300, 160, 80, 90)):
+            header.resizeSection(column, width)
+        model.rowsInserted.connect(self._follow)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.table, 1)
+
+    def _follow(self) -> None:
+        bar = self.table.verticalScrollBar()
+        if bar.value() >= bar.maximum() - 2:
+            self.table.scrollToBottom()
