@@ -1,0 +1,298 @@
+"""What the bench DHCP server answers to each datagram (RFC 2131 §4.3), without touching sockets.
+
+Polite by design, because a bench server shares a switch with other people's machines:
+- only Algo MACs (00:22:EE) are served unless told otherwise; others are ignored and reported once;
+- relayed requests (giaddr set) are ignored: a bench has no relays, so they come from elsewhere;
+- a REQUEST naming another server's identifier drops our offer and reports that server;
+- a client we hold no record of that asks to keep an address (INIT-REBOOT) gets silence, not NAK;
+- renewals of leases that are not ours get silence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from algodesk.core import dhcp_packet as dp
+from algodesk.core.dhcp_packet import DhcpError, DhcpPacket, MessageType, Option
+from algodesk.core.events import Address, LeaseGranted, ServiceNotice, Sink
+from algodesk.core.names import format_mac, is_algo_mac
+from algodesk.core.syslog_parse import clean, mask_secrets
+from algodesk.services.dhcp.leases import LeaseStore
+from algodesk.services.dhcp.pool import AddressPool
+from algodesk.services.dhcp.settings import DhcpSettings
+
+SERVICE = "dhcp"
+BROADCAST = "255.255.255.255"
+MAX_PROBES_PER_OFFER = 3
+"""Pings per DISCOVER at most, so a crowded segment cannot stall the server for long."""
+
+_REMEMBERED_CLIENTS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reply and where RFC 2131 §4.1 says it goes."""
+
+    packet: DhcpPacket
+    destination: Address
+
+
+class DhcpResponder:
+    """Turns client datagrams into replies, leases and events.
+
+    ``ping`` answers whether a host responds on an address (None: no ping check). The sink gets
+    ``LeaseGranted`` for every ACK and ``ServiceNotice`` for what a person should know.
+    """
+
+    def __init__(
+        self,
+        settings: DhcpSettings,
+        leases: LeaseStore,
+        sink: Sink,
+        *,
+        client_port: int = 68,
+        broadcast_address: str = BROADCAST,
+        ping: Callable[[str], bool] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.leases = leases
+        self.pool = AddressPool(settings, leases, clock)
+        self._sink = sink
+        self._client_port = client_port
+        self._broadcast = broadcast_address
+        self._ping = ping
+        self._own_xids: set[int] = set()
+        self._reported: set[tuple[str, str]] = set()
+        self.malformed = 0
+
+    def ignore_xid(self, xid: int) -> None:
+        """Ignore requests with this transaction id (our own probe DISCOVER, looped back)."""
+        self._own_xids.add(xid)
+
+    def handle(self, data: bytes, peer: Address) -> list[Outgoing]:
+        """The replies to one datagram from ``peer`` (usually none or one). Never raises."""
+        try:
+            packet = dp.decode(data)
+        except DhcpError:
+            self.malformed += 1
+            return []
+        kind = packet.message_type
+        if (
+            packet.op != dp.BOOTREQUEST
+            or kind is None
+            or packet.htype != 1
+            or len(packet.chaddr) != 6
+            or packet.xid in self._own_xids
+            or packet.giaddr != dp.ZERO_IP
+        ):
+            return []
+        mac = packet.mac
+        if self.settings.algo_only and not is_algo_mac(mac):
+            self._report_once(
+                "ignored",
+                mac,
+                "info",
+                "dhcp-ignored-client",
+                f"ignored DHCP {kind.name} from {format_mac(mac)}: not an Algo device "
+                "('Algo devices only' is on)",
+                peer,
+            )
+            return []
+        handler = {
+            MessageType.DISCOVER: self._discover,
+            MessageType.REQUEST: self._request,
+            MessageType.DECLINE: self._decline,
+            MessageType.RELEASE: self._release,
+            MessageType.INFORM: self._inform,
+        }.get(kind)
+        return handler(packet, mac, peer) if handler else []
+
+    # -- message types ----------------------------------------------------------------------
+
+    def _discover(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+        requested = packet.ip_option(Option.REQUESTED_IP)
+        probes = 0
+        for ip in self.pool.candidates(mac, requested):
+            if self._ping is not None and self.pool.needs_probe(mac, ip):
+                if probes >= MAX_PROBES_PER_OFFER:
+                    break
+                probes += 1
+                if self._ping(ip):
+                    self.pool.mark_conflict(ip)
+                    self._notice(
+                        "warning",
+                        "dhcp-address-in-use",
+                        f"{ip} answers ping but is not leased by this server: kept out of "
+                        "the pool for now",
+                        peer,
+                    )
+                    continue
+            self.pool.hold_offer(mac, ip)
+            return [self._reply(packet, MessageType.OFFER, ip)]
+        self._notice(
+            "warning",
+            "dhcp-pool-exhausted",
+            f"no free address to offer {format_mac(mac)}: enlarge the pool",
+            peer,
+        )
+        return []
+
+    def _request(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+        server_id = packet.ip_option(Option.SERVER_ID)
+        requested = packet.ip_option(Option.REQUESTED_IP)
+        if server_id is not None:
+            if server_id != self.settings.server_address:
+                # SELECTING another server's offer: never acknowledge it, and tell someone.
+                self.pool.drop_offer(mac)
+                self._report_once(
+                    "other-server",
+                    server_id,
+                    "warning",
+                    "dhcp-other-server",
+                    f"another DHCP server ({server_id}) made an offer that "
+                    f"{format_mac(mac)} accepted: two DHCP servers share this segment",
+                    peer,
+                )
+                return []
+            lease = self.leases.by_mac(mac)
+            ip = requested or packet.ciaddr
+            ours = (self.pool.offered(mac), lease.ip if lease else None)
+            if ip != dp.ZERO_IP and ip in ours and self.pool.usable(ip, mac):
+                return [self._ack(packet, mac, ip)]
+            return [self._nak(packet, mac, ip, "the offer is no longer valid")]
+        lease = self.leases.by_mac(mac)
+        if requested is not None:
+            # INIT-REBOOT: only a client we know may be told no.
+            if lease is None:
+                return []
+            if lease.ip == requested and self.pool.usable(requested, mac):
+                return [self._ack(packet, mac, requested)]
+            return [self._nak(packet, mac, requested, f"its address here is {lease.ip}")]
+        renewing = packet.ciaddr != dp.ZERO_IP and lease is not None and lease.ip == packet.ciaddr
+        if renewing and self.pool.usable(packet.ciaddr, mac):
+            # RENEWING or REBINDING one of our leases.
+            return [self._ack(packet, mac, packet.ciaddr)]
+        return []
+
+    def _decline(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+        ip = packet.ip_option(Option.REQUESTED_IP)
+        if packet.ip_option(Option.SERVER_ID) != self.settings.server_address or ip is None:
+            return []
+        self.pool.mark_conflict(ip)
+        self.pool.drop_offer(mac)
+        lease = self.leases.by_mac(mac)
+        if lease is not None and lease.ip == ip:
+            self.leases.forget(mac)
+        self._notice(
+            "warning",
+            "dhcp-declined",
+            f"{format_mac(mac)} declined {ip}: another host uses it; kept out of the pool",
+            peer,
+        )
+        return []
+
+    def _release(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+        lease = self.leases.by_mac(mac)
+        if lease is not None and lease.ip == packet.ciaddr:
+            self.leases.end(mac)
+        return []
+
+    def _inform(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+        if packet.ciaddr == dp.ZERO_IP:
+            return []
+        reply = dp.reply_packet(
+            packet,
+            MessageType.ACK,
+            server_id=self.settings.server_address,
+            options=self.settings.network_options(),
+        )
+        return [Outgoing(reply, self._destination(reply, packet))]
+
+    # -- replies ----------------------------------------------------------------------------
+
+    def _reply(self, request: DhcpPacket, kind: MessageType, ip: str) -> Outgoing:
+        reply = dp.reply_packet(
+            request,
+            kind,
+            server_id=self.settings.server_address,
+            yiaddr=ip,
+            siaddr=self.settings.server_address,
+            options=self.settings.lease_options(),
+        )
+        return Outgoing(reply, self._destination(reply, request))
+
+    def _ack(self, request: DhcpPacket, mac: str, ip: str) -> Outgoing:
+        hostname = clean(request.text_option(Option.HOSTNAME) or "")
+        lease = self.leases.grant(mac, ip, self.settings.lease_seconds, hostname)
+        self.pool.drop_offer(mac)
+        out = self._reply(request, MessageType.ACK, ip)
+        self._sink(
+            LeaseGranted(
+                mac=format_mac(mac),
+                ip=lease.ip,
+                lease_seconds=self.settings.lease_seconds,
+                options=self._announced(hostname),
+            )
+        )
+        return out
+
+    def _nak(self, request: DhcpPacket, mac: str, ip: str, why: str) -> Outgoing:
+        self.pool.drop_offer(mac)
+        self._notice(
+            "info",
+            "dhcp-nak",
+            f"refused {format_mac(mac)} the address {ip}: {why}",
+            None,
+        )
+        reply = dp.reply_packet(
+            request,
+            MessageType.NAK,
+            server_id=self.settings.server_address,
+            options=[(Option.MESSAGE, dp.text_value(why))],
+        )
+        # RFC 2131 §4.3.2: a NAK is broadcast, the client may not have a usable address.
+        return Outgoing(reply, (self._broadcast, self._client_port))
+
+    def _destination(self, reply: DhcpPacket, request: DhcpPacket) -> Address:
+        """RFC 2131 §4.1 (relays excluded): unicast to ciaddr, else broadcast.
+
+        Unicast to a client that has no address yet needs an ARP entry written by hand (a raw
+        socket or ioctl); broadcasting is what every client accepts, so it is used instead.
+        """
+        if request.ciaddr != dp.ZERO_IP:
+            return (request.ciaddr, self._client_port)
+        return (self._broadcast, self._client_port)
+
+    def _announced(self, hostname: str) -> dict[str, str]:
+        """The provisioning options a lease carried, for the live view (secrets masked)."""
+        settings = self.settings
+        announced = {"server_id": settings.server_address}
+        if hostname:
+            announced["hostname"] = hostname
+        if settings.option66:
+            announced["66"] = mask_secrets(settings.option66_value or settings.server_address)
+        if settings.option160:
+            announced["160"] = mask_secrets(settings.option160_value or settings.server_address)
+        if settings.option150:
+            announced["150"] = ",".join(settings.option150_addresses or (settings.server_address,))
+        return announced
+
+    # -- notices ----------------------------------------------------------------------------
+
+    def _notice(self, level: str, code: str, message: str, peer: Address | None) -> None:
+        self._sink(
+            ServiceNotice(service=SERVICE, level=level, code=code, message=message, client=peer)
+        )
+
+    def _report_once(
+        self, topic: str, key: str, level: str, code: str, message: str, peer: Address
+    ) -> None:
+        if (topic, key) in self._reported:
+            return
+        if len(self._reported) >= _REMEMBERED_CLIENTS:
+            self._reported.clear()  # a flood of strangers: start over rather than grow forever
+        self._reported.add((topic, key))
+        self._notice(level, code, message, peer)

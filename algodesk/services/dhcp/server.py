@@ -1,0 +1,346 @@
+"""The bench DHCP server: sockets, its thread, and the start-up probe for other DHCP servers.
+
+Binds ``0.0.0.0:67`` with SO_BROADCAST and, on Linux, SO_BINDTODEVICE to the interface owning the
+server address, so it only ever hears and answers the bench segment. At start it sends one
+DISCOVER (broadcast flag set) from port 68 and listens there for ``probe_seconds``: any OFFER is
+another DHCP server on the segment, reported as a warning. The decisions per packet live in
+``DhcpResponder``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import selectors
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from algodesk.core import dhcp_packet as dp
+from algodesk.core.dhcp_packet import DhcpError, MessageType, Option
+from algodesk.core.events import (
+    Address,
+    ServerStarted,
+    ServerStopped,
+    ServiceNotice,
+    Sink,
+    null_sink,
+)
+from algodesk.core.syslog_parse import clean
+from algodesk.services import errors
+from algodesk.services.dhcp import probe
+from algodesk.services.dhcp.leases import Lease, LeaseStore
+from algodesk.services.dhcp.responder import BROADCAST, SERVICE, DhcpResponder
+from algodesk.services.dhcp.settings import DhcpSettings
+from algodesk.services.interfaces import list_interfaces
+
+SERVER_PORT = 67
+CLIENT_PORT = 68
+_MAX_DATAGRAM = 65535
+_WILDCARD = ("", "0.0.0.0")
+
+
+class DhcpServer:
+    """The bench DHCP server; ``start()`` returns once bound, ``stop()`` within milliseconds.
+
+    ``leases_path`` is the JSON file that keeps leases across restarts (None: memory only).
+    The port and address parameters exist for tests on loopback: ``redirect_to`` sends every
+    reply and the probe to that address instead of where RFC 2131 says (never broadcast), and
+    ``probe_port`` is where the probe DISCOVER goes (default ``server_port``).
+    """
+
+    def __init__(
+        self,
+        settings: DhcpSettings,
+        sink: Sink = null_sink,
+        *,
+        leases_path: Path | None,
+        bind_address: str = "0.0.0.0",
+        server_port: int = SERVER_PORT,
+        client_port: int = CLIENT_PORT,
+        probe_port: int | None = None,
+        probe_seconds: float = 2.0,
+        redirect_to: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sink = sink
+        self._leases_path = leases_path
+        self._bind_address = bind_address
+        self._server_port = server_port
+        self._client_port = client_port
+        self._probe_port = probe_port or server_port
+        self._probe_seconds = probe_seconds
+        self._redirect_to = redirect_to
+        self._responder: DhcpResponder | None = None
+        self._socket: socket.socket | None = None
+        self._watch: socket.socket | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._port = server_port
+        self._probe_xid = 0
+        self._other_servers: set[str] = set()
+
+    @property
+    def port(self) -> int:
+        """The bound server port."""
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def other_servers(self) -> set[str]:
+        """Identifiers of other DHCP servers the probe heard."""
+        return set(self._other_servers)
+
+    def leases(self) -> list[Lease]:
+        """Every lease known (active or not)."""
+        return self._responder.leases.all() if self._responder else []
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load leases, bind, probe for other servers and serve; raises ``ServerStartError``."""
+        if self._thread is not None:
+            raise RuntimeError("DHCP server already running")
+        settings = self.settings
+        interface = settings.interface or self._interface_of(settings.server_address)
+        leases = LeaseStore(self._leases_path)
+        leases.load()
+        leases.retain(
+            lambda lease: settings.in_pool(lease.ip) or lease.ip in settings.reservations.values()
+        )
+        self._socket = self._open(self._server_port, interface, service_port=True)
+        self._port = self._socket.getsockname()[1]
+        if leases.load_problem:
+            self._notice("warning", "dhcp-leases-unreadable", leases.load_problem)
+        ping = None
+        if settings.ping_check:
+            ping = probe.pinger()
+            if ping is None:
+                self._notice(
+                    "warning",
+                    "dhcp-no-ping",
+                    "no working ping here: addresses are offered without checking they are free",
+                )
+        self._responder = DhcpResponder(
+            settings,
+            leases,
+            self._sink,
+            client_port=self._client_port,
+            broadcast_address=BROADCAST,
+            ping=ping,
+        )
+        if settings.detect_other_servers:
+            try:
+                self._watch = self._open(self._client_port, interface, service_port=False)
+            except errors.ServerStartError as error:
+                self._notice(
+                    "warning",
+                    "dhcp-probe-unavailable",
+                    f"cannot look for other DHCP servers: {error.message}",
+                )
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping.clear()
+        self._other_servers.clear()
+        self._thread = threading.Thread(target=self._run, name="algodesk-dhcp", daemon=True)
+        self._thread.start()
+        self._sink(ServerStarted(service=SERVICE, address=settings.server_address, port=self._port))
+
+    def stop(self) -> None:
+        """Stop serving and close every socket; leases stay on disk."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping.set()
+        assert self._wake_w is not None
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        thread.join(timeout=2.0)
+        self._thread = None
+        for sock in (self._socket, self._watch, self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+        self._socket = self._watch = self._wake_r = self._wake_w = None
+        self._sink(
+            ServerStopped(service=SERVICE, address=self.settings.server_address, port=self._port)
+        )
+
+    def __enter__(self) -> DhcpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- sockets ----------------------------------------------------------------------------
+
+    def _interface_of(self, address: str) -> str:
+        """The interface that owns ``address`` ('' when bound to one address, e.g. in tests)."""
+        if self._bind_address not in _WILDCARD:
+            return ""
+        for interface in list_interfaces():
+            if interface.ipv4 == address:
+                return interface.name
+        raise errors.ServerStartError(
+            errors.BAD_ADDRESS,
+            f"{SERVICE}: {address} is not an address of this computer, so it cannot be the "
+            "bench DHCP server's address",
+            errors.bad_address_remedies(),
+            address=address,
+            port=self._server_port,
+        )
+
+    def _open(self, port: int, interface: str, *, service_port: bool) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            if not service_port:
+                # Port 68 may be shared with a DHCP client on this computer; port 67 must not
+                # be shared with another server, so a bind conflict there has to surface.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            if interface and sys.platform.startswith("linux"):
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode() + b"\0"
+                )
+            sock.bind((self._bind_address, port))
+            sock.setblocking(False)
+        except OSError as error:
+            sock.close()
+            failure = errors.bind_error(
+                error, service=SERVICE, address=self._bind_address, port=port
+            )
+            if service_port and failure.code == errors.PORT_IN_USE:
+                failure = errors.ServerStartError(
+                    failure.code,
+                    failure.message,
+                    (
+                        f"Find the program: sudo ss -ulpn 'sport = :{port}'",
+                        "Another DHCP server runs on this computer (dnsmasq, isc-dhcp-server, "
+                        "Internet Sharing): stop it; two DHCP servers on one bench fight over "
+                        "the devices.",
+                    ),
+                    address=failure.address,
+                    port=port,
+                )
+            raise failure from None
+        return sock
+
+    def _send(self, data: bytes, destination: Address, sock: socket.socket) -> None:
+        if self._redirect_to is not None:
+            destination = (self._redirect_to, destination[1])
+        with contextlib.suppress(OSError):
+            sock.sendto(data, destination)
+
+    # -- the thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        assert self._socket is not None and self._wake_r is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self._socket, selectors.EVENT_READ)
+        selector.register(self._wake_r, selectors.EVENT_READ)
+        probe_deadline = None
+        if self._watch is not None:
+            selector.register(self._watch, selectors.EVENT_READ)
+            self._send_probe(self._watch)
+            probe_deadline = time.monotonic() + self._probe_seconds
+        try:
+            while not self._stopping.is_set():
+                timeout = None
+                if probe_deadline is not None:
+                    timeout = max(0.0, probe_deadline - time.monotonic())
+                for key, _events in selector.select(timeout):
+                    if key.fileobj is self._socket:
+                        self._serve(self._socket)
+                    elif key.fileobj is self._watch and self._watch is not None:
+                        self._watch_offers(self._watch)
+                if probe_deadline is not None and time.monotonic() >= probe_deadline:
+                    probe_deadline = None
+                    self._end_probe(selector)
+        finally:
+            selector.close()
+
+    def _serve(self, sock: socket.socket) -> None:
+        assert self._responder is not None
+        while not self._stopping.is_set():
+            try:
+                data, peer = sock.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue  # a queued ICMP error from an earlier send
+            try:
+                replies = self._responder.handle(data, (peer[0], peer[1]))
+            except Exception as error:  # a bug must not take the bench's DHCP down silently
+                self._notice("error", "dhcp-internal-error", f"{type(error).__name__}: {error}")
+                continue
+            for reply in replies:
+                self._send(reply.packet.encode(), reply.destination, sock)
+
+    def _send_probe(self, watch: socket.socket) -> None:
+        assert self._responder is not None
+        self._probe_xid = secrets.randbits(32)
+        self._responder.ignore_xid(self._probe_xid)
+        # A locally administered MAC that no device has, so no server mistakes it for one.
+        chaddr = bytes([0x02]) + secrets.token_bytes(5)
+        discover = dp.request_packet(
+            MessageType.DISCOVER,
+            xid=self._probe_xid,
+            chaddr=chaddr,
+            broadcast=True,
+            options=[
+                (
+                    Option.PARAMETER_REQUEST_LIST,
+                    bytes([Option.SUBNET_MASK, Option.ROUTER, Option.TFTP_SERVER_NAME, 150, 160]),
+                )
+            ],
+        )
+        self._send(discover.encode(), (BROADCAST, self._probe_port), watch)
+
+    def _watch_offers(self, watch: socket.socket) -> None:
+        while True:
+            try:
+                data, peer = watch.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+            try:
+                packet = dp.decode(data)
+            except DhcpError:
+                continue
+            if packet.op != dp.BOOTREPLY or packet.message_type is not MessageType.OFFER:
+                continue
+            server_id = packet.ip_option(Option.SERVER_ID) or peer[0]
+            if server_id == self.settings.server_address or server_id in self._other_servers:
+                continue
+            self._other_servers.add(server_id)
+            option66 = packet.text_option(Option.TFTP_SERVER_NAME)
+            announces = f"; it announces option 66 = {clean(option66)}" if option66 else ""
+            self._notice(
+                "warning",
+                "dhcp-other-server",
+                f"another DHCP server is active on this segment at {peer[0]} (server id "
+                f"{server_id}), offering {packet.yiaddr}{announces}: devices may take its "
+                "offer instead of the bench's",
+                (peer[0], peer[1]),
+            )
+
+    def _end_probe(self, selector: selectors.BaseSelector) -> None:
+        if self._watch is not None:
+            selector.unregister(self._watch)
+            self._watch.close()
+            self._watch = None
+        if not self._other_servers:
+            self._notice("info", "dhcp-no-other-server", "no other DHCP server answered the probe")
+
+    def _notice(self, level: str, code: str, message: str, client: Address | None = None) -> None:
+        self._sink(
+            ServiceNotice(service=SERVICE, level=level, code=code, message=message, client=client)
+        )
