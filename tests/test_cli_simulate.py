@@ -134,3 +134,18 @@ def test_unknown_product_and_foreign_mac_warn_but_run(
     assert "AA:BB:CC:00:00:01 is not an Algo MAC" in err
     assert "9999 is not a known Algo product" in err
     assert "  algop9999.conf: not found" in out
+
+
+def test_devices_from_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "algop8188.conf", b"a = 1\n")
+    code, out, _ = run(capsys, str(tmp_path), "--product", "8188", "--devices", "2")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:3]] == [
+        "00:22:EE:00:00:01",
+        "00:22:EE:00:00:02",
+    ]
+    assert out.splitlines()[-1].startswith("2 devices: 2 steady, 0 not; 8 files, ")
+    code, _, err = run(
+        capsys, str(tmp_path), "--product", "8188", "--devices", "2", "--mac", "00:22:EE:FF:FF:FF"
+    )
+    assert code == 2 and "cannot derive 2 Algo MACs" in err

@@ -102,6 +102,9 @@ def test_server_location_masks_credentials_and_ignores_dhcp_variants() -> None:
         "prov.download.cfgpath": "/algo/",
     }
     assert str(device.server_location(static)) == "ftp://tech:***@10.0.0.5/algo"
+    assert device.mask_credentials("u:p@ss@host/x") == "u:***@host/x"
+    assert device.mask_credentials("192.168.1.1:8080/files") == "192.168.1.1:8080/files"
+    assert device.mask_credentials("user@host") == "user@host"
     assert not device.server_changed({}, {"prov.server.method": "option66"})
     assert device.server_changed({}, {"prov.download.method": "http"})
 
@@ -135,6 +138,10 @@ def test_falls_through_to_generic_when_no_device_file() -> None:
     files = with_md5({}, GENERIC, b"who = generic\n")
     result = simulate(fresh(), fetcher(files))
     assert requested(result)[:2] == [DEVICE, GENERIC]
+    assert [s.describe() for s in result.steps[:2]] == [
+        f"asks for {DEVICE}",
+        f"{DEVICE}: not found",
+    ]
     assert result.final_state.applied_config == b"who = generic\n"
 
 

@@ -29,7 +29,7 @@ from algodesk.core.simulator import (
 from algodesk.services.sim_fleet import FetcherFactory, FleetDevice, SimFleet
 from algodesk.services.tftp_client import DEFAULT_BLKSIZE, DEFAULT_PORT, TftpError, tftp_fetcher
 
-_MD5_SHOWN = 8
+_INDENT = {StepKind.RESPONSE: "  ", StepKind.REBOOT: "  ", StepKind.DECISION: "    "}
 FLEET_BASE_MAC = "00:22:EE:00:00:01"
 
 
@@ -119,7 +119,12 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("device")
     group.add_argument("--mac", help="the device's MAC address (any spelling)")
     group.add_argument("--product", required=True, help="product ID, e.g. 8188")
-    group.add_argument("--firmware", default="", metavar="V", help="installed firmware version")
+    group.add_argument(
+        "--firmware",
+        default="",
+        metavar="V",
+        help="installed firmware version (default unknown: any version a config names is fetched)",
+    )
     group.add_argument(
         "--partial", action="store_true", help="partial provisioning on (use -i files)"
     )
@@ -134,9 +139,9 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def state_from_args(args: argparse.Namespace, mac: str | None = None) -> DeviceState:
-    """The device state the arguments describe (``mac`` overrides ``--mac``)."""
-    mac = mac or args.mac
+def state_from_args(args: argparse.Namespace) -> DeviceState:
+    """The device state the arguments describe."""
+    mac = args.mac
     if not mac:
         raise CommandError("--mac is required")
     if args.max_boots < 1:
@@ -167,22 +172,11 @@ def folder_fetcher_from_args(args: argparse.Namespace) -> Fetcher:
 
 
 def format_step(step: TraceStep) -> str | None:
-    """One readable line for a step (requests show with their response: None here)."""
+    """One line for a step, indented by what it is (requests show with their response: None)."""
     if step.kind is StepKind.REQUEST:
         return None
-    if step.kind is StepKind.RESPONSE:
-        if step.found is None:
-            return f"  {step.file}: {step.message}"
-        if not step.found:
-            return f"  {step.file}: not found"
-        return f"  {step.file}: {step.size} bytes, md5 {step.md5[:_MD5_SHOWN]}"
-    if step.kind is StepKind.DECISION:
-        return f"    {step.message}"
-    if step.kind is StepKind.REBOOT:
-        return "  -- reboot --"
-    if step.kind is StepKind.DIAGNOSIS:
-        return f"never steady: {step.message}"
-    return step.message
+    indent = _INDENT.get(step.kind, "")
+    return indent + ("-- reboot --" if step.kind is StepKind.REBOOT else step.describe())
 
 
 class TracePrinter:
@@ -259,12 +253,17 @@ def run_simulate(args: argparse.Namespace) -> int:
     """``algodesk simulate (DIR | --server HOST[:PORT]) --product P ...``: 0 when all are steady."""
     if args.devices < 1:
         raise CommandError("--devices must be at least 1")
-    if args.devices > 1 and args.mac is None:
-        args.mac = FLEET_BASE_MAC
+    macs = [args.mac]
+    if args.devices > 1:
+        try:
+            macs = device_macs(args.mac or FLEET_BASE_MAC, args.devices)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        args.mac = macs[0]
     state = state_from_args(args)
     factory = fetcher_factory_from_args(args)
     if args.devices > 1:
-        return _run_fleet(args, state, factory)
+        return _run_fleet(args, [dataclasses.replace(state, mac=mac) for mac in macs], factory)
     fetch = factory(threading.Event())
     if args.json:
         result = simulate(state, fetch, args.max_boots)
@@ -274,14 +273,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0 if result.steady else 1
 
 
-def _run_fleet(args: argparse.Namespace, base: DeviceState, factory: FetcherFactory) -> int:
-    try:
-        macs = device_macs(base.mac, args.devices)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    fleet = SimFleet(
-        [dataclasses.replace(base, mac=mac) for mac in macs], factory, max_boots=args.max_boots
-    )
+def _run_fleet(args: argparse.Namespace, states: list[DeviceState], factory: FetcherFactory) -> int:
+    fleet = SimFleet(states, factory, max_boots=args.max_boots)
     fleet.start()
     try:
         fleet.wait()

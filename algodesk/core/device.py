@@ -54,7 +54,8 @@ DATA_PARAMETERS: tuple[tuple[str, frozenset[str] | None], ...] = (
 have the feature (None: every product)."""
 
 _PRODUCT_ID = re.compile(r"^\d{4}S?$")
-_URL_CREDENTIALS = re.compile(r"^((?:[a-z]+://)?[^:@/]*):[^@/]*@")
+# Up to the LAST "@": a password may itself hold "@".
+_URL_CREDENTIALS = re.compile(r"^((?:[a-z]+://)?[^:@/]*):.*@", re.S)
 
 
 class Stage(StrEnum):

@@ -46,6 +46,20 @@ class TraceStep:
     md5: str = ""
     message: str = ""
 
+    def describe(self) -> str:
+        """The step in plain words: ``algop8188.conf: 812 bytes, md5 3f2a…``, a decision, ..."""
+        if self.kind is StepKind.REQUEST:
+            return f"asks for {self.file}"
+        if self.kind is StepKind.RESPONSE:
+            if self.found is None:
+                return f"{self.file}: {self.message}"
+            if not self.found:
+                return f"{self.file}: not found"
+            return f"{self.file}: {self.size} bytes, md5 {self.md5[:8]}"
+        if self.kind is StepKind.DIAGNOSIS:
+            return f"never steady: {self.message}"
+        return self.message
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return {
