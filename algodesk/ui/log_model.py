@@ -11,13 +11,13 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.ui import status_style, text
+from algodesk.ui.row_filter import RowFilter
 
 Index = QModelIndex | QPersistentModelIndex
 LOG_LIMIT = 10_000
@@ -151,7 +151,7 @@ class LogModel(QAbstractTableModel):
         self.endResetModel()
 
 
-class LogFilter(QSortFilterProxyModel):
+class LogFilter(RowFilter):
     """Keeps events of one kind (or all) whose text contains a substring."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -161,13 +161,13 @@ class LogFilter(QSortFilterProxyModel):
 
     def set_text(self, value: str) -> None:
         """Filter by a case-insensitive substring of any column."""
-        self._text = value.strip().lower()
-        self.invalidateRowsFilter()
+        with self.changing_filter():
+            self._text = value.strip().lower()
 
     def set_kind(self, kind: str) -> None:
         """Keep only events of ``kind`` (``""``: every kind)."""
-        self._kind = kind
-        self.invalidateRowsFilter()
+        with self.changing_filter():
+            self._kind = kind
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:
         """Whether the event in ``row`` passes both filters."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
 
 from algodesk.core.tracker import Changes, Outcome, TimelineEntry
 from algodesk.ui import text
 from algodesk.ui.entry_model import ENTRY_ROLE, EntryTableModel, outcome_text
+from algodesk.ui.row_filter import RowFilter
 
 TRANSFER_LIMIT = 5000
 
@@ -63,7 +64,7 @@ OUTCOME_FILTERS: dict[str, frozenset[Outcome]] = {
 }
 
 
-class TransferFilter(QSortFilterProxyModel):
+class TransferFilter(RowFilter):
     """Keeps rows whose client, device or file contains a text, with a chosen outcome."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -73,13 +74,13 @@ class TransferFilter(QSortFilterProxyModel):
 
     def set_text(self, value: str) -> None:
         """Filter by a case-insensitive substring of client, device or file."""
-        self._text = value.strip().lower()
-        self.invalidateRowsFilter()
+        with self.changing_filter():
+            self._text = value.strip().lower()
 
     def set_outcomes(self, name: str) -> None:
         """Filter by one of :data:`OUTCOME_FILTERS`."""
-        self._outcomes = OUTCOME_FILTERS[name]
-        self.invalidateRowsFilter()
+        with self.changing_filter():
+            self._outcomes = OUTCOME_FILTERS[name]
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         """Whether the request in ``row`` passes both filters."""

@@ -1,0 +1,243 @@
+"""The item models: Qt's model tester on each, batching, bounds and filters."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from algodesk.core.diagnosis import Level
+from algodesk.core.events import ServerStarted, TransferFailed
+from algodesk.core.md5 import md5_hex
+from algodesk.core.simulator import folder_fetcher, simulate
+from algodesk.core.trace import DeviceState
+from algodesk.core.tracker import Tracker
+from algodesk.ui import status_style
+from algodesk.ui.bridge import EventBridge
+from algodesk.ui.device_model import Column, DeviceTableModel
+from algodesk.ui.folder_model import FolderModel, scan
+from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.log_model import LogFilter, LogModel
+from algodesk.ui.progress_delegate import PROGRESS_ROLE
+from algodesk.ui.timeline_model import TimelineModel
+from algodesk.ui.trace_model import TraceModel
+from algodesk.ui.transfer_model import TransferFilter, TransferTableModel
+from tests.conftest_qt import QT_WARNINGS_FAIL, EventScript, fleet
+
+pytestmark = QT_WARNINGS_FAIL
+
+
+def folded(script: EventScript) -> Tracker:
+    tracker = Tracker()
+    tracker.apply_all(script.events)
+    return tracker
+
+
+def test_device_model_passes_model_tester(qtmodeltester) -> None:
+    tracker = folded(fleet(12))
+    model = DeviceTableModel()
+    model.apply(tracker.take_changes())
+    qtmodeltester.check(model)
+    assert model.rowCount() == 12
+    broken = model.device(1)
+    assert broken is not None and broken.status[0] is Level.ERROR
+    status = model.index(1, Column.STATUS)
+    assert "ignores the config" in model.data(status)
+    assert model.data(status, Qt.ItemDataRole.ForegroundRole) == status_style.colour(Level.ERROR)
+    assert model.data(status, Qt.ItemDataRole.DecorationRole) is not None
+    assert model.data(model.index(0, Column.MAC)) == "00:22:EE:00:00:00"
+
+
+def test_device_model_updates_in_one_range_per_batch(qtbot) -> None:
+    tracker = folded(fleet(50))
+    model = DeviceTableModel()
+    model.apply(tracker.take_changes())
+    more = EventScript()
+    for n in range(10, 20):  # ten neighbouring devices boot again
+        more.boot(f"10.0.0.{n + 2}", f"0022EE{n:06X}")
+    tracker.apply_all(more.events)
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, _roles: changed.append((top.row(), bottom.row())))
+    with qtbot.assertNotEmitted(model.rowsInserted):
+        model.apply(tracker.take_changes())
+    assert changed == [(10, 19)]
+
+
+def test_device_model_removes_a_merged_row(qtmodeltester) -> None:
+    script = EventScript().boot("10.0.0.30", "0022EE0A0B0C")
+    tracker = folded(script)
+    model = DeviceTableModel()
+    model.apply(tracker.take_changes())
+    tracker.apply_all(EventScript().missing("10.0.0.40", "algop8186-i.conf").events)
+    model.apply(tracker.take_changes())
+    assert model.rowCount() == 2
+    tracker.apply_all(EventScript().missing("10.0.0.40", "algom0022EE0A0B0C.conf").events)
+    model.apply(tracker.take_changes())
+    assert model.rowCount() == 1
+    qtmodeltester.check(model)
+
+
+def test_progress_role_follows_the_current_transfer() -> None:
+    script = EventScript().served("10.0.0.2", "algom0022EE000001.conf", b"y" * 1000, finish=False)
+    tracker = folded(script)
+    model = DeviceTableModel()
+    model.apply(tracker.take_changes())
+    assert model.data(model.index(0, Column.PROGRESS), PROGRESS_ROLE) == 0.5
+    assert model.data(model.index(0, Column.PROGRESS)) == "algom0022EE000001.conf"
+
+
+def test_transfer_model_and_filter(qtmodeltester) -> None:
+    tracker = folded(fleet(8))
+    model = TransferTableModel(limit=1000)
+    model.apply_changes(tracker.take_changes())
+    qtmodeltester.check(model)
+    assert model.rowCount() == 8 * 3
+    proxy = TransferFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.set_outcomes("Problems")
+    problems = proxy.rowCount()
+    assert problems == 8 + 2  # every device's missing algom file, and two missing md5s
+    proxy.set_text("algop8186.md5")
+    assert proxy.rowCount() == 2
+    proxy.set_outcomes("All")
+    proxy.set_text("00:22:EE:00:00:03")
+    assert proxy.rowCount() == 3
+
+
+def test_transfer_model_drops_oldest_past_its_limit(qtmodeltester) -> None:
+    tracker = folded(fleet(10))
+    model = TransferTableModel(limit=7)
+    model.apply_changes(tracker.take_changes())
+    assert model.rowCount() == 7
+    newest = model.entry(6)
+    tracker.apply_all(fleet(1).events)
+    model.apply_changes(tracker.take_changes())
+    assert model.rowCount() == 7 and model.entry(3) is newest
+    qtmodeltester.check(model)
+
+
+def test_transfer_failure_repaints_its_row() -> None:
+    script = EventScript().served("10.0.0.2", "algo-8186-5.4f.sfw", b"f" * 5000, finish=False)
+    tracker = folded(script)
+    model = TransferTableModel()
+    model.apply_changes(tracker.take_changes())
+    entry = model.entry(0)
+    assert entry is not None and entry.transfer_id is not None
+    tracker.apply(
+        TransferFailed(
+            transfer_id=entry.transfer_id, client=entry.client, served=entry.served, reason="timeout"
+        )
+    )
+    rows: list[int] = []
+    model.dataChanged.connect(lambda top, _bottom, _roles: rows.append(top.row()))
+    model.apply_changes(tracker.take_changes())
+    assert rows == [0]
+    assert model.data(model.index(0, 7)) == "failed: timeout"
+
+
+def test_timeline_model_follows_the_selected_device(qtmodeltester) -> None:
+    tracker = folded(fleet(3))
+    changes = tracker.take_changes()
+    model = TimelineModel()
+    model.show_device(changes.new_devices[1])
+    qtmodeltester.check(model)
+    assert model.rowCount() == 3
+    assert model.data(model.index(2, 6)) == "not found"
+    tracker.apply_all(EventScript().boot("10.0.0.3", "0022EE000001").events)
+    tracker.apply_all(EventScript().boot("10.0.0.2", "0022EE000000").events)
+    model.apply_changes(tracker.take_changes())
+    assert model.rowCount() == 6
+
+
+def test_log_model_batches_bounds_and_filters(qtmodeltester) -> None:
+    model = LogModel(limit=50)
+    script = fleet(10)
+    model.append(script.events)
+    assert model.rowCount() == 0  # nothing shows before the refresh tick
+    model.flush()
+    assert model.rowCount() == 50
+    qtmodeltester.check(model)
+    proxy = LogFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.set_kind("refused")
+    assert 0 < proxy.rowCount() < 50
+    assert all(
+        proxy.data(proxy.index(row, 1)) == "refused" for row in range(proxy.rowCount())
+    )
+    proxy.set_kind("")
+    proxy.set_text("algop8186.md5")
+    assert proxy.rowCount() > 0
+    model.append([ServerStarted(service="tftp", address="127.0.0.1", port=69, root="/b")])
+    model.flush()
+    assert model.data(model.index(49, 3)) == "tftp serving /b at 127.0.0.1:69"
+
+
+def test_folder_and_trace_models(qtmodeltester, tmp_path: Path) -> None:
+    config = b"prov.use = 1\n"
+    (tmp_path / "algop8186.conf").write_bytes(config)
+    (tmp_path / "algop8186.md5").write_text(md5_hex(config) + "\n")
+    (tmp_path / "algop8188.conf").write_bytes(config)
+    (tmp_path / "algop8188.md5").write_text("0" * 32 + "\n")
+    (tmp_path / "notes.txt").write_text("hello")
+    folder = FolderModel()
+    folder.load(scan(tmp_path, [], auto_md5=False))
+    qtmodeltester.check(folder)
+    states = {r.name: r.md5_state for r in folder.rows()}
+    assert states["algop8186.conf"] == "matches"
+    assert states["algop8188.conf"] == "does not match"
+    assert states["algop8186.md5"] == "checks algop8186.conf"
+    trace = TraceModel()
+    result = simulate(DeviceState(mac="0022EE000001", product="8186"), folder_fetcher(tmp_path))
+    trace.set_steps(result.steps)
+    qtmodeltester.check(trace)
+    assert trace.rowCount() > 0
+    assert trace.data(trace.index(0, 3), Qt.ItemDataRole.DisplayRole) == "algom0022EE000001.conf"
+
+
+def test_bridge_carries_events_from_a_thread_in_order(qtbot) -> None:
+    bridge = EventBridge()
+    received: list = []
+    bridge.events_received.connect(received.extend)
+    script = fleet(20)
+
+    def produce() -> None:
+        for event in script.events:
+            bridge.post(event)
+
+    worker = threading.Thread(target=produce, name="algodesk-test-producer")
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(received) == len(script.events))
+    assert received == script.events
+
+
+def test_live_feed_coalesces_a_burst_into_one_refresh(qtbot) -> None:
+    bridge = EventBridge()
+    feed = LiveFeed(bridge, Tracker(), interval_ms=60_000)
+    inserted: list[tuple[int, int]] = []
+    feed.devices.rowsInserted.connect(
+        lambda _parent, first, last: inserted.append((first, last))
+    )
+    for event in fleet(100).events:
+        bridge.post(event)
+    qtbot.waitUntil(lambda: feed.events_seen == len(fleet(100).events))
+    assert feed.devices.rowCount() == 0  # the timer has not ticked
+    feed.refresh()
+    feed.stop()
+    assert inserted == [(0, 99)]
+    assert feed.counts() == (100, 0, 25)
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_entry_model_limit_edge_cases(limit: int, qtmodeltester) -> None:
+    tracker = folded(fleet(2))
+    model = TransferTableModel(limit=limit)
+    model.apply_changes(tracker.take_changes())
+    assert model.rowCount() == limit
+    assert model.rowCount(model.index(0, 0)) == 0
+    assert model.data(QModelIndex()) is None
+    qtmodeltester.check(model)
