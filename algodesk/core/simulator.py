@@ -64,32 +64,35 @@ class _Device:
         self.left_for: str | None = None
         self.disabled_by_config = False
 
-    def _step(self, kind: StepKind, stage: Stage, message: str = "", **extra: Any) -> TraceStep:
+    def record(self, kind: StepKind, stage: Stage, message: str = "", **extra: Any) -> TraceStep:
+        """Add a step of the current boot to the trace."""
         step = TraceStep(kind, self.boot, stage, message=message, **extra)
         self.steps.append(step)
         return step
 
-    def _decide(self, stage: Stage, message: str) -> TraceStep:
-        return self._step(StepKind.DECISION, stage, message)
+    def decide(self, stage: Stage, message: str) -> TraceStep:
+        """Record a decision in plain words."""
+        return self.record(StepKind.DECISION, stage, message)
 
     def _get(self, name: str) -> Generator[TraceStep, None, bytes | None]:
-        yield self._step(
+        yield self.record(
             StepKind.REQUEST, device.stage_for_request(name, found=False) or Stage.DATA, file=name
         )
         try:
             data = self.fetch(name)
         except (FetchError, OSError) as error:
-            yield self._step(StepKind.RESPONSE, Stage.STOPPED, file=name, message=str(error))
+            yield self.record(StepKind.RESPONSE, Stage.STOPPED, file=name, message=str(error))
             raise _Unreachable(f"cannot fetch {name}: {error}") from error
         found = data is not None
         stage = device.stage_for_request(name, found=found) or Stage.DATA
         size = len(data) if data is not None else None
         digest = md5_hex(data) if data is not None else ""
-        yield self._step(StepKind.RESPONSE, stage, file=name, found=found, size=size, md5=digest)
+        yield self.record(StepKind.RESPONSE, stage, file=name, found=found, size=size, md5=digest)
         return data
 
     # --- one boot ------------------------------------------------------------------------------
     def boot_once(self) -> Generator[TraceStep, None, _BootEnd]:
+        """Walk §4 once: config, then firmware, then data files; say how the boot ended."""
         self.boot += 1
         self.problems = []
         if not self.state.provisioning_enabled:
@@ -105,7 +108,7 @@ class _Device:
         return _BootEnd.DONE
 
     def _stopped(self) -> Trace:
-        yield self._decide(Stage.STOPPED, "provisioning disabled: the device asks for nothing")
+        yield self.decide(Stage.STOPPED, "provisioning disabled: the device asks for nothing")
         if not self.disabled_by_config:
             self.problems.append(
                 "provisioning is disabled on the device (prov.use = 0): it fetches nothing; "
@@ -151,26 +154,26 @@ class _Device:
             # "Identical" compares bytes: the device stores the config file it applied, and a
             # re-saved file (other line endings, spacing) counts as new and is applied again.
             if new == state.applied_config:
-                yield self._decide(
+                yield self.decide(
                     Stage.CONFIG_SERVED, f"{name} is identical to the applied config: ignored"
                 )
                 return None
             return name, data, new
-        yield self._decide(Stage.LOOKING_FOR_CONFIG, "no config on the server: nothing to apply")
+        yield self.decide(Stage.LOOKING_FOR_CONFIG, "no config on the server: nothing to apply")
         return None
 
     def _check_config_md5(self, name: str, data: bytes) -> Generator[TraceStep, None, bool]:
         md5_file = md5_name(name)
         md5_data = yield from self._get(md5_file)
         if md5_data is None:
-            yield self._decide(Stage.CONFIG_SERVED, f"md5 missing: {name} ignored")
+            yield self.decide(Stage.CONFIG_SERVED, f"md5 missing: {name} ignored")
             self.problems.append(f"{name} is never applied: {md5_file} is missing")
             return False
         if not verify(md5_data, data):
-            yield self._decide(Stage.CONFIG_SERVED, f"md5 does not match: {name} ignored")
+            yield self.decide(Stage.CONFIG_SERVED, f"md5 does not match: {name} ignored")
             self.problems.append(f"{name} is never applied: {md5_file} does not match it")
             return False
-        yield self._decide(Stage.MD5_SERVED, "md5 matches")
+        yield self.decide(Stage.MD5_SERVED, "md5 matches")
         return True
 
     def _apply(
@@ -196,8 +199,8 @@ class _Device:
             data_md5s=kept,
         )
         how = "incremental: other parameters kept" if incremental else "full config"
-        yield self._decide(Stage.APPLYING, f"{name} applied ({how}); reboot")
-        yield self._step(StepKind.REBOOT, Stage.APPLYING, "reboot")
+        yield self.decide(Stage.APPLYING, f"{name} applied ({how}); reboot")
+        yield self.record(StepKind.REBOOT, Stage.APPLYING, "reboot")
         if device.server_changed(before, after):
             self.left_for = str(device.server_location(after))
             method = device.effective(after, "prov.download.method")
@@ -211,25 +214,25 @@ class _Device:
         if not version:
             return False
         if version == self.state.firmware:
-            yield self._decide(Stage.FIRMWARE, f"firmware {version} already installed")
+            yield self.decide(Stage.FIRMWARE, f"firmware {version} already installed")
             return False
         sfw, fw, fw_md5 = device.firmware_names(self.state.product, version)
         image = yield from self._get(sfw)
         if image is None:
             image = yield from self._get(fw)
             if image is None:
-                yield self._decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
+                yield self.decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
                 self.problems.append(f"firmware {version} is named but missing ({sfw} or {fw})")
                 return False
             md5_data = yield from self._get(fw_md5)
             if md5_data is None or not verify(md5_data, image):
                 what = "missing" if md5_data is None else "does not match"
-                yield self._decide(Stage.FIRMWARE, f"md5 {what}: firmware {version} not installed")
+                yield self.decide(Stage.FIRMWARE, f"md5 {what}: firmware {version} not installed")
                 self.problems.append(f"firmware {version} is never installed: {fw_md5} {what}")
                 return False
         self.state = dataclasses.replace(self.state, firmware=version)
-        yield self._decide(Stage.FIRMWARE, f"firmware {version} installed; reboot")
-        yield self._step(StepKind.REBOOT, Stage.APPLYING, "reboot")
+        yield self.decide(Stage.FIRMWARE, f"firmware {version} installed; reboot")
+        yield self.record(StepKind.REBOOT, Stage.APPLYING, "reboot")
         return True
 
     def _data_step(self, values: Mapping[str, str]) -> Trace:
@@ -240,23 +243,23 @@ class _Device:
             expected = parse_md5(md5_data) if md5_data is not None else None
             if expected is None:
                 what = "missing" if md5_data is None else "holds no md5"
-                yield self._decide(Stage.DATA, f"{md5_file} {what}: {name} not fetched")
+                yield self.decide(Stage.DATA, f"{md5_file} {what}: {name} not fetched")
                 self.problems.append(
                     f"{name} ({parameter}) is never fetched: {md5_file} {what} "
                     "(every data file needs one, whatever the protocol)"
                 )
                 continue
             if stored.get(parameter) == expected:
-                yield self._decide(Stage.DATA, f"md5 unchanged: {name} not fetched again")
+                yield self.decide(Stage.DATA, f"md5 unchanged: {name} not fetched again")
                 continue
             data = yield from self._get(name)
             if data is None or md5_hex(data) != expected:
                 what = "is missing" if data is None else f"does not match {md5_file}"
-                yield self._decide(Stage.DATA, f"{name} {what}: not stored")
+                yield self.decide(Stage.DATA, f"{name} {what}: not stored")
                 self.problems.append(f"{name} ({parameter}) is never stored: it {what}")
                 continue
             stored[parameter] = expected
-            yield self._decide(Stage.DATA, f"{name} stored ({parameter})")
+            yield self.decide(Stage.DATA, f"{name} stored ({parameter})")
         self.state = dataclasses.replace(self.state, data_md5s=stored)
 
 
@@ -302,11 +305,11 @@ def run(
         sim.boot += 1  # the first boot with the new server, where the simulation must stop
     if diagnosis is not None:
         outcome = diagnosis
-        yield sim._step(StepKind.DIAGNOSIS, Stage.STOPPED, diagnosis)
+        yield sim.record(StepKind.DIAGNOSIS, Stage.STOPPED, diagnosis)
     else:
         outcome = _steady_outcome(sim, end, reboots)
         stage = Stage.LEFT if end is _BootEnd.LEFT else Stage.DONE
-        yield sim._step(StepKind.DONE, stage, outcome)
+        yield sim.record(StepKind.DONE, stage, outcome)
     return SimulationResult(
         tuple(sim.steps), sim.state, sim.boot, diagnosis is None, diagnosis, outcome, sim.left_for
     )
