@@ -128,7 +128,10 @@ def test_transfer_failure_repaints_its_row() -> None:
     assert entry is not None and entry.transfer_id is not None
     tracker.apply(
         TransferFailed(
-            transfer_id=entry.transfer_id, client=entry.client, served=entry.served, reason="timeout"
+            transfer_id=entry.transfer_id,
+            client=entry.client,
+            served=entry.served,
+            reason="timeout",
         )
     )
     rows: list[int] = []
@@ -165,9 +168,7 @@ def test_log_model_batches_bounds_and_filters(qtmodeltester) -> None:
     qtmodeltester.check(proxy)
     proxy.set_kind("refused")
     assert 0 < proxy.rowCount() < 50
-    assert all(
-        proxy.data(proxy.index(row, 1)) == "refused" for row in range(proxy.rowCount())
-    )
+    assert all(proxy.data(proxy.index(row, 1)) == "refused" for row in range(proxy.rowCount()))
     proxy.set_kind("")
     proxy.set_text("algop8186.md5")
     assert proxy.rowCount() > 0
@@ -219,9 +220,7 @@ def test_live_feed_coalesces_a_burst_into_one_refresh(qtbot) -> None:
     bridge = EventBridge()
     feed = LiveFeed(bridge, Tracker(), interval_ms=60_000)
     inserted: list[tuple[int, int]] = []
-    feed.devices.rowsInserted.connect(
-        lambda _parent, first, last: inserted.append((first, last))
-    )
+    feed.devices.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
     for event in fleet(100).events:
         bridge.post(event)
     qtbot.waitUntil(lambda: feed.events_seen == len(fleet(100).events))

@@ -1,0 +1,99 @@
+"""The composition root: builds the services and the window and wires them together.
+
+``uv run algodesk`` (no sub-command) calls :func:`main`. Nothing imports this module; tests use
+:func:`compose` to build the same app without running its event loop.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from algodesk import __version__
+from algodesk.core.checks import check_folder
+from algodesk.core.events import Sink
+from algodesk.core.tracker import Tracker
+from algodesk.services import interfaces, paths
+from algodesk.services.history import HistoryError, HistoryStore
+from algodesk.services.settings import SettingsStore
+from algodesk.services.tftp import TftpServer, TftpSettings
+from algodesk.ui.bridge import EventBridge
+from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.main_window import MainWindow, WindowServices
+from algodesk.ui.server_control import ServerControl
+
+
+@dataclass(slots=True)
+class Composition:
+    """The running app's parts; :meth:`close` releases what outlives the window."""
+
+    window: MainWindow
+    control: ServerControl
+    history: HistoryStore | None
+    history_error: str = ""
+
+    def close(self) -> None:
+        """Stop serving and close the history (flushing it)."""
+        self.control.stop()
+        self.window.feed.stop()
+        if self.history is not None:
+            self.history.close()
+
+
+def compose(app_paths: paths.AppPaths) -> Composition:
+    """Build services and the main window (call with a QApplication running)."""
+    app_paths.ensure()
+    store = SettingsStore(app_paths.settings_file)
+    settings = store.load()
+    history: HistoryStore | None = None
+    history_error = ""
+    try:
+        history = HistoryStore(app_paths.history_file)
+    except HistoryError as error:
+        history_error = str(error)
+
+    def make_server(root: Path, address: str, port: int, sink: Sink) -> TftpServer:
+        return TftpServer(
+            root, address, port, sink=sink, settings=TftpSettings(auto_md5=settings.auto_md5)
+        )
+
+    bridge = EventBridge()
+    feed = LiveFeed(bridge, Tracker())
+    control = ServerControl(make_server, bridge, history)
+    window = MainWindow(
+        WindowServices(
+            feed=feed,
+            control=control,
+            settings=store,
+            paths=app_paths,
+            list_interfaces=interfaces.list_interfaces,
+            check_folder=check_folder,
+            history=history,
+        )
+    )
+    bridge.setParent(window)
+    feed.setParent(window)
+    control.setParent(window)
+    return Composition(window, control, history, history_error)
+
+
+def main() -> int:
+    """Open the window and run until it closes; returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("algodesk")
+    app.setApplicationVersion(__version__)
+    parts = compose(paths.resolve())
+    try:
+        parts.window.show()
+        if parts.history_error:
+            QMessageBox.warning(
+                parts.window,
+                "History not available",
+                f"Runs will not be kept this time: {parts.history_error}",
+            )
+        return int(app.exec())
+    finally:
+        parts.close()

@@ -1,0 +1,324 @@
+"""The main window end to end: serve on loopback, real transfers, banner, folder, export, history."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from algodesk.app import Composition, compose
+from algodesk.core.device import Stage
+from algodesk.core.events import ServerFailed
+from algodesk.core.md5 import md5_hex
+from algodesk.core.tracker import Outcome, Tracker
+from algodesk.services import errors
+from algodesk.services.paths import AppPaths, beside
+from algodesk.services.settings import Settings, SettingsStore
+from algodesk.services.tftp_client import tftp_fetcher
+from algodesk.ui.bridge import EventBridge
+from algodesk.ui.device_model import Column
+from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.main_window import MainWindow, WindowServices
+from algodesk.ui.server_control import ServerControl
+from tests.conftest_qt import QT_WARNINGS_FAIL
+
+pytestmark = QT_WARNINGS_FAIL
+
+MAC = "0022EE000001"
+CONFIG = b"prov.use = 1\nsip.proxy = pbx.example\n"
+
+
+@pytest.fixture
+def app_paths(tmp_path: Path) -> AppPaths:
+    """A private home: nothing touches the user's real folders."""
+    paths = beside(tmp_path / "home", portable=False).ensure()
+    folder = paths.bench_dir
+    (folder / "algop8186.conf").write_bytes(CONFIG)
+    (folder / "algop8186.md5").write_text(md5_hex(CONFIG) + "\n")
+    SettingsStore(paths.settings_file).save(
+        Settings(folder=str(folder), interface="lo", address="127.0.0.1", port=0)
+    )
+    return paths
+
+
+@pytest.fixture
+def bench(qtbot, app_paths: AppPaths) -> Iterator[Composition]:
+    """The whole app, as ``uv run algodesk`` builds it, closed (server and history) afterwards."""
+    parts = compose(app_paths)
+    try:
+        parts.window.show()
+        qtbot.waitExposed(parts.window)
+        yield parts
+    finally:
+        parts.window.close()
+        parts.close()
+
+
+def serve(parts: Composition) -> int:
+    parts.window.toolbar.start_action.trigger()
+    assert parts.control.running, parts.window.banner.details.text()
+    server = parts.control.server
+    assert server is not None
+    return server.port
+
+
+def boot_device(port: int) -> None:
+    """A factory device's first boot, over real TFTP on loopback."""
+    fetch = tftp_fetcher("127.0.0.1", port, timeout=2.0)
+    assert fetch(f"algom{MAC}.conf") is None
+    assert fetch("algop8186.conf") == CONFIG
+    assert fetch("algop8186.md5") == md5_hex(CONFIG).encode() + b"\n"
+
+
+def test_start_and_stop_from_the_toolbar(bench: Composition) -> None:
+    window = bench.window
+    assert window.toolbar.start_action.isEnabled()
+    port = serve(bench)
+    assert port > 0
+    assert f"127.0.0.1:{port}" in window.serving_label.text()
+    assert not window.toolbar.start_action.isEnabled()
+    assert not window.toolbar.port.isEnabled()
+    window.toolbar.stop_action.trigger()
+    assert not bench.control.running
+    assert window.serving_label.text() == "Stopped"
+    assert window.toolbar.start_action.isEnabled()
+
+
+def test_real_transfer_shows_device_stage_and_outcome(bench: Composition, qtbot) -> None:
+    boot_device(serve(bench))
+    live = bench.window.live
+    model = live.device_model()
+
+    def applied() -> bool:
+        device = model.device(0)
+        return device is not None and device.stage is Stage.APPLYING
+
+    qtbot.waitUntil(applied, timeout=5000)
+    assert model.rowCount() == 1
+    cells = [model.data(model.index(0, c)) for c in Column]
+    assert cells[Column.MAC] == "00:22:EE:00:00:01"
+    assert cells[Column.PRODUCT] == "8186"
+    assert cells[Column.IP] == "127.0.0.1"
+    assert cells[Column.STAGE] == Stage.APPLYING.value
+    assert cells[Column.FILES] == "2"
+    assert cells[Column.STATUS] == "Applying the config and rebooting"
+    live.select_row(0)
+    timeline = live.timeline.model()
+    outcomes = [timeline.data(timeline.index(r, 6)) for r in range(timeline.rowCount())]
+    assert outcomes == ["not found", "served", "served"]
+    assert "generic file for 8186" in live.details.text()
+    transfers = bench.window.transfers.table.model()
+    assert transfers.rowCount() == 3
+    assert bench.window.feed.counts() == (1, 0, 0)
+
+
+def test_port_in_use_banner_offers_a_dry_run(bench: Composition) -> None:
+    window = bench.window
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        taken = holder.getsockname()[1]
+        window.toolbar.port.setValue(taken)
+        window.toolbar.start_action.trigger()
+        assert not bench.control.running
+        assert window.banner.isVisible()
+        assert window.banner.title.text().count(f"Port {taken} is already in use") == 1
+        assert "already in use" in window.banner.details.text()
+        assert "ss -ulpn" in window.banner.details.text()  # the remedy, on Linux
+        assert window.banner.action_labels() == ["Use port 6969 for a dry run", "Try again"]
+        window.banner.trigger("Use port 6969 for a dry run")
+    assert window.toolbar.port.value() == 6969
+    # 6969 may be taken on a shared machine: then the banner offers any free port instead
+    if not bench.control.running:
+        assert "Use any free port for a dry run" in window.banner.action_labels()
+    else:
+        assert not window.banner.isVisible()
+
+
+class _Refusing:
+    """A server that cannot bind: permission denied, as for port 69 without privileges."""
+
+    def __init__(self, port: int) -> None:
+        self.address, self.port = "0.0.0.0", port
+
+    def start(self) -> None:
+        raise errors.bind_error(
+            PermissionError(13, "Permission denied"), service="tftp", address="", port=self.port
+        )
+
+    def stop(self) -> None:
+        """Nothing runs."""
+
+
+def test_permission_denied_banner(qtbot, app_paths: AppPaths) -> None:
+    bridge = EventBridge()
+    feed = LiveFeed(bridge, Tracker())
+    control = ServerControl(lambda _root, _address, port, _sink: _Refusing(port), bridge)
+    window = MainWindow(
+        WindowServices(
+            feed=feed,
+            control=control,
+            settings=SettingsStore(app_paths.settings_file),
+            paths=app_paths,
+            list_interfaces=list,
+            check_folder=lambda _folder: [],
+        )
+    )
+    qtbot.addWidget(window)
+    window.toolbar.port.setValue(69)
+    assert not window.start_serving()
+    assert "Not allowed to use port 69" in window.banner.title.text()
+    assert "setcap" in window.banner.details.text()
+    assert window.banner.action_labels()[0] == "Use port 6969 for a dry run"
+    feed.stop()
+
+
+def test_engine_failure_while_serving_shows_banner_and_stops(bench: Composition, qtbot) -> None:
+    serve(bench)
+    bridge = bench.window.feed.parent().findChild(EventBridge)
+    assert bridge is not None
+    bridge.post(
+        ServerFailed(
+            service="tftp",
+            address="10.9.9.9",
+            port=69,
+            code=errors.BAD_ADDRESS,
+            message="tftp: cannot bind 10.9.9.9:69",
+            remedies=errors.bad_address_remedies(),
+        )
+    )
+    qtbot.waitUntil(lambda: not bench.control.running, timeout=3000)
+    banner = bench.window.banner
+    assert banner.isVisible()
+    assert "interface gone" in banner.title.text()
+    assert "Listen on all interfaces" in banner.action_labels()
+
+
+def test_folder_findings_shown(bench: Composition, app_paths: AppPaths, qtbot) -> None:
+    folder = app_paths.bench_dir
+    (folder / "algop8188.conf").write_bytes(CONFIG)
+    (folder / "algom0022ee000002.conf").write_bytes(CONFIG)  # lower-case MAC: never requested
+    page = bench.window.folder_page
+    page.refresh()
+    rows = {r.name: r for r in page.model.rows()}
+    assert rows["algop8186.conf"].md5_state == "matches"
+    assert all(f.severity.value != "error" for f in rows["algop8186.conf"].findings)
+    assert rows["algop8188.conf"].findings, "no md5 for algop8188.conf should be a finding"
+    assert rows["algom0022ee000002.conf"].findings
+    index = page.model.index(list(rows).index("algom0022ee000002.conf"), 4)
+    assert page.model.data(index)
+    assert "errors" in page.summary.text() or "warnings" in page.summary.text()
+    assert "folder:" in bench.window.warnings_label.text()
+
+
+def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
+    dialog = bench.window.folder_page.open_simulator()
+    assert dialog is not None
+    try:
+        dialog.mac.setText("00:22:EE:00:00:09")
+        dialog.product.setCurrentIndex(dialog.product.findData("8186"))
+        dialog.run()
+        assert dialog.simulation is not None and dialog.simulation.steady
+        assert "Steady after 2 boots" in dialog.outcome.text()
+        files = [
+            dialog.trace.data(dialog.trace.index(r, 3)) for r in range(dialog.trace.rowCount())
+        ]
+        assert "algom0022EE000009.conf" in files and "algop8186.md5" in files
+        dialog.mac.setText("not a mac")
+        dialog.run()
+        assert dialog.trace.rowCount() == 0
+        assert "not a MAC" in dialog.outcome.text()
+    finally:
+        dialog.close()
+
+
+def test_export_devices_as_csv_and_json(bench: Composition, qtbot, tmp_path: Path) -> None:
+    boot_device(serve(bench))
+    model = bench.window.live.device_model()
+    qtbot.waitUntil(lambda: model.rowCount() == 1 and model.device(0).files_served == 2)
+    bench.window.export_devices(tmp_path / "devices.csv")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "devices.csv").read_text())))
+    assert [(r["mac"], r["requested"], r["outcome"]) for r in rows] == [
+        ("00:22:EE:00:00:01", f"algom{MAC}.conf", "not found"),
+        ("00:22:EE:00:00:01", "algop8186.conf", "served"),
+        ("00:22:EE:00:00:01", "algop8186.md5", "served"),
+    ]
+    assert rows[1]["md5"] == md5_hex(CONFIG)
+    assert rows[1]["size"] == str(len(CONFIG))
+    assert rows[1]["product"] == "8186"
+    bench.window.export_devices(tmp_path / "devices.json")
+    document = json.loads((tmp_path / "devices.json").read_text())
+    assert [f["outcome"] for f in document[0]["files"]] == ["not found", "served", "served"]
+
+
+def test_history_reload_shows_an_earlier_run(bench: Composition, qtbot) -> None:
+    boot_device(serve(bench))
+    model = bench.window.live.device_model()
+    qtbot.waitUntil(lambda: model.rowCount() == 1 and model.device(0).files_served == 2)
+    bench.window.toolbar.stop_action.trigger()
+    assert bench.history is not None
+    bench.history.flush()
+    bench.window.reload_runs()
+    live = bench.window.live
+    assert live.runs.count() == 2
+    assert "1 devices, 2 transfers" in live.runs.itemText(1)
+    run_id = live.runs.itemData(1)
+    live.show_run(run_id)
+    assert not live.showing_live
+    stored = live.device_model()
+    assert stored is not bench.window.feed.devices
+    assert stored.rowCount() == 1
+    device = stored.device(0)
+    assert device is not None and device.mac == MAC
+    assert [e.outcome for e in device.timeline] == [Outcome.NOT_FOUND, Outcome.SERVED] * 1 + [
+        Outcome.SERVED
+    ]
+    live.select_row(0)
+    assert live.timeline.model().rowCount() == 3
+    live.show_run(None)
+    assert live.showing_live and live.device_model() is bench.window.feed.devices
+
+
+def test_window_state_and_settings_are_remembered(qtbot, app_paths: AppPaths) -> None:
+    first = compose(app_paths)
+    try:
+        first.window.show()
+        first.window.resize(first.window.width(), 501)  # the offscreen screen is 800x600
+        first.window.pages.setCurrentIndex(3)
+        first.window.toolbar.port.setValue(6970)
+    finally:
+        first.window.close()
+        first.close()
+    assert app_paths.window_state_file.is_file()
+    second = compose(app_paths)
+    try:
+        assert second.window.pages.currentIndex() == 3
+        assert second.window.height() == 501
+        assert second.window.toolbar.interfaces.current_address() == "127.0.0.1"
+        assert second.window.settings.recent_folders[0] == str(app_paths.bench_dir)
+    finally:
+        second.window.close()
+        second.close()
+
+
+def test_about_box_names_versions(bench: Composition) -> None:
+    about = bench.window.about_text()
+    assert "algodesk 0.1.0" in about and "Qt 6." in about and "Python 3." in about
+
+
+def test_first_start_opens_the_default_bench_folder(qtbot, tmp_path: Path) -> None:
+    paths = beside(tmp_path / "fresh", portable=False)
+    parts = compose(paths)
+    try:
+        assert paths.bench_dir.is_dir()
+        assert parts.window.folder == paths.bench_dir
+        assert parts.window.settings.folder == str(paths.bench_dir)
+    finally:
+        parts.window.close()
+        with contextlib.suppress(Exception):
+            parts.close()
