@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from algodesk.core import dhcp_packet as dp
 from algodesk.core.dhcp_packet import DhcpPacket, MessageType, Option
-from algodesk.core.events import Event, LeaseGranted, ServerStarted, ServiceNotice
+from algodesk.core.events import (
+    Event,
+    LeaseGranted,
+    ServerFailed,
+    ServerStarted,
+    ServiceNotice,
+)
 from algodesk.services.dhcp import DhcpServer, DhcpSettings
 from algodesk.services.dhcp.leases import LeaseStore
 from algodesk.services.dhcp.responder import DhcpResponder, Outgoing
@@ -395,8 +401,10 @@ def test_server_reports_another_dhcp_server(tmp_path: Path, client: socket.socke
 def test_server_port_in_use(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
         holder.bind(("127.0.0.1", 0))
+        events: list[Event] = []
         server = DhcpServer(
             bench(),
+            events.append,
             leases_path=None,
             bind_address="127.0.0.1",
             server_port=holder.getsockname()[1],
@@ -405,6 +413,7 @@ def test_server_port_in_use(tmp_path: Path) -> None:
             server.start()
     assert caught.value.code == "port-in-use"
     assert any("DHCP server" in remedy for remedy in caught.value.remedies)
+    assert [type(e) for e in events] == [ServerFailed]
     assert not server.running
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algodesk.core.events import Event, ServerStarted, ServerStopped, SyslogLine
+from algodesk.core.events import Event, ServerFailed, ServerStarted, ServerStopped, SyslogLine
 from algodesk.core.syslog_parse import mask_secrets, parse
 from algodesk.services.errors import ServerStartError
 from algodesk.services.syslog import SyslogReceiver
@@ -180,9 +180,13 @@ def test_stop_is_quick_and_restart_works() -> None:
 def test_port_in_use_is_a_server_start_error() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
         holder.bind(("127.0.0.1", 0))
-        server = SyslogReceiver("127.0.0.1", holder.getsockname()[1])
+        events: list[Event] = []
+        server = SyslogReceiver("127.0.0.1", holder.getsockname()[1], events.append)
         with pytest.raises(ServerStartError) as caught:
             server.start()
     assert caught.value.code == "port-in-use"
+    (failed,) = events
+    assert isinstance(failed, ServerFailed)
+    assert (failed.code, failed.remedies) == ("port-in-use", caught.value.remedies)
     assert any("rsyslog" in remedy for remedy in caught.value.remedies)
     assert not server.running

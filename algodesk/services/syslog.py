@@ -13,7 +13,14 @@ import socket
 import threading
 
 from algodesk.core import syslog_parse
-from algodesk.core.events import ServerStarted, ServerStopped, Sink, SyslogLine, null_sink
+from algodesk.core.events import (
+    ServerFailed,
+    ServerStarted,
+    ServerStopped,
+    Sink,
+    SyslogLine,
+    null_sink,
+)
 from algodesk.services.errors import ServerStartError, bind_error
 
 SERVICE = "syslog"
@@ -77,7 +84,18 @@ class SyslogReceiver:
             sock.setblocking(False)
         except OSError as error:
             sock.close()
-            raise _syslog_bind_error(error, self._address, self._requested_port) from None
+            failure = _syslog_bind_error(error, self._address, self._requested_port)
+            self._sink(
+                ServerFailed(
+                    service=SERVICE,
+                    address=failure.address,
+                    port=failure.port,
+                    code=failure.code,
+                    message=failure.message,
+                    remedies=failure.remedies,
+                )
+            )
+            raise failure from None
         self._socket = sock
         self._port = sock.getsockname()[1]
         self._wake_r, self._wake_w = socket.socketpair()

@@ -22,6 +22,7 @@ from algodesk.core import dhcp_packet as dp
 from algodesk.core.dhcp_packet import DhcpError, MessageType, Option
 from algodesk.core.events import (
     Address,
+    ServerFailed,
     ServerStarted,
     ServerStopped,
     ServiceNotice,
@@ -110,13 +111,26 @@ class DhcpServer:
         if self._thread is not None:
             raise RuntimeError("DHCP server already running")
         settings = self.settings
-        interface = settings.interface or self._interface_of(settings.server_address)
         leases = LeaseStore(self._leases_path)
         leases.load()
         leases.retain(
             lambda lease: settings.in_pool(lease.ip) or lease.ip in settings.reservations.values()
         )
-        self._socket = self._open(self._server_port, interface, service_port=True)
+        try:
+            interface = settings.interface or self._interface_of(settings.server_address)
+            self._socket = self._open(self._server_port, interface, service_port=True)
+        except errors.ServerStartError as failure:
+            self._sink(
+                ServerFailed(
+                    service=SERVICE,
+                    address=failure.address,
+                    port=failure.port,
+                    code=failure.code,
+                    message=failure.message,
+                    remedies=failure.remedies,
+                )
+            )
+            raise
         self._port = self._socket.getsockname()[1]
         if leases.load_problem:
             self._notice("warning", "dhcp-leases-unreadable", leases.load_problem)
