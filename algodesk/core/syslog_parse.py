@@ -30,7 +30,7 @@ _SECRET_ASSIGNMENT = re.compile(
     r"(?i)(\b[\w.\-]*(?:pwd|pass|passwd|password|secret))(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
 )
 _URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/@]*:)([^\s@/]+)(@)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MASK = "****"
 
 
