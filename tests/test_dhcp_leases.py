@@ -178,6 +178,14 @@ def test_a_device_gets_its_old_address_back_even_after_expiry() -> None:
     assert pool.needs_probe(A, "10.99.0.10")
 
 
+def test_an_address_already_offered_is_not_probed_again() -> None:
+    pool, _, _ = pool_for()
+    assert pool.needs_probe(A, "10.99.0.10")
+    pool.hold_offer(A, "10.99.0.10")
+    assert not pool.needs_probe(A, "10.99.0.10")
+    assert pool.needs_probe(B, "10.99.0.11")
+
+
 def test_never_leased_addresses_before_expired_ones() -> None:
     pool, leases, clock = pool_for()
     leases.grant(A, "10.99.0.10", 60)

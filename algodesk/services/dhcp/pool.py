@@ -89,9 +89,9 @@ class AddressPool:
                 yield ip
 
     def needs_probe(self, mac: str, ip: str) -> bool:
-        """Whether to ping ``ip`` before offering it: not for the device's own lease or reservation."""
-        if self._settings.reservations.get(mac) == ip:
-            return False
+        """Whether to ping ``ip`` before offering it to ``mac`` (not for addresses it has)."""
+        if self._settings.reservations.get(mac) == ip or self.offered(mac) == ip:
+            return False  # the user's own choice, or checked when it was first offered
         lease = self._leases.by_mac(mac)
         return lease is None or lease.ip != ip
 
