@@ -2,7 +2,8 @@
 
 Binds ``0.0.0.0:67`` with SO_BROADCAST and, on Linux, SO_BINDTODEVICE to the interface owning the
 server address, so it only ever hears and answers the bench segment. At start it sends one
-DISCOVER (broadcast flag set) from port 68 and listens there for ``probe_seconds``: any OFFER is
+DISCOVER (broadcast flag set) from port 68 and listens there for ``probe_seconds`` (5 s by
+default: dnsmasq and ISC dhcpd ping an address for up to 3 s before offering it): any OFFER is
 another DHCP server on the segment, reported as a warning. The decisions per packet live in
 ``DhcpResponder``.
 """
@@ -62,7 +63,7 @@ class DhcpServer:
         server_port: int = SERVER_PORT,
         client_port: int = CLIENT_PORT,
         probe_port: int | None = None,
-        probe_seconds: float = 2.0,
+        probe_seconds: float = 5.0,
         redirect_to: str | None = None,
     ) -> None:
         self.settings = settings
