@@ -13,6 +13,7 @@ from algodesk.commands import CommandError
 # Each module registers its sub-commands with ``register(subparsers)``.
 COMMAND_MODULES = (
     "algodesk.commands.edit",
+    "algodesk.commands.check",
     "algodesk.commands.simulate",
     "algodesk.commands.notify",
     "algodesk.commands.profile",

@@ -37,6 +37,10 @@ class LineKind(Enum):
     OTHER = "other"
 
 
+ParseMemo = dict[str, tuple[LineKind, str, str]]
+"""Line text -> (kind, key, value): see :meth:`ConfigDocument.from_text`."""
+
+
 @dataclass(slots=True)
 class Line:
     """One physical line: its text without the ending, the ending itself, and what it holds."""
@@ -102,22 +106,46 @@ class ConfigDocument:
 
     # --- reading and writing -------------------------------------------------------------------
     @classmethod
-    def from_bytes(cls, data: bytes) -> ConfigDocument:
-        """Parse raw bytes; never fails (use :func:`load` to reject non-config input)."""
-        return cls.from_text(data.decode(ENCODING, ERRORS))
+    def from_bytes(cls, data: bytes, memo: ParseMemo | None = None) -> ConfigDocument:
+        """Parse raw bytes; never fails (use :func:`load` to reject non-config input).
+
+        ``memo``: see :meth:`from_text`.
+        """
+        return cls.from_text(data.decode(ENCODING, ERRORS), memo)
 
     @classmethod
-    def from_text(cls, text: str) -> ConfigDocument:
-        """Parse text (as decoded by :data:`ENCODING` with :data:`ERRORS`)."""
+    def from_text(cls, text: str, memo: ParseMemo | None = None) -> ConfigDocument:
+        """Parse text (as decoded by :data:`ENCODING` with :data:`ERRORS`).
+
+        ``memo``, a dict shared by the parses of many similar files (a folder of device configs
+        made from one template), classifies each distinct line once; it grows by one entry per
+        distinct line. The result is the same with or without it.
+        """
         if "\r" in text:
-            return cls([_parse_line(body, eol) for body, eol in _split_lines(text)])
-        # LF-only text (every device backup) splits in C, much faster than _split_lines.
-        bodies = text.split("\n")
-        last = bodies.pop()
-        lines = [_parse_line(body, "\n") for body in bodies]
-        if last:
-            lines.append(_parse_line(last, ""))
-        return cls(lines)
+            pairs = list(_split_lines(text))
+        else:
+            # LF-only text (every device backup) splits in C, much faster than _split_lines.
+            bodies = text.split("\n")
+            last = bodies.pop()
+            if memo is None:
+                lines = [_parse_line(body, "\n") for body in bodies]
+                if last:
+                    lines.append(_parse_line(last, ""))
+                return cls(lines)
+            pairs = [(body, "\n") for body in bodies]
+            if last:
+                pairs.append((last, ""))
+        if memo is None:
+            return cls([_parse_line(body, eol) for body, eol in pairs])
+        get = memo.get
+        return cls(
+            [
+                Line(body, eol, *known)
+                if (known := get(body)) is not None
+                else _remember(body, eol, memo)
+                for body, eol in pairs
+            ]
+        )
 
     def to_bytes(self) -> bytes:
         """Serialise; an unedited document gives back its input exactly."""
@@ -263,6 +291,12 @@ def _parse_line(
     if not text.strip():
         return _line(text, eol, LineKind.BLANK)
     return _line(text, eol, LineKind.OTHER)
+
+
+def _remember(text: str, eol: str, memo: ParseMemo) -> Line:
+    line = _parse_line(text, eol)
+    memo[text] = (line.kind, line.key, line.value)
+    return line
 
 
 def _split_lines(text: str) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,305 @@
+"""Rules about one config document: its name, its lines and what its values ask of a device."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from algodesk.core import names
+from algodesk.core.catalog import Catalog, is_secret
+from algodesk.core.checks.findings import Finding, Severity
+from algodesk.core.checks.naming import analyse_name, check_name
+from algodesk.core.config import ConfigDocument, LineKind
+
+# Keys naming a file the device fetches from the firmware path, with the extension it expects.
+DATA_KEYS: dict[str, str] = {
+    "prov.data.tone": ".zip",
+    "prov.data.cacert": ".zip",
+    "prov.data.sched": ".db",
+    "prov.data.display": ".db",
+    "prov.data.icon": ".zip",
+    "prov.data.image": ".zip",
+    "prov.prod.dir": ".txt",
+}
+_PATH_KEYS = ("prov.download.cfgpath", "prov.download.fwpath")
+_HASH_AFTER_VALUE = re.compile(r"(?:^|\s)#")
+_PLACEHOLDER = re.compile(r"\{\$|\{\{")
+_PARAM, _OTHER = LineKind.PARAM, LineKind.OTHER
+
+
+@dataclass(slots=True)
+class DocumentFacts:
+    """What a scan of one document learnt: its kind, each key's effective value, its findings."""
+
+    name: str
+    found: names.FileName
+    doc: ConfigDocument | None
+    values: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    params: int = 0
+    unparsed: int = 0
+    _lines: dict[str, int] | None = None
+
+    def value(self, key: str) -> str:
+        """The effective (last) value of ``key``, "" when absent."""
+        return self.values.get(key, "")
+
+    def line(self, key: str) -> int | None:
+        """The 1-based line of ``key``'s effective value, None when absent (or not kept)."""
+        if self._lines is None and self.doc is not None:
+            # Built on the first finding that needs a line: most documents never need one.
+            self._lines = {
+                line.key: number
+                for number, line in enumerate(self.doc.lines, start=1)
+                if line.kind is LineKind.PARAM
+            }
+        return self._lines.get(key) if self._lines else None
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Drop the document, keeping the lines of ``keys`` only.
+
+        A folder check holds the facts of every file: thousands of parsed documents kept alive
+        would cost memory and make every garbage collection walk them.
+        """
+        wanted = [key for key in keys if key in self.values]
+        self._lines = {key: line for key in wanted if (line := self.line(key)) is not None}
+        self.doc = None
+
+    @property
+    def is_generic(self) -> bool:
+        """Every device of a model gets it (``algop<P>.conf`` or ``algop<P>-i.conf``)."""
+        return bool(self.found.product) and self.found.is_config
+
+    @property
+    def provisioning_off(self) -> bool:
+        """The document turns provisioning off (``prov.use = 0``)."""
+        return self.value("prov.use") == "0"
+
+
+def check_document(name: str, doc: ConfigDocument) -> list[Finding]:
+    """Findings for one config document (saved or not) called ``name``."""
+    return scan_document(name, doc).findings
+
+
+def scan_document(
+    name: str, doc: ConfigDocument, present: Container[str] = (), catalog: Catalog | None = None
+) -> DocumentFacts:
+    """Check ``doc`` and keep what the folder rules need; ``present``: the folder's file names."""
+    name = PurePath(name).name
+    issue = analyse_name(name)
+    found = names.classify(issue.suggestion if issue and issue.suggestion else name)
+    facts = DocumentFacts(name, found, doc)
+    facts.findings.extend(check_name(name, present))
+    _scan_lines(facts, doc, catalog or Catalog.load())
+    _check_provisioning(facts)
+    _check_data_values(facts)
+    if facts.is_generic:
+        _check_generic(facts)
+    return facts
+
+
+def _scan_lines(facts: DocumentFacts, doc: ConfigDocument, catalog: Catalog) -> None:
+    # Comprehensions and C-level tests rather than one Python loop doing everything: a folder
+    # check runs this on thousands of documents of ~700 lines.
+    name, add, lines, param, other = facts.name, facts.findings.append, doc.lines, _PARAM, _OTHER
+    kinds = [line.kind for line in lines]
+    facts.params, facts.unparsed = kinds.count(param), kinds.count(other)
+    values = facts.values = {line.key: line.value for line in lines if line.kind is param}
+    if facts.unparsed:
+        for number, line in enumerate(lines, start=1):
+            if line.kind is other:
+                add(_unparsed(name, number, line.text))
+    if len(values) < facts.params:
+        for key, numbers in doc.duplicates().items():
+            where = ", ".join(map(str, numbers))
+            add(
+                Finding(
+                    Severity.WARNING,
+                    "duplicate-key",
+                    name,
+                    numbers[-1],
+                    f"{key} is set on lines {where}; only one value can win",
+                    f"keep one {key} line",
+                )
+            )
+    joined = "\n".join(values.values())
+    if "#" in joined:
+        for key, value in values.items():
+            if "#" in value and _HASH_AFTER_VALUE.search(value):
+                add(_hash_in_value(name, facts.line(key), key))
+    placeholders = set()
+    if "{" in joined:
+        placeholders = {key for key, value in values.items() if _PLACEHOLDER.search(value)}
+    if placeholders:
+        first = min(facts.line(key) or 0 for key in placeholders)
+        add(
+            Finding(
+                Severity.ERROR,
+                "template-placeholder",
+                name,
+                first,
+                f"{len(placeholders)} value(s) hold template placeholders ({{$...}}): "
+                "a device takes them literally",
+                "fill in the template (or export it from the PBX) before serving it",
+            )
+        )
+    # A data key's path gets its own finding (data-path) in _check_data_values.
+    for key, problem in catalog.problems(values).items():
+        if key not in DATA_KEYS and key not in placeholders:
+            add(
+                Finding(
+                    Severity.WARNING,
+                    "value-invalid",
+                    name,
+                    facts.line(key),
+                    f"{key} {problem}",
+                    f"give {key} a value of its type",
+                )
+            )
+    if not facts.params and facts.found.kind in (names.FileKind.GENERIC, names.FileKind.DEVICE):
+        add(
+            Finding(
+                Severity.WARNING,
+                "config-empty",
+                name,
+                None,
+                "a full config with no parameters resets every parameter to its default",
+                "add the parameters to set, or use an incremental (-i) file",
+            )
+        )
+
+
+def _unparsed(name: str, number: int, text: str) -> Finding:
+    if text.lstrip().startswith("#"):
+        message = "a comment that does not start in column 0 is not a comment"
+        fix = "move the # to the first column"
+    else:
+        message = "not a 'key = value' line"
+        fix = "write it as 'key = value' or remove it"
+    return Finding(Severity.WARNING, "line-unparsed", name, number, message, fix)
+
+
+def _hash_in_value(name: str, number: int | None, key: str) -> Finding:
+    return Finding(
+        Severity.WARNING,
+        "hash-in-value",
+        name,
+        number,
+        f"the value of {key} holds '#': only a '#' in column 0 starts a comment, "
+        "so it is part of the value",
+        "put the comment on its own line, starting with '#'",
+    )
+
+
+def _check_provisioning(facts: DocumentFacts) -> None:
+    add, name = facts.findings.append, facts.name
+    later = [key for key in ("prov.version.firmware", *DATA_KEYS) if facts.value(key)]
+    if facts.provisioning_off and later:
+        add(
+            Finding(
+                Severity.ERROR,
+                "prov-disabled-with-steps",
+                name,
+                facts.line("prov.use"),
+                f"prov.use = 0 turns provisioning off, so {', '.join(later)} will never be fetched",
+                "keep prov.use = 1 in the config that names firmware or data files",
+            )
+        )
+    elif facts.provisioning_off:
+        add(
+            Finding(
+                Severity.INFO,
+                "prov-disabled",
+                name,
+                facts.line("prov.use"),
+                "devices that apply this stop provisioning until it is turned on by hand",
+                "intended for a final config; otherwise set prov.use = 1",
+            )
+        )
+    if facts.value("prov.server.method") == "static" and not facts.value("prov.server.static"):
+        add(
+            Finding(
+                Severity.ERROR,
+                "static-server-missing",
+                name,
+                facts.line("prov.server.method"),
+                "prov.server.method = static but prov.server.static is empty: "
+                "devices lose their provisioning server",
+                "set prov.server.static to the server's address",
+            )
+        )
+    for key in _PATH_KEYS:
+        path = facts.value(key)
+        if path and (path[0] in "/\\" or path[-1] in "/\\"):
+            add(
+                Finding(
+                    Severity.WARNING,
+                    "path-slashes",
+                    name,
+                    facts.line(key),
+                    f"{key} starts or ends with a slash; paths have neither",
+                    f"set {key} = {path.strip('/')}",
+                )
+            )
+
+
+def _check_data_values(facts: DocumentFacts) -> None:
+    for key, extension in DATA_KEYS.items():
+        value = facts.value(key)
+        if not value or _PLACEHOLDER.search(value):
+            continue
+        if "/" in value or "\\" in value:
+            bare = re.split(r"[/\\]", value)[-1]
+            facts.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "data-path",
+                    facts.name,
+                    facts.line(key),
+                    f"{key} holds a path; devices fetch a bare file name from the firmware path",
+                    f"set {key} = {bare} and put the file in the firmware folder",
+                )
+            )
+        elif not value.lower().endswith(extension):
+            facts.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "data-extension",
+                    facts.name,
+                    facts.line(key),
+                    f"{key} names {value}; devices expect a {extension} file",
+                    f"give {key} a {extension} file",
+                )
+            )
+
+
+def _check_generic(facts: DocumentFacts) -> None:
+    secrets = [key for key, value in facts.values.items() if value and is_secret(key)]
+    model = facts.found.product
+    if secrets:
+        first = min(facts.line(key) or 0 for key in secrets)
+        facts.findings.append(
+            Finding(
+                Severity.WARNING,
+                "secret-in-generic",
+                facts.name,
+                first,
+                f"secrets in a generic file go to every {model} on this server: "
+                f"{', '.join(sorted(secrets))}",
+                "move per-device secrets to algom<MAC>.conf files",
+            )
+        )
+    if facts.found.kind is names.FileKind.GENERIC and not facts.provisioning_off:
+        facts.findings.append(
+            Finding(
+                Severity.INFO,
+                "prov-left-enabled",
+                facts.name,
+                facts.line("prov.use"),
+                f"every {model} keeps provisioning from this server: a later boot can "
+                "overwrite settings changed by hand on a device",
+                "remove the file (or set prov.use = 0) once the devices are provisioned",
+            )
+        )
