@@ -39,21 +39,23 @@ class Impairment:
     """What happens to datagrams in one direction; each probability is in [0, 1].
 
     A reordered datagram is held back for ``hold`` seconds, so later datagrams overtake it (with a
-    lock-step protocol where nothing follows, it is simply late).
+    lock-step protocol where nothing follows, it is simply late). The first ``grace`` datagrams
+    pass untouched, e.g. to spare an option negotiation that a client cannot repeat.
     """
 
     drop: float = 0.0
     duplicate: float = 0.0
     reorder: float = 0.0
     hold: float = 0.02
+    grace: int = 0
 
     def __post_init__(self) -> None:
         for name in ("drop", "duplicate", "reorder"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], not {value}")
-        if self.hold < 0:
-            raise ValueError(f"hold must not be negative, not {self.hold}")
+        if self.hold < 0 or self.grace < 0:
+            raise ValueError(f"hold and grace must not be negative, not {self.hold}, {self.grace}")
 
 
 @dataclass(slots=True)
@@ -292,10 +294,12 @@ class LossyRelay:
         impairment = self._impairments[direction]
         # Draw all three numbers every time so one probability never shifts another's stream.
         drop, duplicate, reorder = self._rng.random(), self._rng.random(), self._rng.random()
-        copies = 2 if duplicate < impairment.duplicate else 1
         with self._lock:
             counts = self._counts[direction]
             counts.received += 1
+            if counts.received <= impairment.grace:
+                drop = duplicate = reorder = 1.0
+            copies = 2 if duplicate < impairment.duplicate else 1
             if drop < impairment.drop:
                 counts.dropped += 1
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -214,7 +215,27 @@ def test_stop_ends_the_thread_and_a_relay_can_start_again(sockets: list[socket.s
         relay.stop()
 
 
+@pytest.mark.parametrize(
+    ("impairment", "arrivals"),
+    [
+        (Impairment(drop=1.0, grace=3), [0, 1, 2]),
+        (Impairment(duplicate=1.0, grace=3), [0, 1, 2, 3, 3, 4, 4]),
+    ],
+)
+def test_the_first_datagrams_pass_in_grace(
+    sockets: list[socket.socket], impairment: Impairment, arrivals: list[int]
+) -> None:
+    server, client = _open(sockets), _open(sockets)
+    with LossyRelay(server.getsockname(), to_server=impairment) as relay:
+        _send_numbered(relay, client, 5)
+        received = _receive_all(server, len(arrivals))
+        _wait_received(relay, 5)
+        assert _nothing_waiting(server)
+    assert [int.from_bytes(data, "big") for data in received] == arrivals
+    assert relay.counts().received == 5
+
+
 @pytest.mark.parametrize("field", ["drop", "duplicate", "reorder"])
 def test_probabilities_outside_zero_to_one_are_refused(field: str) -> None:
     with pytest.raises(ValueError, match=field):
-        Impairment(**{field: 1.5})
+        replace(Impairment(), **{field: 1.5})
