@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "algodesk.commands.edit",
     "algodesk.commands.check",
     "algodesk.commands.simulate",
+    "algodesk.commands.serve",
     "algodesk.commands.notify",
     "algodesk.commands.profile",
 )

@@ -1,0 +1,175 @@
+"""``algodesk serve``: the bench TFTP server without the GUI, one line per event."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from algodesk.commands import CommandError
+from algodesk.core import events as ev
+from algodesk.services.errors import ServerStartError
+from algodesk.services.tftp import TftpServer, TftpSettings, TftpStats
+
+_POLL_SECONDS = 0.1
+_EPILOG = """\
+Prints one line per request and transfer (JSON lines with --json). Ctrl+C or SIGTERM stops the
+server and prints a summary. Exit status: 0 after a clean stop; 2 when the folder or an option is
+wrong or the port cannot be bound (the message names the port and what to do about it).
+"""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` sub-command."""
+    p = subparsers.add_parser(
+        "serve",
+        help="serve a folder read-only over TFTP and print what devices fetch",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("folder", type=Path, metavar="DIR", help="folder to serve (read-only)")
+    p.add_argument("--bind", default="0.0.0.0", metavar="ADDR", help="address (default: all)")
+    p.add_argument("--port", type=int, default=69, help="UDP port (default: 69)")
+    p.add_argument("--json", action="store_true", help="print events as JSON lines")
+    p.add_argument(
+        "--max-blksize", type=int, default=1468, metavar="N", help="cap for blksize (8..65464)"
+    )
+    p.add_argument("--no-auto-md5", action="store_true", help="do not generate missing .md5 files")
+    p.add_argument("--progress", action="store_true", help="also print progress lines")
+    p.set_defaults(handler=run_serve)
+
+
+class EventPrinter:
+    """Prints events as they come, from any thread, one whole line at a time."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, as_json: bool, progress: bool) -> None:
+        self._out = out
+        self._err = err
+        self._json = as_json
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ev.Event) -> None:
+        """The sink: format ``event`` and print it."""
+        if self._json:
+            self._write(self._out, json.dumps(event.to_dict()))
+            return
+        if isinstance(event, ev.TransferProgress) and not self._progress:
+            return
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+        if isinstance(event, ev.ServerFailed):
+            lines = [f"error: {event.message}"] + [f"  - {fix}" for fix in event.remedies]
+            self._write(self._err, "\n".join(lines))
+            return
+        self._write(self._out, f"{stamp} {describe(event)}")
+
+    def summary(self, stats: TftpStats) -> None:
+        """Print the closing summary."""
+        if self._json:
+            self._write(self._out, json.dumps({"event": "summary", **_stats_dict(stats)}))
+            return
+        self._write(
+            self._out,
+            f"summary: {stats.devices} devices, {stats.files} files, {stats.bytes_sent} bytes "
+            f"in {stats.done} transfers ({stats.failed} failed, {stats.refused} refused)",
+        )
+
+    def _write(self, stream: TextIO, line: str) -> None:
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+
+def _stats_dict(stats: TftpStats) -> dict[str, int]:
+    return {name: getattr(stats, name) for name in stats.__dataclass_fields__}
+
+
+def _peer(client: ev.Address) -> str:
+    return f"{client[0]}:{client[1]}"
+
+
+def _options(options: Any) -> str:
+    return " ".join(f"{key}={value}" for key, value in options.items())
+
+
+def describe(event: ev.Event) -> str:
+    """One human line for ``event`` (without the time stamp)."""
+    if isinstance(event, ev.ServerStarted):
+        return (
+            f"tftp serving {event.root or '(virtual files only)'} on {event.address}:{event.port}"
+        )
+    if isinstance(event, ev.ServerStopped):
+        return f"tftp stopped on {event.address}:{event.port}"
+    if isinstance(event, ev.RequestReceived):
+        options = f" ({_options(event.options)})" if event.options else ""
+        return f"{_peer(event.client)} {event.operation} {event.filename}{options}"
+    if isinstance(event, ev.RequestRefused):
+        name = event.filename or "(malformed request)"
+        return f"{_peer(event.client)} refused {name}: {event.reason.value} ({event.detail})"
+    if isinstance(event, ev.TransferStarted):
+        text = f"{_peer(event.client)} #{event.transfer_id} sending {event.served}"
+        if event.served != event.requested:
+            text += f" for {event.requested}"
+        text += f" ({event.source.value}, {event.size} bytes"
+        text += f", {_options(event.options)})" if event.options else ")"
+        return text + (f" md5 {event.md5}" if event.md5 else "")
+    if isinstance(event, ev.TransferProgress):
+        percent = 100 * event.bytes_sent // event.size if event.size else 100
+        return f"{_peer(event.client)} #{event.transfer_id} {event.served} {percent}%"
+    if isinstance(event, ev.TransferFinished):
+        rate = event.bytes_sent / event.duration / 1e6 if event.duration > 0 else 0.0
+        text = (
+            f"{_peer(event.client)} #{event.transfer_id} done {event.served}: "
+            f"{event.bytes_sent} bytes in {event.duration:.2f} s ({rate:.1f} MB/s)"
+        )
+        return text + (f", {event.retransmissions} resent" if event.retransmissions else "")
+    if isinstance(event, ev.TransferFailed):
+        return (
+            f"{_peer(event.client)} #{event.transfer_id} failed {event.served}: {event.reason} "
+            f"after {event.bytes_sent} bytes"
+        )
+    return f"{event.kind} {json.dumps(event.to_dict())}"
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``algodesk serve DIR``: serve until SIGINT/SIGTERM, then print a summary."""
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise CommandError(f"not a folder: {folder}")
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port must be 0..65535, not {args.port}")
+    try:
+        settings = TftpSettings(max_blksize=args.max_blksize, auto_md5=not args.no_auto_md5)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    printer = EventPrinter(sys.stdout, sys.stderr, as_json=args.json, progress=args.progress)
+    server = TftpServer(folder, args.bind, args.port, sink=printer, settings=settings)
+    # The handler only flips a flag: taking a lock (Event.set) inside a signal handler can
+    # deadlock against the main thread holding that same lock.
+    stop_requested: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in _stop_signals()}
+    for sig in previous:
+        signal.signal(sig, lambda number, _frame: stop_requested.append(number))
+    try:
+        try:
+            server.start()
+        except ServerStartError:
+            return 2  # the printer has shown the message and remedies
+        while not stop_requested and server.running:
+            time.sleep(_POLL_SECONDS)
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    printer.summary(server.stats())
+    return 0
+
+
+def _stop_signals() -> list[signal.Signals]:
+    wanted = ["SIGINT", "SIGTERM", "SIGBREAK"]
+    return [getattr(signal, name) for name in wanted if hasattr(signal, name)]
