@@ -9,7 +9,7 @@ from pathlib import PurePath
 
 from algodesk.core import names
 from algodesk.core.catalog import Catalog, is_secret
-from algodesk.core.checks.findings import Finding, Severity
+from algodesk.core.checks.findings import Finding, Severity, sort_findings
 from algodesk.core.checks.naming import analyse_name, check_name
 from algodesk.core.config import ConfigDocument, LineKind
 
@@ -79,8 +79,8 @@ class DocumentFacts:
 
 
 def check_document(name: str, doc: ConfigDocument) -> list[Finding]:
-    """Findings for one config document (saved or not) called ``name``."""
-    return scan_document(name, doc).findings
+    """Findings for one config document (saved or not) called ``name``, errors first."""
+    return sort_findings(scan_document(name, doc).findings)
 
 
 def scan_document(
