@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from algodesk.core.dhcp_packet import Option
+from algodesk.services.dhcp import server as dhcp_server
 from algodesk.services.dhcp.leases import LeaseStore
 from algodesk.services.dhcp.pool import CONFLICT_HOLD, OFFER_HOLD, AddressPool
-from algodesk.services.dhcp.settings import DhcpSettings, DhcpSettingsError
+from algodesk.services.dhcp.server import find_bench_address
+from algodesk.services.dhcp.settings import DhcpSettings, DhcpSettingsError, parse_pool
+from algodesk.services.interfaces import Interface
 
 A = "0022EE000001"
 B = "0022EE000002"
@@ -93,6 +96,41 @@ def test_lease_options() -> None:
     assert options[Option.SUBNET_MASK] == bytes([255, 255, 255, 0])
     assert options[Option.ROUTER] == bytes([10, 99, 0, 254])
     assert options[Option.DNS] == bytes([10, 99, 0, 53])
+
+
+@pytest.mark.parametrize(
+    ("text", "pool"),
+    [
+        ("10.99.0.10-10.99.0.50", ("10.99.0.10", 41)),
+        ("10.99.0.10-50", ("10.99.0.10", 41)),
+        (" 10.99.0.10 - 10.99.0.10 ", ("10.99.0.10", 1)),
+        ("10.99.0.250-10.99.1.5", ("10.99.0.250", 12)),
+    ],
+)
+def test_parse_pool(text: str, pool: tuple[str, int]) -> None:
+    assert parse_pool(text) == pool
+
+
+@pytest.mark.parametrize("text", ["10.99.0.10", "10.99.0.50-10.99.0.10", "a-b", "10.99.0.1-300"])
+def test_parse_pool_refuses(text: str) -> None:
+    with pytest.raises(DhcpSettingsError):
+        parse_pool(text)
+
+
+def test_find_bench_address_picks_the_interface_on_the_pool_subnet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    interfaces = [
+        Interface("lo", "127.0.0.1", True, loopback=True),
+        Interface("wlan0", "192.168.1.20", True),
+        Interface("eth1", "", False),
+        Interface("eth2", "10.99.0.1", True),
+    ]
+    monkeypatch.setattr(dhcp_server, "list_interfaces", lambda: interfaces)
+    assert find_bench_address("10.99.0.10") == "10.99.0.1"
+    assert find_bench_address("10.99.1.10") == ""
+    assert find_bench_address("10.99.1.10", "255.255.0.0") == "10.99.0.1"
+    assert find_bench_address("not-an-address") == ""
 
 
 # -- the lease file --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ another DHCP server on the segment, reported as a warning. The decisions per pac
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import secrets
 import selectors
 import socket
@@ -359,3 +360,15 @@ class DhcpServer:
         self._sink(
             ServiceNotice(service=SERVICE, level=level, code=code, message=message, client=client)
         )
+
+
+def find_bench_address(pool_start: str, subnet_mask: str = "255.255.255.0") -> str:
+    """The address of this computer's interface on the pool's subnet ('' when none is)."""
+    try:
+        network = ipaddress.IPv4Network(f"{pool_start}/{subnet_mask}", strict=False)
+    except ValueError:
+        return ""
+    for interface in list_interfaces():
+        if interface.ipv4 and ipaddress.IPv4Address(interface.ipv4) in network:
+            return interface.ipv4
+    return ""

@@ -146,6 +146,21 @@ class DhcpSettings:
         return options + self.provisioning_options()
 
 
+def parse_pool(text: str) -> tuple[str, int]:
+    """``10.99.0.10-10.99.0.50`` or ``10.99.0.10-50`` -> ``("10.99.0.10", 41)``."""
+    first_text, dash, last_text = text.strip().partition("-")
+    if not dash:
+        raise DhcpSettingsError(f"a pool is FIRST-LAST, e.g. 10.99.0.10-10.99.0.50, not {text!r}")
+    first = _ip(first_text.strip(), "pool start")
+    last_text = last_text.strip()
+    if last_text.isdigit() and int(last_text) <= 255:
+        last_text = str(first).rsplit(".", 1)[0] + "." + last_text
+    last = _ip(last_text, "pool end")
+    if last < first:
+        raise DhcpSettingsError(f"pool end {last} comes before its start {first}")
+    return str(first), int(last) - int(first) + 1
+
+
 def _ip(text: str, what: str) -> ipaddress.IPv4Address:
     try:
         return ipaddress.IPv4Address(text)
