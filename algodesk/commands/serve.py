@@ -13,7 +13,16 @@ from typing import Any, TextIO
 
 from algodesk.commands import CommandError
 from algodesk.core import events as ev
+from algodesk.services import paths
+from algodesk.services.dhcp import (
+    DhcpServer,
+    DhcpSettings,
+    DhcpSettingsError,
+    find_bench_address,
+    parse_pool,
+)
 from algodesk.services.errors import ServerStartError
+from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp import TftpServer, TftpSettings, TftpStats
 
 _POLL_SECONDS = 0.1
@@ -41,6 +50,25 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--no-auto-md5", action="store_true", help="do not generate missing .md5 files")
     p.add_argument("--progress", action="store_true", help="also print progress lines")
+    extra = p.add_argument_group("bench DHCP and syslog (each off unless asked for)")
+    extra.add_argument(
+        "--dhcp", metavar="FIRST-LAST", help="lease this pool to Algo devices, naming the bench"
+    )
+    extra.add_argument(
+        "--option66", metavar="VALUE", help="option 66 host or URL (default: bench; 'off': none)"
+    )
+    extra.add_argument(
+        "--option150", metavar="IP,...", nargs="?", const="", help="send option 150 (bench)"
+    )
+    extra.add_argument(
+        "--option160", metavar="VALUE", nargs="?", const="", help="send option 160 (bench)"
+    )
+    extra.add_argument(
+        "--dhcp-any-vendor", action="store_true", help="answer every MAC, not only 00:22:EE"
+    )
+    extra.add_argument(
+        "--syslog", metavar="PORT", type=int, nargs="?", const=514, help="receive syslog (514)"
+    )
     p.set_defaults(handler=run_serve)
 
 
@@ -99,12 +127,22 @@ def _options(options: Any) -> str:
 
 def describe(event: ev.Event) -> str:
     """One human line for ``event`` (without the time stamp)."""
+    if isinstance(event, ev.ServerStarted) and event.service != "tftp":
+        return f"{event.service} serving on {event.address}:{event.port}"
     if isinstance(event, ev.ServerStarted):
         return (
             f"tftp serving {event.root or '(virtual files only)'} on {event.address}:{event.port}"
         )
     if isinstance(event, ev.ServerStopped):
-        return f"tftp stopped on {event.address}:{event.port}"
+        return f"{event.service} stopped on {event.address}:{event.port}"
+    if isinstance(event, ev.LeaseGranted):
+        options = _options(event.options)
+        return f"lease {event.ip} to {event.mac} for {event.lease_seconds} s ({options})"
+    if isinstance(event, ev.SyslogLine):
+        source = " ".join(part for part in (event.hostname, event.app) if part)
+        return f"{_peer(event.client)} syslog {event.severity} {source}: {event.message}"
+    if isinstance(event, ev.ServiceNotice):
+        return f"{event.service} {event.level}: {event.message}"
     if isinstance(event, ev.RequestReceived):
         options = f" ({_options(event.options)})" if event.options else ""
         return f"{_peer(event.client)} {event.operation} {event.filename}{options}"
@@ -149,6 +187,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     printer = EventPrinter(sys.stdout, sys.stderr, as_json=args.json, progress=args.progress)
     server = TftpServer(folder, args.bind, args.port, sink=printer, settings=settings)
+    companions = _companions(args, printer)
     # The handler only flips a flag: taking a lock (Event.set) inside a signal handler can
     # deadlock against the main thread holding that same lock.
     stop_requested: list[int] = []
@@ -158,16 +197,52 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         try:
             server.start()
+            for companion in companions:
+                companion.start()
         except ServerStartError:
             return 2  # the printer has shown the message and remedies
         while not stop_requested and server.running:
             time.sleep(_POLL_SECONDS)
     finally:
+        for companion in reversed(companions):
+            companion.stop()
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     printer.summary(server.stats())
     return 0
+
+
+def _companions(args: argparse.Namespace, sink: ev.Sink) -> list[DhcpServer | SyslogReceiver]:
+    """The DHCP server and syslog receiver asked for, checked before anything starts."""
+    companions: list[DhcpServer | SyslogReceiver] = []
+    if args.dhcp:
+        try:
+            first, size = parse_pool(args.dhcp)
+            bench = args.bind if args.bind not in ("", "0.0.0.0") else find_bench_address(first)
+            if not bench:
+                raise CommandError(f"no interface here is on the subnet of {first}: give --bind")
+            settings = DhcpSettings(
+                server_address=bench,
+                pool_start=first,
+                pool_size=size,
+                option66=args.option66 != "off",
+                option66_value="" if args.option66 in (None, "off") else args.option66,
+                option150=args.option150 is not None,
+                option150_addresses=tuple(a for a in (args.option150 or "").split(",") if a),
+                option160=args.option160 is not None,
+                option160_value=args.option160 or "",
+                algo_only=not args.dhcp_any_vendor,
+            )
+        except DhcpSettingsError as error:
+            raise CommandError(str(error)) from None
+        leases = paths.resolve().data_dir / "dhcp-leases.json"
+        companions.append(DhcpServer(settings, sink, leases_path=leases))
+    if args.syslog is not None:
+        if not 0 <= args.syslog <= 65535:
+            raise CommandError(f"--syslog port must be 0..65535, not {args.syslog}")
+        companions.append(SyslogReceiver(args.bind, args.syslog, sink))
+    return companions
 
 
 def _stop_signals() -> list[signal.Signals]:
