@@ -20,6 +20,7 @@ from algodesk.services import interfaces, paths
 from algodesk.services.history import HistoryError, HistoryStore
 from algodesk.services.settings import SettingsStore
 from algodesk.services.tftp import TftpServer, TftpSettings
+from algodesk.ui import refcount_guard
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.live_feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
@@ -45,6 +46,7 @@ class Composition:
 
 def compose(app_paths: paths.AppPaths) -> Composition:
     """Build services and the main window (call with a QApplication running)."""
+    refcount_guard.install()
     app_paths.ensure()
     store = SettingsStore(app_paths.settings_file)
     settings = store.load()

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 from algodesk.core import diagnosis as dx
 from algodesk.core.device import (
@@ -49,6 +50,8 @@ Fetcher = Callable[[str], bytes | None]
 """Reads a served file by name (None when absent); lets the tracker check md5s and hand-offs."""
 
 TIMELINE_LIMIT = 500
+_CACHE_LIMIT = 256
+_T = TypeVar("_T")
 ENTRY_BACKLOG = 20_000
 
 
@@ -145,7 +148,8 @@ class TrackedDevice:
     @property
     def status(self) -> tuple[Level, str]:
         """The one line a technician reads from across the room."""
-        worst = self.diagnoses[0] if self.diagnoses else None
+        found = [*self.findings, self.loop] if self.loop else self.findings
+        worst = max(found, key=lambda d: d.level.rank, default=None)
         if worst and worst.level.rank >= Level.WARNING.rank:
             return worst.level, worst.text
         handed = next((d for d in self.findings if d.code == "handed-off"), None)
@@ -202,6 +206,8 @@ class Tracker:
         self._changes = Changes()
         self._dirty: dict[int, TrackedDevice] = {}
         self._dirty_entries: dict[int, TimelineEntry] = {}
+        self._facts: dict[tuple[str, str], tuple[str, str | None, bool]] = {}
+        self._hashes: dict[tuple[str, str], str | None] = {}
         self._handlers: dict[type[Event], Callable[[Event], None]] = {
             RequestReceived: self._on_request,  # type: ignore[dict-item]
             RequestRefused: self._on_refused,  # type: ignore[dict-item]
@@ -411,14 +417,10 @@ class Tracker:
         device.drop_finding("no-config")
         if entry.name.kind is FileKind.GENERIC and boot.device_file_missing:
             device.add_finding(dx.generic_fallback(device.product))
-        content = self.fetch(entry.served) if self.fetch else None
-        if content is not None:
+        facts = self._config_facts(entry)
+        if facts is not None:
             boot.config_known = True
-            boot.config_md5 = boot.config_md5 or md5_hex(content)
-            values = config_values(content)
-            if server_changed({}, values):
-                boot.handoff = str(server_location(values))
-            boot.provisioning_off = not provisioning_enabled(values)
+            boot.config_md5, boot.handoff, boot.provisioning_off = facts
         seen = (boot.config, boot.config_md5)
         device.same_config_boots = device.same_config_boots + 1 if device.last_config == seen else 1
         device.last_config = seen
@@ -426,12 +428,47 @@ class Tracker:
         loops = device.same_config_boots >= self.loop_threshold
         device.loop = dx.reboot_loop(boot.config, device.same_config_boots) if loops else None
 
+    def _config_facts(self, entry: TimelineEntry) -> tuple[str, str | None, bool] | None:
+        """``(md5, hand-off server, provisioning off)`` of a served config, read via the fetcher.
+
+        A bench serves one config to hundreds of devices: parse it once per content (the
+        engine's md5 names the content; without one, the file is read to compute it).
+        """
+        key = (entry.served, entry.md5)
+        if entry.md5 and key in self._facts:
+            return self._facts[key]
+        content = self.fetch(entry.served) if self.fetch else None
+        if content is None:
+            return None
+        values = config_values(content)
+        handoff = str(server_location(values)) if server_changed({}, values) else None
+        facts = (entry.md5 or md5_hex(content), handoff, not provisioning_enabled(values))
+        self._remember(self._facts, (entry.served, facts[0]), facts)
+        return facts
+
+    def _held_md5(self, entry: TimelineEntry) -> str | None:
+        """The hash an md5 file holds (cached per content, like configs); None if unreadable."""
+        key = (entry.served, entry.md5)
+        if entry.md5 and key in self._hashes:
+            return self._hashes[key]
+        held = self.fetch(entry.served) if self.fetch else None
+        found = parse_md5(held) if held is not None else None
+        if entry.md5 and held is not None:
+            self._remember(self._hashes, key, found)
+        return found if held is not None else None
+
+    @staticmethod
+    def _remember(cache: dict[tuple[str, str], _T], key: tuple[str, str], value: _T) -> None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = value
+
     def _md5_served(self, device: TrackedDevice, entry: TimelineEntry, source: Source) -> None:
         boot = device.boot
         matches = True
         if source is not Source.AUTO_MD5 and self.fetch and boot.config_md5:
-            held = self.fetch(entry.served)
-            matches = held is None or parse_md5(held) == boot.config_md5.lower()
+            held = self._held_md5(entry)
+            matches = held is None or held == boot.config_md5.lower()
         if matches:
             boot.accepted = True
             device.stage = Stage.MD5_SERVED

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from algodesk.core.diagnosis import Level
 from algodesk.core.tracker import Changes, TrackedDevice
 from algodesk.ui import status_style, text
 from algodesk.ui.dirty import contiguous_ranges
@@ -29,6 +31,11 @@ class Column(IntEnum):
     STATUS = 7
 
 
+_STATUS_ROLES: dict[int, Callable[[Level], object]] = {
+    Qt.ItemDataRole.DecorationRole.value: status_style.icon,
+    Qt.ItemDataRole.ForegroundRole.value: status_style.colour,
+    Qt.ItemDataRole.BackgroundRole.value: status_style.tint,
+}
 HEADERS = ("MAC", "Product", "IP", "Stage", "Current file", "Files", "Last seen", "Status")
 
 
@@ -80,14 +87,8 @@ class DeviceTableModel(QAbstractTableModel):
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(device, column)
-        level = device.status[0]
-        if column is Column.STATUS:
-            if role == Qt.ItemDataRole.DecorationRole:
-                return status_style.icon(level)
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return status_style.colour(level)
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return status_style.tint(level)
+        if column is Column.STATUS and role in _STATUS_ROLES:
+            return _STATUS_ROLES[role](device.status[0])
         if role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(f"{d.text} {d.fix}".strip() for d in device.diagnoses) or None
         if role == PROGRESS_ROLE and column is Column.PROGRESS:

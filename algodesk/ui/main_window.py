@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         self._folder_problems = (0, 0)
 
         self._build_menus()
-        self.toolbar.start_requested.connect(self.start_serving)
+        self.toolbar.start_requested.connect(self._on_toolbar_start_requested)
         self.toolbar.stop_requested.connect(self.stop_serving)
         self.toolbar.folder_chosen.connect(self.set_folder)
         self.toolbar.interfaces_refresh_requested.connect(self.refresh_interfaces)
@@ -134,7 +134,11 @@ class MainWindow(QMainWindow):
         if menu is None:
             menu = self._menus[menu_title] = self.menuBar().addMenu(menu_title)
         action = menu.addAction(label)
-        action.triggered.connect(lambda _checked=False: slot())
+
+        def run(_checked: bool = False) -> None:
+            slot()  # discard any result: PySide mis-counts a slot's bool result
+
+        action.triggered.connect(run)
         if keys:
             action.setShortcut(QKeySequence(keys))
         return action
@@ -188,6 +192,9 @@ class MainWindow(QMainWindow):
 
     # --- serving ---------------------------------------------------------------------------------
     @Slot()
+    def _on_toolbar_start_requested(self) -> None:
+        self.start_serving()
+
     def start_serving(self) -> bool:
         """Start the server with the toolbar's folder, address and port."""
         self.banner.clear()

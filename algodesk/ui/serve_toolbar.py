@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
@@ -79,13 +80,16 @@ class ServeToolbar(QToolBar):
         self.folder_menu.clear()
         for path in recent:
             action = self.folder_menu.addAction(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.folder_chosen.emit(p))
+            action.triggered.connect(partial(self._choose, path))
         if recent:
             self.folder_menu.addSeparator()
         choose = self.folder_menu.addAction("Choose folder…")
         choose.triggered.connect(self.choose_folder)
         default = self.folder_menu.addAction("The default bench folder")
-        default.triggered.connect(lambda: self.folder_chosen.emit(str(self._default_folder)))
+        default.triggered.connect(partial(self._choose, str(self._default_folder)))
+
+    def _choose(self, folder: str, _checked: bool = False) -> None:
+        self.folder_chosen.emit(folder)  # a slot returns None: PySide mis-counts a bool result
 
     @Slot()
     def choose_folder(self) -> None:

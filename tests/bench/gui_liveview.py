@@ -1,0 +1,158 @@
+"""Benchmark: the live view under 200 devices booting at full speed, again and again.
+
+The whole app runs offscreen in this process (window, TFTP engine, history) serving a
+realistic folder on 127.0.0.1; a subprocess boots the virtual devices of
+``virtual_devices.py`` (each from its own loopback address) round after round. A 10 ms QTimer
+probes the GUI event loop: how late each tick fires is the latency a technician would feel.
+Resident memory is sampled every second; growth compares the second quarter of the run with the
+last one. Goals: p99 under 50 ms, RSS under 250 MB, no growth over a 10-minute soak.
+
+    uv run python tests/bench/gui_liveview.py [--devices 200] [--duration 60]
+
+The last line is the headline: the p99 GUI latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
+
+from algodesk.app import compose
+from algodesk.services.paths import beside
+from algodesk.services.settings import Settings, SettingsStore
+from tests.bench.virtual_devices import make_bench_folder
+
+PROBE_MS = 10
+DRIVER = Path(__file__).with_name("virtual_devices.py")
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=60.0, help="soak length in seconds")
+    args = parser.parse_args()
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    with tempfile.TemporaryDirectory(prefix="algodesk-gui-bench-") as home:
+        paths = beside(Path(home), portable=False).ensure()
+        make_bench_folder(paths.bench_dir)
+        SettingsStore(paths.settings_file).save(
+            Settings(folder=str(paths.bench_dir), interface="lo", address="127.0.0.1", port=0)
+        )
+        parts = compose(paths)
+        window = parts.window
+        window.resize(1400, 900)
+        window.show()
+        if not window.start_serving():
+            raise SystemExit(f"cannot serve: {window.banner.details.text()}")
+        server = parts.control.server
+        assert server is not None
+        lateness: list[float] = []
+        memory: list[float] = []
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.nsecsElapsed()]
+
+        def probe() -> None:
+            now = clock.nsecsElapsed()
+            lateness.append(max(0.0, (now - last[0]) / 1e6 - PROBE_MS))
+            last[0] = now
+
+        ticker = QTimer()
+        ticker.setInterval(PROBE_MS)
+        ticker.timeout.connect(probe)
+        sampler = QTimer()
+        sampler.setInterval(1000)
+        sampler.timeout.connect(lambda: memory.append(rss_mb()))
+        start_rss = rss_mb()
+        driver = subprocess.Popen(
+            [
+                sys.executable,
+                str(DRIVER),
+                "--port",
+                str(server.port),
+                "--devices",
+                str(args.devices),
+                "--duration",
+                str(args.duration),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        watcher = QTimer()
+        watcher.setInterval(200)
+
+        def check_driver() -> None:  # a slot must return None: PySide mis-counts a bool result
+            if driver.poll() is not None:
+                app.quit()
+
+        watcher.timeout.connect(check_driver)
+        started = time.monotonic()
+        try:
+            ticker.start()
+            sampler.start()
+            watcher.start()
+            app.exec()
+            for timer in (ticker, sampler, watcher):
+                timer.stop()
+            output = driver.stdout.read() if driver.stdout else ""
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+                driver.wait()
+        seconds = time.monotonic() - started
+        feed = window.feed
+        devices, _active, attention = feed.counts()
+        boots = sum(d.boots for d in feed.tracker.devices.values())
+        rounds = [line for line in output.splitlines() if line.startswith("{")]
+        parts.window.close()
+        parts.close()
+
+    quarter = max(1, len(memory) // 4)
+    early = statistics.median(memory[quarter : 2 * quarter] or memory or [0.0])
+    late = statistics.median(memory[-quarter:] or [0.0])
+    print(f"devices: {args.devices} virtual, {devices} in the live view, {attention} flagged")
+    print(f"rounds: {len(rounds)} in {seconds:.0f} s, {boots} boots seen")
+    print(f"events to the GUI: {feed.events_seen} ({feed.events_seen / seconds:.0f}/s)")
+    print(
+        f"GUI latency (ms): p50 {percentile(lateness, 0.5):.1f}  p90 "
+        f"{percentile(lateness, 0.9):.1f}  p99 {percentile(lateness, 0.99):.1f}  "
+        f"max {max(lateness, default=0):.1f}  ({len(lateness)} ticks)"
+    )
+    print(
+        f"RSS (MB): start {start_rss:.0f}  peak {max(memory, default=0):.0f}  "
+        f"second quarter {early:.0f}  last quarter {late:.0f}  growth {late - early:+.1f}"
+    )
+    print(f"p99 GUI latency: {percentile(lateness, 0.99):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
