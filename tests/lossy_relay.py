@@ -103,7 +103,7 @@ class LossyRelay:
     """A UDP relay on loopback that impairs traffic between TFTP clients and one server.
 
     Use ``start()`` then point clients at ``relay.port``; ``stop()`` closes every socket. Also a
-    context manager. Routes idle for ``idle_timeout`` seconds are closed so long runs stay small.
+    context manager. Sockets live as long as the relay: one relay per test or benchmark run.
     """
 
     def __init__(
@@ -114,7 +114,6 @@ class LossyRelay:
         to_client: Impairment | None = None,
         seed: int = 0,
         host: str = "127.0.0.1",
-        idle_timeout: float = 30.0,
     ) -> None:
         self._server = server
         self._impairments = {
@@ -124,7 +123,6 @@ class LossyRelay:
         self._rng = random.Random(seed)
         self._host = host
         self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._idle_timeout = idle_timeout
         self._counts = {direction: Counts() for direction in Direction}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -209,9 +207,7 @@ class LossyRelay:
         # Client-facing sockets, one per (client, server transfer address), and their routes.
         downstream: dict[tuple[Address, Address], socket.socket] = {}
         routes: dict[socket.socket, _Route] = {}
-        last_used: dict[socket.socket, float] = {}
         held: list[_Held] = []
-        next_sweep = time.monotonic() + self._idle_timeout
         try:
             while not self._stopping.is_set():
                 timeout = max(0.0, held[0].due - time.monotonic()) if held else 0.5
@@ -251,26 +247,11 @@ class LossyRelay:
                         out, target, direction = route.out, route.target, Direction.TO_SERVER
                         if source != client_of[out]:
                             continue  # a stranger on a transfer port: not ours to relay
-                    last_used[sock] = last_used[out] = now
                     self._impair(data, out, target, direction, held, now)
                 now = time.monotonic()
                 while held and held[0].due <= now:
                     item = heapq.heappop(held)
                     self._send(item.out, item.data, item.target, item.direction)
-                if now >= next_sweep:
-                    next_sweep = now + self._idle_timeout
-                    idle = {s for s, t in last_used.items() if t < now - self._idle_timeout}
-                    for pair, sock in list(downstream.items()):
-                        if sock in idle:
-                            del downstream[pair], routes[sock], last_used[sock]
-                            selector.unregister(sock)
-                            sock.close()
-                    in_use = {route.out for route in routes.values()}
-                    for client, sock in list(upstream.items()):
-                        if sock in idle and sock not in in_use:
-                            del upstream[client], client_of[sock], last_used[sock]
-                            selector.unregister(sock)
-                            sock.close()
         finally:
             selector.close()
             for sock in {*upstream.values(), *downstream.values(), listen, self._wake_r}:

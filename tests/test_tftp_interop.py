@@ -19,7 +19,7 @@ from algodesk.core import events as ev
 from algodesk.core.md5 import md5_hex, verify
 from algodesk.services.tftp import TftpServer, TftpSettings
 from tests.bench import _tftp_peers as peers
-from tests.lossy_relay import Impairment, LossyRelay
+from tests.lossy_relay import Direction, Impairment, LossyRelay
 
 pytestmark = pytest.mark.peer
 
@@ -295,3 +295,26 @@ def test_transfers_through_a_lossy_relay_arrive_intact(
     _check(result, out, root[LOSSY_FILE])
     counts = relay.counts()
     assert counts.dropped and counts.duplicated and counts.reordered, counts
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine answers every first duplicate ACK of a block by resending (Sorcerer's "
+    "Apprentice): after one duplicated DATA, every later block goes out twice",
+)
+def test_duplicated_data_does_not_double_the_rest_of_the_transfer(
+    served: tuple[TftpServer, Recorder], root: dict[str, str], tmp_path: Path
+) -> None:
+    # tftp-hpa ACKs every DATA it receives, a duplicate too, so the server sees a repeated ACK.
+    client = _client("tftp-hpa")
+    server, recorder = served
+    relay = LossyRelay((HOST, server.port), to_client=Impairment(duplicate=0.02), seed=21)
+    out = tmp_path / "out.bin"
+    with relay:
+        _check(client.fetch(relay.port, EXACT, out), out, root[EXACT])
+    finished = recorder.wait_for(ev.TransferFinished)[0]
+    assert isinstance(finished, ev.TransferFinished)
+    duplicated = relay.counts(Direction.TO_CLIENT).duplicated
+    assert duplicated
+    # Nothing was lost: at most one resend per duplicate, never one per block from then on.
+    assert finished.retransmissions <= duplicated, (finished.retransmissions, duplicated)

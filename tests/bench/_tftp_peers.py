@@ -1,7 +1,8 @@
 """Shared helpers for the TFTP benchmarks and interop tests: servers, clients, md5 checks.
 
-Every server runs in its own subprocess on loopback, so its CPU time can be read from
-``/proc/<pid>/stat``; every process started here is stopped by its own PID.
+Every server runs in its own subprocess on loopback, so its CPU time can be measured: from a
+cgroup of its own where one can be made (root), which also counts the children tftpd-hpa forks per
+transfer, else from ``/proc/<pid>/stat``. Every process started here is stopped by its own PID.
 """
 
 from __future__ import annotations
@@ -198,16 +199,15 @@ class ServerProcess:
         self.stop()
 
 
-def _spawn(name: str, argv: Sequence[str], port: int, log: Path | None) -> ServerProcess:
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    if log:
-        out.close()  # type: ignore[union-attr]
+def _spawn(name: str, argv: Sequence[str], port: int) -> ServerProcess:
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     server = ServerProcess(name, port, process, CpuGroup.create(f"algodesk-bench-{name}"))
-    if server.cpu_group is not None:
-        # Before the first request, so every transfer child it forks is counted.
-        server.cpu_group.add(process.pid)
     try:
+        if server.cpu_group is not None:
+            # Before the first request, so every transfer child it forks is counted.
+            server.cpu_group.add(process.pid)
         wait_ready(port, process)
     except BaseException:
         server.stop()
@@ -215,28 +215,26 @@ def _spawn(name: str, argv: Sequence[str], port: int, log: Path | None) -> Serve
     return server
 
 
-def start_tftpd_hpa(root: Path, port: int = 0, *, log: Path | None = None) -> ServerProcess:
+def start_tftpd_hpa(root: Path, port: int = 0) -> ServerProcess:
     """tftpd-hpa in the foreground on loopback, serving ``root`` (chrooted)."""
     port = port or free_udp_port()
     argv = [TFTPD_HPA, "-L", "-s", str(root), "-a", f"{HOST}:{port}"]
-    return _spawn("tftpd-hpa", argv, port, log)
+    return _spawn("tftpd-hpa", argv, port)
 
 
-def start_tftpy(root: Path, port: int = 0, *, log: Path | None = None) -> ServerProcess:
+def start_tftpy(root: Path, port: int = 0) -> ServerProcess:
     """tftpy's stock ``TftpServer`` in a subprocess."""
     port = port or free_udp_port()
     argv = [sys.executable, "-c", _TFTPY_SCRIPT, str(root), str(port)]
-    return _spawn("tftpy", argv, port, log)
+    return _spawn("tftpy", argv, port)
 
 
-def start_ours(
-    root: Path, port: int = 0, *, log: Path | None = None, **settings: object
-) -> ServerProcess:
+def start_ours(root: Path, port: int = 0, **settings: object) -> ServerProcess:
     """Our engine (``algodesk.services.tftp``) in a subprocess; ``settings`` go to TftpSettings."""
     port = port or free_udp_port()
     extra = [f"{key}={value}" for key, value in settings.items()]
     argv = [sys.executable, "-c", _OURS_SCRIPT, str(root), str(port), *extra]
-    return _spawn("ours", argv, port, log)
+    return _spawn("ours", argv, port)
 
 
 SERVERS = {"ours": start_ours, "tftpd-hpa": start_tftpd_hpa, "tftpy": start_tftpy}

@@ -23,7 +23,7 @@ from pathlib import Path
 import _tftp_peers as peers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.lossy_relay import Impairment, LossyRelay
+from tests.lossy_relay import LossyRelay
 
 BLKSIZE = 1428
 SIZE = 2 << 20
@@ -42,11 +42,8 @@ def fetch_through_relay(
     server: peers.ServerProcess, md5: str, out: Path, loss: float, seed: int
 ) -> Fetch:
     """Fetch the file with busybox through a relay dropping ``loss`` each way; md5-checked."""
-    impairment = Impairment(drop=loss)
     target = out / f"{server.name}-{seed}.bin"
-    relay = LossyRelay(
-        (peers.HOST, server.port), to_server=impairment, to_client=impairment, seed=seed
-    )
+    relay = LossyRelay.symmetric((peers.HOST, server.port), drop=loss, seed=seed)
     with relay:
         started = time.perf_counter()
         result = peers.fetch(peers.busybox_argv(relay.port, NAME, target, BLKSIZE), timeout=600)
@@ -102,7 +99,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="seeds per server (default 5)")
     parser.add_argument("--loss", type=float, default=0.02, help="drop probability each way")
     parser.add_argument("--servers", default="ours,tftpd-hpa", help="comma-separated")
+    parser.add_argument(
+        "--ours",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a TftpSettings field for our engine, e.g. min_timeout=0.05 (repeatable)",
+    )
     args = parser.parse_args()
+    ours_settings = dict(item.split("=", 1) for item in args.ours)
     if not peers.have("busybox-tftp"):
         raise SystemExit("busybox with its tftp applet is needed")
 
@@ -110,6 +115,8 @@ def main() -> None:
         f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min), {os.cpu_count()} CPUs"
     )
     print(f"busybox tftp, {SIZE >> 20} MiB, blksize {BLKSIZE}, {args.loss:.0%} loss each way")
+    if ours_settings:
+        print(f"ours with {ours_settings}")
     summaries: dict[str, Summary] = {}
     with tempfile.TemporaryDirectory(prefix="algodesk-bench-") as tmp:
         root = peers.make_root(Path(tmp) / "root")
@@ -117,8 +124,9 @@ def main() -> None:
         out.mkdir()
         md5 = peers.make_file(root, NAME, SIZE)
         for name in args.servers.split(","):
+            settings = ours_settings if name == "ours" else {}
             try:
-                server = peers.SERVERS[name](root)
+                server = peers.SERVERS[name](root, **settings)
             except (RuntimeError, OSError) as error:
                 print(f"{name}: could not start: {error}")
                 continue

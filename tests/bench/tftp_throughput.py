@@ -14,6 +14,7 @@ import os
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,11 @@ def measure(
     return Run(server.name, blksize, clients, seconds, cpu, clients * size / MIB)
 
 
+def _median(runs: list[Run]) -> Run:
+    """The round with the median time (its CPU figure comes with it)."""
+    return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+
+
 def main() -> None:
     """Run the benchmark and print the table and the headline ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,6 +91,7 @@ def main() -> None:
     parser.add_argument("--clients", help="comma-separated N values (default 1,10,50)")
     parser.add_argument("--blksizes", default="512,1428", help="comma-separated block sizes")
     parser.add_argument("--servers", default="ours,tftpd-hpa,tftpy", help="comma-separated")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per setting (median)")
     args = parser.parse_args()
     size = int((args.size or (4 if args.quick else 16)) * MIB)
     clients = [int(n) for n in (args.clients or ("1,10" if args.quick else "1,10,50")).split(",")]
@@ -96,30 +103,40 @@ def main() -> None:
     )
     print(f"file {size / MIB:g} MiB, curl clients, loopback")
     runs: list[Run] = []
-    with tempfile.TemporaryDirectory(prefix="algodesk-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="algodesk-bench-") as tmp, ExitStack() as stack:
         root = peers.make_root(Path(tmp) / "root")
         out = Path(tmp) / "out"
         out.mkdir()
         md5 = peers.make_file(root, "bench.bin", size)
+        started: list[peers.ServerProcess] = []
         for name in servers:
             try:
-                server = peers.SERVERS[name](root)
+                server = stack.enter_context(peers.SERVERS[name](root))
             except (RuntimeError, OSError) as error:
                 print(f"{name}: could not start: {error}")
                 continue
-            with server:
-                if not server.counts_children:
-                    print(f"{name}: no cgroup; CPU excludes children the server never waited for")
-                for blksize in blksizes:
-                    for n in clients:
-                        run = measure(server, "bench.bin", md5, size, blksize, n, out)
-                        runs.append(run)
-                        print(
-                            f"  {run.server:<10} blksize {blksize:>5}  N={n:<3}"
-                            f" {run.mib_per_second:8.1f} MiB/s  {run.seconds:7.2f} s"
-                            f"  server CPU {run.cpu_seconds:6.2f} s",
-                            flush=True,
+            started.append(server)
+            if not server.counts_children:
+                print(f"{name}: no cgroup; CPU excludes children the server never waited for")
+        # Servers take turns at each setting, so a change in the machine's load (it is shared)
+        # hits them alike; with --repeat, each figure is the median of the rounds.
+        for blksize in blksizes:
+            for n in clients:
+                rounds: dict[str, list[Run]] = {server.name: [] for server in started}
+                for _ in range(args.repeat):
+                    for server in started:
+                        rounds[server.name].append(
+                            measure(server, "bench.bin", md5, size, blksize, n, out)
                         )
+                for measured in rounds.values():
+                    run = _median(measured)
+                    runs.append(run)
+                    print(
+                        f"  {run.server:<10} blksize {blksize:>5}  N={n:<3}"
+                        f" {run.mib_per_second:8.1f} MiB/s  {run.seconds:7.2f} s"
+                        f"  server CPU {run.cpu_seconds:6.2f} s",
+                        flush=True,
+                    )
     print_table(runs, servers, blksizes, clients)
 
 
