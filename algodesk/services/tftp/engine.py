@@ -27,7 +27,7 @@ from algodesk.services.tftp.negotiate import negotiate
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
 from algodesk.services.tftp.settings import TftpSettings
-from algodesk.services.tftp.transfer import Timing, Transfer
+from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ _LISTEN_RCVBUF = 1 << 20
 # benches). Python 3.11 lacks the constant; the value is fixed by the Linux ABI.
 _IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 _PKTINFO = struct.Struct("=i4s4s")
+# Connected transfer sockets (route cached, strangers filtered by the kernel) plus a catch-all
+# socket on the same port for ERROR 5 rely on Linux's UDP lookup preferring the connected socket.
+_CONNECTED_SOCKETS = sys.platform.startswith("linux")
 _REFUSAL_CODES = {
     RefusalReason.NOT_FOUND: packets.ERR_NOT_FOUND,
     RefusalReason.ACCESS: packets.ERR_ACCESS,
@@ -93,6 +96,7 @@ class Engine:
         self.poller = Poller()
         self.active: dict[int, _Active] = {}
         self.transfers: dict[int, Transfer] = {}
+        self.strangers: dict[int, Transfer] = {}
         self.by_client: dict[tuple[str, int], Transfer] = {}
         self.timers: list[tuple[float, int, Transfer]] = []
         self.next_id = 1
@@ -136,7 +140,17 @@ class Engine:
                 for fd, _events in ready:
                     transfer = transfers.get(fd)
                     if transfer is not None:
-                        self._on_transfer_packet(transfer, buffer, now)
+                        try:
+                            status = transfer.on_readable(buffer, now)
+                        except OSError as error:
+                            transfer.failure = f"send failed ({error.strerror or error})"
+                            status = FAILED
+                        if status == FINISHED:
+                            self._finish(transfer, now)
+                        elif status == FAILED:
+                            self._fail(transfer, transfer.failure, notify=False)
+                    elif fd in self.strangers:
+                        self.strangers[fd].on_stranger(buffer)
                     elif fd == listen_fd:
                         self._on_listener(now)
                     elif fd == wake_fd:
@@ -159,33 +173,6 @@ class Engine:
         with contextlib.suppress(OSError):
             self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _LISTEN_RCVBUF)
 
-    def _on_transfer_packet(self, transfer: Transfer, buffer: bytearray, now: float) -> None:
-        try:
-            size, sender = transfer.sock.recvfrom_into(buffer)
-        except BlockingIOError:
-            return
-        except OSError as error:
-            # Windows reports an ICMP port unreachable as ConnectionResetError here.
-            self._fail(transfer, f"client unreachable ({error.strerror or error})")
-            return
-        if sender != transfer.peer:
-            self._send_quietly(
-                transfer.sock, packets.error_packet(packets.ERR_UNKNOWN_TID, "unknown TID"), sender
-            )
-            return
-        if size < 4 or buffer[0]:
-            return
-        opcode = buffer[1]
-        try:
-            if opcode == packets.ACK:
-                if transfer.on_ack((buffer[2] << 8) | buffer[3], now):
-                    self._finish(transfer, now)
-            elif opcode == packets.ERROR:
-                code, message = packets.parse_error(bytes(buffer[:size]))
-                self._fail(transfer, f"client sent error {code}: {message}", notify=False)
-        except OSError as error:
-            self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
-
     def _run_timers(self, now: float) -> None:
         timers = self.timers
         while timers and timers[0][0] <= now:
@@ -201,7 +188,7 @@ class Engine:
                 self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
                 continue
             if not alive:
-                self._fail(transfer, f"no answer after {transfer.max_retries} retries")
+                self._fail(transfer, transfer.failure)
                 continue
             heapq.heappush(timers, (transfer.deadline, tid, transfer))
 
@@ -304,21 +291,11 @@ class Engine:
         view = memoryview(data)
         agreed = negotiate(request.options, request.option_names, len(view), settings)
         try:
-            sock = socket.socket(self.family, socket.SOCK_DGRAM)
+            sock, stranger = self._transfer_sockets(local, sender)
         except OSError as error:
             self._release(opened, release_path)
             view.release()
             detail = f"no socket for the transfer ({error.strerror or error})"
-            self._refuse(sender, request.filename, RefusalReason.BUSY, detail, 0)
-            return
-        try:
-            sock.bind((local, 0))
-            sock.setblocking(False)
-        except OSError as error:
-            sock.close()
-            self._release(opened, release_path)
-            view.release()
-            detail = f"cannot bind a transfer socket ({error.strerror or error})"
             self._refuse(sender, request.filename, RefusalReason.BUSY, detail, 0)
             return
         timing = self.timing
@@ -333,6 +310,7 @@ class Engine:
             sock,
             sender,
             view,
+            stranger=stranger,
             blksize=agreed.blksize,
             window=agreed.windowsize,
             oack=packets.oack_packet(agreed.reply) if agreed.reply else None,
@@ -345,6 +323,9 @@ class Engine:
             transfer, opened, release_path, request.filename, time.time()
         )
         self.poller.register(transfer.fd)
+        if stranger is not None:
+            self.strangers[stranger.fileno()] = transfer
+            self.poller.register(stranger.fileno())
         self.counters.active += 1
         self.counters.devices.add(sender[0])
         md5 = ""
@@ -372,6 +353,33 @@ class Engine:
             return
         heapq.heappush(self.timers, (transfer.deadline, tid, transfer))
 
+    def _transfer_sockets(
+        self, local: str, peer: tuple[str, int]
+    ) -> tuple[socket.socket, socket.socket | None]:
+        """The transfer's socket (connected when possible) and its catch-all twin, if any."""
+        sockets: list[socket.socket] = []
+        try:
+            first = socket.socket(self.family, socket.SOCK_DGRAM)
+            sockets.append(first)
+            if not _CONNECTED_SOCKETS:
+                first.bind((local, 0))
+                first.setblocking(False)
+                return first, None
+            first.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            first.bind((local, 0))
+            connected = socket.socket(self.family, socket.SOCK_DGRAM)
+            sockets.append(connected)
+            connected.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            connected.bind(first.getsockname())
+            connected.connect(peer)
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        first.setblocking(False)
+        connected.setblocking(False)
+        return connected, first
+
     def _refuse(
         self, client: tuple[str, int], name: str, reason: RefusalReason, detail: str, code: int
     ) -> None:
@@ -393,8 +401,11 @@ class Engine:
             del self.by_client[transfer.peer]
         with contextlib.suppress(OSError, ValueError):
             self.poller.unregister(transfer.fd)
-        transfer.sock.close()
-        transfer.view.release()
+        if transfer.stranger is not None:
+            del self.strangers[transfer.stranger.fileno()]
+            with contextlib.suppress(OSError, ValueError):
+                self.poller.unregister(transfer.stranger.fileno())
+        transfer.close()
         self._release(record.opened, record.release_path)
         self.counters.active -= 1
         return record
@@ -421,7 +432,8 @@ class Engine:
 
     def _fail(self, transfer: Transfer, reason: str, *, notify: bool = True, code: int = 0) -> None:
         if notify:
-            self._send_quietly(transfer.sock, packets.error_packet(code, reason), transfer.peer)
+            with contextlib.suppress(OSError):
+                transfer.send_packet(packets.error_packet(code, reason))
         sent = transfer.bytes_acked
         record = self._close(transfer)
         self.counters.failed += 1

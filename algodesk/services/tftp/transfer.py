@@ -12,10 +12,16 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from algodesk.services.tftp.packets import DATA
+from algodesk.services.tftp import packets
+from algodesk.services.tftp.packets import ACK, DATA, ERROR
 
 _pack_block = struct.Struct("!H").pack_into
 _data_header = struct.Struct("!HH").pack
+_UNKNOWN_TID = packets.error_packet(packets.ERR_UNKNOWN_TID, "unknown transfer ID")
+
+RUNNING = 0
+FINISHED = 1
+FAILED = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +37,23 @@ class Timing:
 
 
 class Transfer:
-    """State of one RRQ being served."""
+    """State of one RRQ being served.
+
+    ``sock`` is connected to the peer where the platform allows (the kernel then filters
+    strangers and caches the route); ``stranger`` is then an unconnected socket on the same port
+    that receives everyone else's datagrams so they can be told ERROR 5. Without connected
+    sockets, ``stranger`` is None and ``sock`` checks each sender itself.
+    """
 
     __slots__ = (
         "base",
         "blksize",
+        "connected",
         "deadline",
+        "failure",
         "fast_base",
         "fd",
+        "fixed",
         "last_block",
         "max_retries",
         "maximum",
@@ -48,6 +63,7 @@ class Transfer:
         "outv",
         "peer",
         "progress_sent",
+        "resent_upto",
         "retransmissions",
         "retried_window",
         "retries",
@@ -59,8 +75,8 @@ class Transfer:
         "sock",
         "srtt",
         "started",
+        "stranger",
         "tid",
-        "timing",
         "view",
         "window",
     )
@@ -72,6 +88,7 @@ class Transfer:
         peer: tuple[str, int],
         view: memoryview,
         *,
+        stranger: socket.socket | None,
         blksize: int,
         window: int,
         oack: bytes | None,
@@ -80,6 +97,8 @@ class Transfer:
     ) -> None:
         self.tid = tid
         self.sock = sock
+        self.stranger = stranger
+        self.connected = stranger is not None
         self.fd = sock.fileno()
         self.peer = peer
         self.view = view
@@ -91,10 +110,11 @@ class Transfer:
         self.base = 1
         self.sent_upto = 0
         self.fast_base = 0
+        self.resent_upto = -1
         self.out = bytearray(4 + blksize)
         self.out[1] = DATA
         self.outv = memoryview(self.out)
-        self.timing = timing
+        self.fixed = timing.fixed
         self.minimum = timing.minimum
         self.maximum = timing.maximum
         self.max_retries = timing.max_retries
@@ -108,6 +128,7 @@ class Transfer:
         self.retried_window = False
         self.started = now
         self.progress_sent = -1
+        self.failure = ""
 
     @property
     def bytes_acked(self) -> int:
@@ -119,10 +140,17 @@ class Transfer:
         """Nothing acknowledged yet (a repeated RRQ may be answered by resending)."""
         return self.base == 1
 
+    def send_packet(self, packet: bytes) -> None:
+        """Send a control packet (OACK, ERROR) to the peer."""
+        if self.connected:
+            self.sock.send(packet)
+        else:
+            self.sock.sendto(packet, self.peer)
+
     def begin(self, now: float) -> None:
         """Send the OACK, or the first window when no options were agreed."""
         if self.oack is not None:
-            self.sock.sendto(self.oack, self.peer)
+            self.send_packet(self.oack)
             self.sent_at = now
             self.deadline = now + self.rto
         else:
@@ -130,96 +158,167 @@ class Transfer:
 
     def resend_first(self, now: float) -> None:
         """Answer a repeated request: resend what the first round sent (counts as retransmission)."""
-        self.retried_window = True
-        self.retransmissions += 1
         if self.oack is not None:
-            self.sock.sendto(self.oack, self.peer)
+            self._resend_oack(now)
         else:
             self._send_window(now)
 
-    def on_ack(self, block: int, now: float) -> bool:
-        """Handle an ACK of wire block ``block``; returns True when the transfer is complete."""
+    def on_readable(self, buffer: bytearray, now: float) -> int:
+        """Read one datagram from the peer's socket; returns RUNNING, FINISHED or FAILED."""
+        try:
+            if self.connected:
+                size = self.sock.recv_into(buffer)
+            else:
+                size, sender = self.sock.recvfrom_into(buffer)
+                if sender != self.peer:
+                    self.sock.sendto(_UNKNOWN_TID, sender)
+                    return RUNNING
+        except BlockingIOError:
+            return RUNNING
+        except OSError as error:
+            # ICMP port unreachable: ConnectionRefusedError (connected sockets on Unix) or
+            # ConnectionResetError (Windows). The peer is gone.
+            self.failure = f"client unreachable ({error.strerror or error})"
+            return FAILED
+        if size < 4 or buffer[0]:
+            return RUNNING  # not a TFTP packet from our peer: drop it
+        opcode = buffer[1]
+        if opcode == ACK:
+            return self.on_ack((buffer[2] << 8) | buffer[3], now)
+        if opcode == ERROR:
+            code, message = packets.parse_error(bytes(buffer[:size]))
+            self.failure = f"client sent error {code}: {message}"
+            return FAILED
+        return RUNNING
+
+    def on_stranger(self, buffer: bytearray) -> None:
+        """A datagram reached the transfer port from another address: answer ERROR 5."""
+        assert self.stranger is not None
+        try:
+            size, sender = self.stranger.recvfrom_into(buffer)
+            if size >= 2 and not (buffer[0] == 0 and buffer[1] == ERROR):
+                self.stranger.sendto(_UNKNOWN_TID, sender)
+        except OSError:
+            pass  # a stranger's ICMP error, or a full buffer: nothing to do
+
+    def on_ack(self, block: int, now: float) -> int:
+        """Handle an ACK of wire block ``block``; returns RUNNING or FINISHED."""
         if self.oack is not None:
             if block == 0:
                 self.oack = None
                 self.retries = 0
                 self._measure(now)
                 self._send_window(now)
-            return False
+            return RUNNING
         acked_before = self.base - 1
         delta = (block - acked_before) & 0xFFFF
         if delta == 0:
-            # A repeated ACK: the client lost part of the window, or an old duplicate arrived.
-            # Answer once per window (never per duplicate: the Sorcerer's Apprentice bug).
-            if self.fast_base != self.base:
+            # A repeated ACK. Resend the window at once (fast recovery) only when the repeat
+            # cannot be an echo: not for a block we sent twice (the client ACKs each copy; that
+            # echo is what makes the Sorcerer's Apprentice bug), not sooner than a round trip
+            # after the window left (the client cannot have missed it yet), and once per window.
+            if (
+                self.fast_base != self.base
+                and acked_before > self.resent_upto
+                and now - self.sent_at >= self.srtt
+            ):
                 self.fast_base = self.base
-                self.retried_window = True
-                self.retransmissions += self.sent_upto - acked_before
                 self._send_window(now)
-            return False
+            return RUNNING
         if delta > self.sent_upto - acked_before:
-            return False  # an ACK for a block never sent: stale or bogus
+            return RUNNING  # an ACK for a block never sent: stale or bogus
         acked = acked_before + delta
+        self.base = acked + 1
         if acked >= self.last_block:
-            self.base = acked + 1
-            return True
+            return FINISHED
         self.retries = 0
         if acked == self.sent_upto:
             self._measure(now)
-        self.base = acked + 1
         self._send_window(now)
-        return False
+        return RUNNING
 
     def on_timeout(self, now: float) -> bool:
         """The timer fired: resend from the first unacknowledged block; False when out of tries."""
         self.retries += 1
         if self.retries > self.max_retries:
+            self.failure = f"no answer after {self.max_retries} retries"
             return False
-        if self.timing.fixed is None:
+        if self.fixed is None:
             self.rto = min(self.rto * 2.0, self.maximum)
-        self.retried_window = True
         if self.oack is not None:
-            self.retransmissions += 1
-            self.sock.sendto(self.oack, self.peer)
-            self.sent_at = now
-            self.deadline = now + self.rto
-            return True
-        self.retransmissions += self.sent_upto - self.base + 1
-        self._send_window(now)
+            self._resend_oack(now)
+        else:
+            self._send_window(now)
         return True
+
+    def close(self) -> None:
+        """Close the sockets and let go of the shared file buffer."""
+        self.sock.close()
+        if self.stranger is not None:
+            self.stranger.close()
+        self.view.release()
+
+    def _resend_oack(self, now: float) -> None:
+        self.retried_window = True
+        self.retransmissions += 1
+        self.resent_upto = max(self.resent_upto, 0)
+        self.send_packet(self.oack or b"")
+        self.sent_at = now
+        self.deadline = now + self.rto
 
     def _measure(self, now: float) -> None:
         # Karn: a window that was retransmitted gives no usable round-trip sample.
         if self.retried_window:
             self.retried_window = False
-        elif self.timing.fixed is None:
+        elif self.fixed is None:
             sample = now - self.sent_at
             if self.srtt == 0.0:
                 self.srtt, self.rttvar = sample, sample / 2.0
             else:
                 self.rttvar += 0.25 * (abs(self.srtt - sample) - self.rttvar)
                 self.srtt += 0.125 * (sample - self.srtt)
-            self.rto = min(max(self.srtt + 4.0 * self.rttvar, self.minimum), self.maximum)
+            rto = self.srtt + 4.0 * self.rttvar
+            self.rto = self.minimum if rto < self.minimum else min(rto, self.maximum)
 
     def _send_window(self, now: float) -> None:
         block = self.base
-        end = min(block + self.window, self.last_block + 1)
+        last = self.last_block
+        end = min(block + self.window, last + 1)
+        if block <= self.sent_upto:
+            # Go-back-N: the blocks up to sent_upto already went out once.
+            again = min(end - 1, self.sent_upto)
+            self.retransmissions += again - block + 1
+            self.retried_window = True
+            if again > self.resent_upto:
+                self.resent_upto = again
         blksize = self.blksize
         view = self.view
         outv = self.outv
         out = self.out
-        sendto = self.sock.sendto
-        peer = self.peer
         try:
-            while block < end:
-                offset = (block - 1) * blksize
-                if block < self.last_block:
-                    outv[4:] = view[offset : offset + blksize]
-                    _pack_block(out, 2, block & 0xFFFF)
-                    sendto(out, peer)
-                else:
-                    sendto(_data_header(DATA, block & 0xFFFF) + view[offset:], peer)
-                block += 1
+            if self.connected:
+                send = self.sock.send
+                while block < end:
+                    offset = (block - 1) * blksize
+                    if block < last:
+                        outv[4:] = view[offset : offset + blksize]
+                        _pack_block(out, 2, block & 0xFFFF)
+                        send(out)
+                    else:
+                        send(_data_header(DATA, block & 0xFFFF) + view[offset:])
+                    block += 1
+            else:
+                sendto = self.sock.sendto
+                peer = self.peer
+                while block < end:
+                    offset = (block - 1) * blksize
+                    if block < last:
+                        outv[4:] = view[offset : offset + blksize]
+                        _pack_block(out, 2, block & 0xFFFF)
+                        sendto(out, peer)
+                    else:
+                        sendto(_data_header(DATA, block & 0xFFFF) + view[offset:], peer)
+                    block += 1
         except BlockingIOError:
             pass  # the socket buffer is full: the timer resends what did not go out
         if block - 1 > self.sent_upto:
