@@ -170,7 +170,8 @@ def test_md5_missing_stops_the_device_with_an_error() -> None:
     device = tracker.devices[MAC]
     assert device.stage is Stage.STOPPED
     level, text = device.status
-    assert level is Level.ERROR and "ignores the config" in text
+    assert (level, text) == (Level.ERROR, f"md5 missing: algom{MAC}.conf ignored")
+    assert "ignores the config" in device.diagnoses[0].text
     assert "md5-missing" in codes(tracker)
 
 
@@ -212,8 +213,7 @@ def test_stage1_config_hands_off_once_quiet() -> None:
     tracker.tick(device.last_seen + 60)
     assert device.stage is Stage.LEFT
     assert "handed-off" in codes(tracker)
-    level, text = device.status
-    assert level is Level.OK and "10.0.0.5" in text
+    assert device.status == (Level.OK, "Stage 1 done → ftp://10.0.0.5")
 
 
 def test_without_fetcher_a_quiet_device_stopped_after_stage1() -> None:

@@ -44,7 +44,8 @@ def test_device_model_passes_model_tester(qtmodeltester) -> None:
     broken = model.device(1)
     assert broken is not None and broken.status[0] is Level.ERROR
     status = model.index(1, Column.STATUS)
-    assert "ignores the config" in model.data(status)
+    assert model.data(status) == "md5 missing: algop8186.conf ignored"
+    assert "ignores the config" in model.data(status, Qt.ItemDataRole.ToolTipRole)
     assert model.data(status, Qt.ItemDataRole.ForegroundRole) == status_style.colour(Level.ERROR)
     assert model.data(status, Qt.ItemDataRole.DecorationRole) is not None
     assert model.data(model.index(0, Column.MAC)) == "00:22:EE:00:00:00"

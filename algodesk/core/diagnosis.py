@@ -32,12 +32,21 @@ _RANK = {Level.OK: 0, Level.WORKING: 1, Level.INFO: 2, Level.WARNING: 3, Level.E
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """One finding about one device: a stable ``code``, plain ``text`` and what to do."""
+    """One finding about one device: a stable ``code``, plain ``text`` and what to do.
+
+    ``headline`` is the few words the status column shows (``text`` when empty).
+    """
 
     level: Level
     code: str
     text: str
     fix: str = ""
+    headline: str = ""
+
+    @property
+    def short(self) -> str:
+        """The headline, or the text when there is none."""
+        return self.headline or self.text
 
 
 def md5_missing(config: str, md5: str) -> Diagnosis:
@@ -47,6 +56,7 @@ def md5_missing(config: str, md5: str) -> Diagnosis:
         "md5-missing",
         f"{config} was served but {md5} is missing: the device ignores the config.",
         f"Write {md5} (Folder page) or turn on automatic md5 answers.",
+        f"md5 missing: {config} ignored",
     )
 
 
@@ -57,6 +67,7 @@ def md5_mismatch(config: str, md5: str) -> Diagnosis:
         "md5-mismatch",
         f"{md5} does not match {config}: the device ignores the config.",
         f"Rewrite {md5} from the current {config} (Folder page).",
+        f"md5 wrong: {config} ignored",
     )
 
 
@@ -69,6 +80,7 @@ def no_config(mac: str, product: str) -> Diagnosis:
         "no-config",
         f"No config for this device: neither {wanted} nor {generic} is in the folder.",
         f"Add {wanted} or {generic} (and its md5) to the provisioning folder.",
+        "No config for it in the folder",
     )
 
 
@@ -80,6 +92,7 @@ def file_missing(name: str, what: str) -> Diagnosis:
         code,
         f"The {what} file {name} was not found: the device skips this step.",
         f"Copy {name} into the firmware folder, or remove it from the config.",
+        f"{what.capitalize()} file {name} missing",
     )
 
 
@@ -100,6 +113,7 @@ def reboot_loop(config: str, times: int) -> Diagnosis:
         f"{config} was served {times} boots in a row: the device is probably in a reboot loop.",
         "Check the config's firmware version and that the device keeps the config "
         "(compare with a backup from the device).",
+        f"Reboot loop? {config} served {times} times",
     )
 
 
@@ -110,6 +124,7 @@ def handed_off(config: str, server: str) -> Diagnosis:
         Level.OK,
         "handed-off",
         f"Stage 1 done: it applied {config} and now talks to {where}.",
+        headline=f"Stage 1 done → {server or 'stage-2 server'}",
     )
 
 
@@ -131,12 +146,18 @@ def transfer_failed(name: str, reason: str) -> Diagnosis:
         "transfer-failed",
         f"Sending {name} failed ({reason}); the device retries at its next boot.",
         "Check the cable and that nothing else answers on this network.",
+        f"Sending {name} failed",
     )
 
 
 def refused(name: str, reason: str) -> Diagnosis:
     """A request was refused for a reason other than a missing file."""
-    return Diagnosis(Level.WARNING, "refused", f"A request for {name} was refused ({reason}).")
+    return Diagnosis(
+        Level.WARNING,
+        "refused",
+        f"A request for {name} was refused ({reason}).",
+        headline=f"{name} refused",
+    )
 
 
 def provisioning_disabled(config: str) -> Diagnosis:

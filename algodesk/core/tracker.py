@@ -151,10 +151,10 @@ class TrackedDevice:
         found = [*self.findings, self.loop] if self.loop else self.findings
         worst = max(found, key=lambda d: d.level.rank, default=None)
         if worst and worst.level.rank >= Level.WARNING.rank:
-            return worst.level, worst.text
+            return worst.level, worst.short
         handed = next((d for d in self.findings if d.code == "handed-off"), None)
         if self.stage is Stage.LEFT and handed:
-            return Level.OK, handed.text
+            return Level.OK, handed.short
         return dx.stage_status(self.stage)
 
     def drop_finding(self, code: str) -> None:

@@ -65,10 +65,10 @@ def finding_level(finding: Finding) -> Level:
 
 
 def finding_text(finding: Finding) -> str:
-    """``line 12: message — fix``."""
-    where = f"line {finding.line}: " if finding.line else ""
+    """``error, line 12: message — fix``."""
+    where = f", line {finding.line}" if finding.line else ""
     fix = f" — {finding.fix}" if finding.fix else ""
-    return f"{where}{finding.message}{fix}"
+    return f"{finding.severity.value}{where}: {finding.message}{fix}"
 
 
 @dataclass(slots=True)
@@ -89,16 +89,24 @@ class FolderRow:
 
 
 def md5_state(folder: Path, name: str, present: set[str], *, auto_md5: bool) -> str:
-    """Whether a file's md5 exists and matches, or what an md5 file checks."""
+    """Whether a file's md5 exists and matches, or which file an md5 file checks.
+
+    Configs, data files and ``.fw`` images need an md5 (domain.md §3, §4); a signed ``.sfw``
+    does not.
+    """
     kind = names.classify(name)
     if kind.kind is names.FileKind.MD5:
-        target = kind.target.name if kind.target else ""
-        return f"checks {target}" if target in present else "checks no file here"
+        stem = name[: -len(".md5")]
+        checked = sorted(n for n in present if n != name and n.rsplit(".", 1)[0] == stem)
+        return f"checks {', '.join(checked)}" if checked else "checks no file here"
+    needed = kind.is_config or kind.kind is names.FileKind.DATA or name.endswith(".fw")
     if kind.kind is names.FileKind.OTHER:
         return ""
     checksum = md5.md5_name(name)
     if checksum not in present:
-        return "none (answered automatically)" if auto_md5 else "missing"
+        if not needed:
+            return "not needed"
+        return "none (answered automatically)" if auto_md5 and kind.is_config else "missing"
     try:
         ok = md5.verify((folder / checksum).read_bytes(), (folder / name).read_bytes())
     except OSError as error:

@@ -90,7 +90,11 @@ class FolderPage(QWidget):
         folder = self.folder
         if folder is None:
             return
-        findings = self._checker(folder) if folder.is_dir() else []
+        problem = ""
+        try:
+            findings = list(self._checker(folder)) if folder.is_dir() else []
+        except (OSError, ValueError) as error:  # the checker's FolderError is a ValueError
+            findings, problem = [], str(error)
         rows = scan(folder, findings, auto_md5=self.auto_md5)
         self.model.load(rows)
         errors = sum(1 for f in findings if str(f.severity.value) == "error")
@@ -98,6 +102,8 @@ class FolderPage(QWidget):
         files = sum(1 for r in rows if r.size is not None)
         if not folder.is_dir():
             self.summary.setText("This folder does not exist.")
+        elif problem:
+            self.summary.setText(f"The folder could not be checked: {problem}")
         elif not findings:
             self.summary.setText(f"{files} files, no problems found.")
         else:

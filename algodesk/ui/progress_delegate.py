@@ -36,7 +36,8 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = round(float(fraction) * 1000)
         bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         bar.textVisible = True
-        bar.state = option.state
+        # Qt 6 reads the orientation from the state: without this flag the bar is vertical
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)

@@ -105,11 +105,11 @@ class SimulateDialog(QDialog):
             return
         self.simulation = simulate(state, folder_fetcher(self.folder), max_boots=MAX_BOOTS)
         self.trace.set_steps(self.simulation.steps)
-        boots = f"{self.simulation.boots} boot{'s' if self.simulation.boots != 1 else ''}"
+        outcome = self.simulation.outcome
         if self.simulation.steady:
-            self._say(Level.OK, f"Steady after {boots}: {self.simulation.outcome}")
+            self._say(Level.OK, outcome[:1].upper() + outcome[1:])
         else:
-            self._say(Level.ERROR, f"Never steady ({boots}): {self.simulation.diagnosis}")
+            self._say(Level.ERROR, f"Never steady: {self.simulation.diagnosis or outcome}")
 
     def _say(self, level: Level, message: str) -> None:
         self.outcome.setText(

@@ -41,9 +41,19 @@ def source_address(index: int) -> str:
 
 
 def bound_fetcher(
-    port: int, source: str, cancel: threading.Event, *, timeout: float = 1.0, retries: int = 5
+    port: int,
+    source: str,
+    cancel: threading.Event,
+    *,
+    timeout: float = 1.0,
+    retries: int = 5,
+    ack_delay: float = 0.0,
 ) -> Fetcher:
-    """Reads files from ``127.0.0.1:port`` with requests sent from ``source``."""
+    """Reads files from ``127.0.0.1:port`` with requests sent from ``source``.
+
+    ``ack_delay`` slows every acknowledgement down (a device on a slow link: transfers that
+    stay in progress long enough to be seen).
+    """
 
     def fetch(name: str) -> bytes | None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -75,6 +85,8 @@ def bound_fetcher(
                     last = struct.pack("!HH", _ACK, 0)
                     continue
                 if opcode == _DATA and number == expected & 0xFFFF:
+                    if ack_delay:
+                        time.sleep(ack_delay)
                     chunks.append(packet[4:])
                     last = struct.pack("!HH", _ACK, number)
                     if len(packet) - 4 < blksize:
@@ -107,21 +119,26 @@ def make_bench_folder(root: Path, *, firmware_kib: int = 256, tones_kib: int = 1
 
 
 def run_fleet(
-    port: int, count: int, *, first: int = 0, base_mac: str = "00:22:EE:10:00:00", **state
+    port: int,
+    count: int,
+    *,
+    first: int = 0,
+    base_mac: str = "00:22:EE:10:00:00",
+    product: str = PRODUCT,
+    ack_delay: float = 0.0,
 ) -> SimFleet:
-    """Boot ``count`` factory devices at once (devices ``first``.. of the address plan)."""
+    """Boot ``count`` factory devices at once, MACs from ``base_mac`` up, sending from the
+    loopback addresses of devices ``first``.. of the address plan."""
     addresses = itertools.count(first)
     lock = threading.Lock()
 
     def factory(cancel: threading.Event) -> Fetcher:
         with lock:
             source = source_address(next(addresses))
-        return bound_fetcher(port, source, cancel)
+        return bound_fetcher(port, source, cancel, ack_delay=ack_delay)
 
-    macs = device_macs(base_mac, first + count)[first:]
-    states = [
-        DeviceState(mac=mac, product=state.get("product", PRODUCT), firmware="5.3") for mac in macs
-    ]
+    macs = device_macs(base_mac, count)
+    states = [DeviceState(mac=mac, product=product, firmware="5.3") for mac in macs]
     fleet = SimFleet(states, factory)
     fleet.start()
     return fleet

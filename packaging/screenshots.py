@@ -1,0 +1,190 @@
+"""Render each page of the app to PNG for the README, under Xvfb, with realistic content.
+
+Starts ``Xvfb :99 -screen 0 1400x900x24`` (and stops it by PID), serves a bench folder on
+127.0.0.1 and boots a few virtual devices from their own loopback addresses (a finished fleet,
+a stage-1 hand-off, a missing md5, a missing config, one device still downloading firmware),
+then grabs the Live, Transfers, Folder and Log pages, the simulate dialog and an error banner.
+
+    uv run python packaging/screenshots.py [--out docs/screenshots] [--display :99]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STAGE1 = (
+    "prov.use = 1\n"
+    "prov.server.method = static\n"
+    "prov.server.static = 10.20.0.5\n"
+    "prov.download.method = ftp\n"
+    "prov.download.cfgpath = algo\n"
+    "prov.auth.user = bench\n"
+)
+DEVICE = "prov.use = 1\nsip.proxy = pbx.example.com\nsip.u1.user = 2001\nsip.u1.dname = Lobby\n"
+
+
+def start_xvfb(display: str) -> subprocess.Popen[bytes]:
+    """Start Xvfb on ``display`` and wait until it accepts connections."""
+    server = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    socket_path = Path(f"/tmp/.X11-unix/X{display.lstrip(':')}")
+    deadline = time.monotonic() + 10
+    while not socket_path.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit(f"Xvfb did not start on {display}")
+        time.sleep(0.05)
+    return server
+
+
+def make_folder(folder: Path) -> None:
+    """Generic files for 8196 (firmware, tones), 8180 (stage 1), 8186 (md5 missing), a device
+    file, and a misnamed file for the folder checks."""
+    from algodesk.core.md5 import write_md5
+    from tests.bench.virtual_devices import make_bench_folder
+
+    make_bench_folder(folder, firmware_kib=384)
+    (folder / "algop8180.conf").write_text(STAGE1)
+    write_md5(folder / "algop8180.conf")
+    (folder / "algop8186.conf").write_text(DEVICE)  # no md5: devices will ignore it
+    (folder / "algom0022EE400001.conf").write_text(DEVICE)
+    write_md5(folder / "algom0022EE400001.conf")
+    (folder / "algom0022ee400002.conf").write_text(DEVICE)  # lower-case MAC: never requested
+
+
+def pump(app: object, seconds: float) -> None:
+    """Run the event loop for ``seconds``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def capture(out: Path) -> list[Path]:
+    """Build the app, drive devices, save one PNG per page; returns the files written."""
+    from PySide6.QtWidgets import QApplication
+
+    from algodesk.app import compose
+    from algodesk.services.paths import beside
+    from algodesk.services.settings import Settings, SettingsStore
+    from tests.bench.virtual_devices import run_fleet
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="algodesk-shots-") as home:
+        paths = beside(Path(home), portable=False).ensure()
+        folder = paths.bench_dir
+        make_folder(folder)
+        SettingsStore(paths.settings_file).save(
+            Settings(
+                folder=str(folder), interface="lo", address="127.0.0.1", port=0, auto_md5=False
+            )
+        )
+        parts = compose(paths)
+        window = parts.window
+        window.feed.tracker.settle_seconds = 3.0
+        window.resize(1360, 860)
+        window.show()
+        fleets = []
+        try:
+            if not window.start_serving():
+                raise SystemExit(window.banner.details.text())
+            server = parts.control.server
+            assert server is not None
+            port = server.port
+            fleets = [
+                run_fleet(port, 4, first=0, base_mac="00:22:EE:10:00:01"),
+                run_fleet(port, 2, first=4, base_mac="00:22:EE:20:00:01", product="8180"),
+                run_fleet(port, 1, first=6, base_mac="00:22:EE:30:00:01", product="8186"),
+                run_fleet(port, 1, first=7, base_mac="00:22:EE:40:00:01", product="8198"),
+                run_fleet(port, 1, first=8, base_mac="00:22:EE:50:00:01", product="8188"),
+            ]
+            slow = run_fleet(port, 1, first=9, base_mac="00:22:EE:10:00:05", ack_delay=0.06)
+            fleets.append(slow)
+            for fleet in fleets[:-1]:
+                while not fleet.wait(0.05):
+                    pump(app, 0.05)
+            pump(app, 4.0)  # quiet devices settle: done, handed off
+            window.live.select_row(_row_of(window, "0022EE300001"))  # the 8186: md5 missing
+
+            def shot(name: str, grab: Callable[[], object]) -> None:
+                pump(app, 0.6)
+                path = out / f"{name}.png"
+                pixmap = grab()
+                pixmap.save(str(path))  # type: ignore[attr-defined]
+                written.append(path)
+
+            for index, name in enumerate(("live", "transfers", "folder", "log")):
+                window.pages.setCurrentIndex(index)
+                shot(name, window.grab)
+            dialog = window.folder_page.open_simulator()
+            assert dialog is not None
+            dialog.mac.setText("00:22:EE:10:00:99")
+            dialog.product.setCurrentIndex(dialog.product.findData("8196"))
+            dialog.firmware.setText("5.3")
+            dialog.run()
+            shot("simulate", dialog.grab)
+            dialog.close()
+            slow.stop()
+            window.stop_serving()
+            window.pages.setCurrentIndex(0)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+                holder.bind(("127.0.0.1", 0))
+                window.toolbar.port.setValue(holder.getsockname()[1])
+                window.start_serving()
+                shot("banner", window.grab)
+        finally:
+            for fleet in fleets:
+                fleet.stop()
+            window.close()
+            parts.close()
+    return written
+
+
+def _row_of(window: object, mac: str) -> int:
+    model = window.live.device_model()  # type: ignore[attr-defined]
+    for row in range(model.rowCount()):
+        device = model.device(row)
+        if device is not None and device.mac == mac:
+            return int(row)
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--display", default=":99")
+    args = parser.parse_args()
+    xvfb = start_xvfb(args.display)
+    try:
+        os.environ["DISPLAY"] = args.display
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        for path in capture(args.out):
+            print(path)
+    finally:
+        xvfb.terminate()
+        try:
+            xvfb.wait(5)
+        except subprocess.TimeoutExpired:
+            xvfb.kill()
+            xvfb.wait()
+
+
+if __name__ == "__main__":
+    main()
