@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_stage1)
 
 
-def add_password_stdin(parser: argparse.ArgumentParser) -> None:
+def add_password_stdin(parser: argparse._ActionsContainer) -> None:
     """``--password-stdin``: for machines without a keyring."""
     parser.add_argument(
         "--password-stdin",

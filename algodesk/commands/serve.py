@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from algodesk.commands import CommandError
+from algodesk.commands.profile import add_password_stdin, serving_files
 from algodesk.core import events as ev
 from algodesk.services import paths
 from algodesk.services.dhcp import (
@@ -41,7 +42,13 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("folder", type=Path, metavar="DIR", help="folder to serve (read-only)")
+    p.add_argument(
+        "folder",
+        type=Path,
+        nargs="?",
+        metavar="DIR",
+        help="folder to serve (read-only; optional with --profile)",
+    )
     p.add_argument("--bind", default="0.0.0.0", metavar="ADDR", help="address (default: all)")
     p.add_argument("--port", type=int, default=69, help="UDP port (default: 69)")
     p.add_argument("--json", action="store_true", help="print events as JSON lines")
@@ -69,6 +76,12 @@ def register(subparsers: Any) -> None:
     extra.add_argument(
         "--syslog", metavar="PORT", type=int, nargs="?", const=514, help="receive syslog (514)"
     )
+    stage1 = p.add_argument_group("two-stage bench: stage-1 files served from memory")
+    stage1.add_argument("--profile", metavar="NAME", help="serve this profile's stage-1 config")
+    stage1.add_argument(
+        "--roster", type=Path, metavar="CSV", help="with --profile: an algom<MAC>.conf per row"
+    )
+    add_password_stdin(stage1)
     p.set_defaults(handler=run_serve)
 
 
@@ -176,17 +189,28 @@ def describe(event: ev.Event) -> str:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``algodesk serve DIR``: serve until SIGINT/SIGTERM, then print a summary."""
-    folder: Path = args.folder
-    if not folder.is_dir():
+    folder: Path | None = args.folder
+    if folder is None and not args.profile:
+        raise CommandError("give a folder to serve, or --profile NAME")
+    if folder is not None and not folder.is_dir():
         raise CommandError(f"not a folder: {folder}")
+    if (args.roster or args.password_stdin) and not args.profile:
+        raise CommandError("--roster and --password-stdin need --profile")
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be 0..65535, not {args.port}")
     try:
         settings = TftpSettings(max_blksize=args.max_blksize, auto_md5=not args.no_auto_md5)
     except ValueError as error:
         raise CommandError(str(error)) from None
+    stage1 = (
+        serving_files(args.profile, args.roster, password_stdin=args.password_stdin)
+        if args.profile
+        else None
+    )
     printer = EventPrinter(sys.stdout, sys.stderr, as_json=args.json, progress=args.progress)
     server = TftpServer(folder, args.bind, args.port, sink=printer, settings=settings)
+    if stage1 is not None:
+        stage1.install(server)
     companions = _companions(args, printer)
     # The handler only flips a flag: taking a lock (Event.set) inside a signal handler can
     # deadlock against the main thread holding that same lock.
