@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from algodesk import __version__
@@ -82,12 +84,23 @@ def compose(app_paths: paths.AppPaths) -> Composition:
     return Composition(window, control, history, history_error)
 
 
+def _nothing() -> None:
+    """A slot that lets the interpreter run its signal handlers."""
+
+
 def main() -> int:
     """Open the window and run until it closes; returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("algodesk")
     app.setApplicationVersion(__version__)
     parts = compose(paths.resolve())
+    # Ctrl+C or a kill closes the window as the user would (state saved, run ended, history
+    # flushed); Python only sees signals while it runs, so a timer lets it run now and then.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda _number, _frame: parts.window.close())
+    wake = QTimer(parts.window)
+    wake.timeout.connect(_nothing)
+    wake.start(250)
     try:
         parts.window.show()
         if parts.history_error:

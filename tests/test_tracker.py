@@ -415,3 +415,24 @@ def test_any_event_stream_keeps_devices_consistent(steps) -> None:
     for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
         device = tracker.device_for_ip(ip)
         assert device is None or device.ip == ip
+
+
+def test_a_config_served_to_many_devices_is_read_once_per_content() -> None:
+    reads: list[str] = []
+    files = {"algop8186.conf": STAGE1}
+
+    def fetch(name: str) -> bytes | None:
+        reads.append(name)
+        return files.get(name)
+
+    tracker = Tracker(fetch)
+    bench = Bench(tracker)
+    for n in range(5):
+        bench.boot_generic(f"10.0.0.{n + 2}", mac=f"0022EE0000{n:02X}", config=STAGE1)
+    assert reads.count("algop8186.conf") == 1
+    files["algop8186.conf"] = LOCAL  # the file changed: new content, read again
+    bench.boot_generic("10.0.0.9", mac="0022EE0000AA", config=LOCAL)
+    assert reads.count("algop8186.conf") == 2
+    settle_all(tracker)
+    assert tracker.devices["0022EE000001"].stage is Stage.LEFT
+    assert tracker.devices["0022EE0000AA"].stage is Stage.DONE
