@@ -212,16 +212,16 @@ def test_a_device_gets_its_old_address_back_even_after_expiry() -> None:
     leases.grant(A, "10.99.0.12", 60)
     clock.now += 3600
     assert next(pool.candidates(A)) == "10.99.0.12"
-    assert not pool.needs_probe(A, "10.99.0.12")
-    assert pool.needs_probe(A, "10.99.0.10")
+    assert not pool.needs_ping(A, "10.99.0.12")
+    assert pool.needs_ping(A, "10.99.0.10")
 
 
 def test_an_address_already_offered_is_not_probed_again() -> None:
     pool, _, _ = pool_for()
-    assert pool.needs_probe(A, "10.99.0.10")
+    assert pool.needs_ping(A, "10.99.0.10")
     pool.hold_offer(A, "10.99.0.10")
-    assert not pool.needs_probe(A, "10.99.0.10")
-    assert pool.needs_probe(B, "10.99.0.11")
+    assert not pool.needs_ping(A, "10.99.0.10")
+    assert pool.needs_ping(B, "10.99.0.11")
 
 
 def test_never_leased_addresses_before_expired_ones() -> None:
@@ -240,7 +240,7 @@ def test_requested_address_is_honoured_when_free() -> None:
 def test_reservations_are_exclusive() -> None:
     pool, _, _ = pool_for(reservations={A: "10.99.0.50", B: "10.99.0.11"})
     assert list(pool.candidates(A)) == ["10.99.0.50"]
-    assert not pool.needs_probe(A, "10.99.0.50")
+    assert not pool.needs_ping(A, "10.99.0.50")
     assert "10.99.0.11" not in list(pool.candidates("0022EE000003"))
     assert list(pool.candidates(B)) == ["10.99.0.11"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from algodesk.core.events import (
 )
 from algodesk.services.dhcp import DhcpServer, DhcpSettings
 from algodesk.services.dhcp.leases import LeaseStore
-from algodesk.services.dhcp.responder import DhcpResponder, Outgoing
+from algodesk.services.dhcp.ping import Pinger, ping_works
+from algodesk.services.dhcp.responder import Action, DhcpResponder, Outgoing, PingCheck
 from algodesk.services.errors import ServerStartError
 
 SERVER = "10.99.0.1"
@@ -45,10 +47,22 @@ def bench(**overrides: object) -> DhcpSettings:
 
 
 def responder(
-    events: list[Event], ping: dict[str, bool] | None = None, **overrides: object
+    events: list[Event], *, ping_check: bool = False, **overrides: object
 ) -> DhcpResponder:
-    answer = None if ping is None else (lambda ip: ping.get(ip, False))
-    return DhcpResponder(bench(**overrides), LeaseStore(None), events.append, ping=answer)
+    return DhcpResponder(bench(**overrides), LeaseStore(None), events.append, ping_check=ping_check)
+
+
+def settle(
+    r: DhcpResponder, actions: list[Action], in_use: set[str]
+) -> tuple[list[Action], list[str]]:
+    """Answer ping checks as the server does (``in_use`` addresses reply); returns the pinged."""
+    pinged: list[str] = []
+    while any(isinstance(action, PingCheck) for action in actions):
+        (check,) = actions
+        assert isinstance(check, PingCheck)
+        pinged.append(check.ip)
+        actions = r.pinged(check, check.ip in in_use)
+    return actions, pinged
 
 
 def message(
@@ -69,8 +83,9 @@ def select(ip: str, server: str = SERVER) -> list[tuple[int, bytes]]:
     return [(Option.REQUESTED_IP, dp.ip_value(ip)), (Option.SERVER_ID, dp.ip_value(server))]
 
 
-def only(replies: list[Outgoing]) -> DhcpPacket:
+def only(replies: list[Action]) -> DhcpPacket:
     assert len(replies) == 1
+    assert isinstance(replies[0], Outgoing)
     return replies[0].packet
 
 
@@ -181,18 +196,36 @@ def test_same_device_keeps_its_address_and_others_never_get_it() -> None:
 
 def test_ping_answer_keeps_an_address_out() -> None:
     events: list[Event] = []
-    r = responder(events, ping={"10.99.0.10": True, "10.99.0.11": True})
-    offer = only(r.handle(message(MessageType.DISCOVER), PEER))
-    assert offer.yiaddr == "10.99.0.12"
+    r = responder(events, ping_check=True)
+    actions = r.handle(message(MessageType.DISCOVER), PEER)
+    assert actions == [PingCheck("10.99.0.10", dp.decode(message(MessageType.DISCOVER)), PEER)]
+    actions, pinged = settle(r, actions, {"10.99.0.10", "10.99.0.11"})
+    assert only(actions).yiaddr == "10.99.0.12"
+    assert pinged == ["10.99.0.10", "10.99.0.11", "10.99.0.12"]
     assert notices(events) == ["dhcp-address-in-use", "dhcp-address-in-use"]
     assert r.pool.in_conflict("10.99.0.10")
 
 
-def test_probes_per_discover_are_bounded() -> None:
-    events: list[Event] = []
-    r = responder(events, ping=dict.fromkeys([f"10.99.0.{i}" for i in range(10, 15)], True))
+def test_retransmitted_discover_waits_for_the_ping_and_others_go_on() -> None:
+    r = responder([], ping_check=True)
+    (first,) = r.handle(message(MessageType.DISCOVER), PEER)
+    assert isinstance(first, PingCheck)
     assert r.handle(message(MessageType.DISCOVER), PEER) == []
-    assert notices(events).count("dhcp-address-in-use") == 3
+    (other,) = r.handle(message(MessageType.DISCOVER, bytes.fromhex("0022ee0000ff"), xid=7), PEER)
+    assert isinstance(other, PingCheck) and other.ip != first.ip
+    assert only(r.pinged(first, False)).yiaddr == first.ip
+    # Offered once, never pinged again for the same client.
+    assert only(r.handle(message(MessageType.DISCOVER), PEER)).yiaddr == first.ip
+
+
+def test_every_address_in_use_exhausts_the_pool() -> None:
+    events: list[Event] = []
+    r = responder(events, ping_check=True)
+    everything = {f"10.99.0.{i}" for i in range(10, 15)}
+    actions, pinged = settle(r, r.handle(message(MessageType.DISCOVER), PEER), everything)
+    assert actions == []
+    assert sorted(pinged) == sorted(everything)
+    assert notices(events).count("dhcp-address-in-use") == 5
     assert notices(events)[-1] == "dhcp-pool-exhausted"
 
 
@@ -422,3 +455,19 @@ def test_wildcard_bind_refuses_a_server_address_that_is_not_ours() -> None:
     with pytest.raises(ServerStartError) as caught:
         server.start()
     assert caught.value.code == "bad-address"
+
+
+def test_pinger_runs_pings_side_by_side() -> None:
+    pinger = Pinger()
+    if not ping_works():
+        pytest.skip("no working ping on this computer")
+    assert pinger.start("127.0.0.1")
+    assert pinger.pending
+    results: list[tuple[str, bool]] = []
+    while pinger.pending:
+        results += pinger.finished()
+        time.sleep(0.01)
+    assert results == [("127.0.0.1", True)]
+    assert pinger.start("127.0.0.1")
+    pinger.cancel()
+    assert not pinger.pending

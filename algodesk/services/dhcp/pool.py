@@ -88,7 +88,7 @@ class AddressPool:
             if self.usable(ip, mac):
                 yield ip
 
-    def needs_probe(self, mac: str, ip: str) -> bool:
+    def needs_ping(self, mac: str, ip: str) -> bool:
         """Whether to ping ``ip`` before offering it to ``mac`` (not for addresses it has)."""
         if self._settings.reservations.get(mac) == ip or self.offered(mac) == ip:
             return False  # the user's own choice, or checked when it was first offered

@@ -25,8 +25,6 @@ from algodesk.services.dhcp.settings import DhcpSettings
 
 SERVICE = "dhcp"
 BROADCAST = "255.255.255.255"
-MAX_PROBES_PER_OFFER = 3
-"""Pings per DISCOVER at most, so a crowded segment cannot stall the server for long."""
 
 _REMEMBERED_CLIENTS = 4096
 
@@ -39,11 +37,28 @@ class Outgoing:
     destination: Address
 
 
+@dataclass(frozen=True, slots=True)
+class PingCheck:
+    """Ping ``ip`` first, then pass the answer to ``DhcpResponder.pinged`` with this check.
+
+    The address stays held for the client meanwhile, and its retransmitted DISCOVERs wait.
+    """
+
+    ip: str
+    request: DhcpPacket
+    peer: Address
+
+
+Action = Outgoing | PingCheck
+
+
 class DhcpResponder:
     """Turns client datagrams into replies, leases and events.
 
-    ``ping`` answers whether a host responds on an address (None: no ping check). The sink gets
-    ``LeaseGranted`` for every ACK and ``ServiceNotice`` for what a person should know.
+    With ``ping_check`` a DISCOVER for an address nobody has checked yields a ``PingCheck`` instead
+    of an OFFER: the caller pings (without blocking other clients) and reports back through
+    ``pinged``. The sink gets ``LeaseGranted`` for every ACK and ``ServiceNotice`` for what a
+    person should know.
     """
 
     def __init__(
@@ -54,7 +69,7 @@ class DhcpResponder:
         *,
         client_port: int = 68,
         broadcast_address: str = BROADCAST,
-        ping: Callable[[str], bool] | None = None,
+        ping_check: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -63,7 +78,8 @@ class DhcpResponder:
         self._sink = sink
         self._client_port = client_port
         self._broadcast = broadcast_address
-        self._ping = ping
+        self._ping_check = ping_check
+        self._pinging: set[str] = set()
         self._own_xids: set[int] = set()
         self._reported: set[tuple[str, str]] = set()
         self.malformed = 0
@@ -72,7 +88,7 @@ class DhcpResponder:
         """Ignore requests with this transaction id (our own probe DISCOVER, looped back)."""
         self._own_xids.add(xid)
 
-    def handle(self, data: bytes, peer: Address) -> list[Outgoing]:
+    def handle(self, data: bytes, peer: Address) -> list[Action]:
         """The replies to one datagram from ``peer`` (usually none or one). Never raises."""
         try:
             packet = dp.decode(data)
@@ -112,25 +128,30 @@ class DhcpResponder:
 
     # -- message types ----------------------------------------------------------------------
 
-    def _discover(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+    def pinged(self, check: PingCheck, answered: bool) -> list[Action]:
+        """Take a ping's verdict on ``check.ip`` and carry on with the DISCOVER that asked."""
+        self._pinging.discard(check.ip)
+        if answered:
+            self.pool.mark_conflict(check.ip)
+            self._notice(
+                "warning",
+                "dhcp-address-in-use",
+                f"{check.ip} answers ping but is not leased by this server: kept out of the "
+                "pool for now",
+                check.peer,
+            )
+        return self._discover(check.request, check.request.mac, check.peer)
+
+    def _discover(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Action]:
         requested = packet.ip_option(Option.REQUESTED_IP)
-        probes = 0
         for ip in self.pool.candidates(mac, requested):
-            if self._ping is not None and self.pool.needs_probe(mac, ip):
-                if probes >= MAX_PROBES_PER_OFFER:
-                    break
-                probes += 1
-                if self._ping(ip):
-                    self.pool.mark_conflict(ip)
-                    self._notice(
-                        "warning",
-                        "dhcp-address-in-use",
-                        f"{ip} answers ping but is not leased by this server: kept out of "
-                        "the pool for now",
-                        peer,
-                    )
-                    continue
+            if ip in self._pinging:
+                return []  # a retransmitted DISCOVER: the answer comes when the ping does
+            needs_ping = self._ping_check and self.pool.needs_ping(mac, ip)
             self.pool.hold_offer(mac, ip)
+            if needs_ping:
+                self._pinging.add(ip)
+                return [PingCheck(ip, packet, peer)]
             return [self._reply(packet, MessageType.OFFER, ip)]
         self._notice(
             "warning",
@@ -140,7 +161,7 @@ class DhcpResponder:
         )
         return []
 
-    def _request(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+    def _request(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Action]:
         server_id = packet.ip_option(Option.SERVER_ID)
         requested = packet.ip_option(Option.REQUESTED_IP)
         if server_id is not None:
@@ -177,7 +198,7 @@ class DhcpResponder:
             return [self._ack(packet, mac, packet.ciaddr)]
         return []
 
-    def _decline(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+    def _decline(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Action]:
         ip = packet.ip_option(Option.REQUESTED_IP)
         if packet.ip_option(Option.SERVER_ID) != self.settings.server_address or ip is None:
             return []
@@ -194,13 +215,13 @@ class DhcpResponder:
         )
         return []
 
-    def _release(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+    def _release(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Action]:
         lease = self.leases.by_mac(mac)
         if lease is not None and lease.ip == packet.ciaddr:
             self.leases.end(mac)
         return []
 
-    def _inform(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Outgoing]:
+    def _inform(self, packet: DhcpPacket, mac: str, peer: Address) -> list[Action]:
         if packet.ciaddr == dp.ZERO_IP:
             return []
         reply = dp.reply_packet(

@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from algodesk.core import dhcp_packet as dp
@@ -33,15 +34,23 @@ from algodesk.core.events import (
 )
 from algodesk.core.syslog_parse import clean
 from algodesk.services import errors
-from algodesk.services.dhcp import probe
 from algodesk.services.dhcp.leases import Lease, LeaseStore
-from algodesk.services.dhcp.responder import BROADCAST, SERVICE, DhcpResponder
+from algodesk.services.dhcp.ping import Pinger, ping_works
+from algodesk.services.dhcp.responder import (
+    BROADCAST,
+    SERVICE,
+    Action,
+    DhcpResponder,
+    Outgoing,
+    PingCheck,
+)
 from algodesk.services.dhcp.settings import DhcpSettings
 from algodesk.services.interfaces import list_interfaces
 
 SERVER_PORT = 67
 CLIENT_PORT = 68
 _MAX_DATAGRAM = 65535
+_PING_POLL = 0.05
 _WILDCARD = ("", "0.0.0.0")
 
 
@@ -85,6 +94,8 @@ class DhcpServer:
         self._stopping = threading.Event()
         self._port = server_port
         self._probe_xid = 0
+        self._pinger = Pinger()
+        self._ping_checks: dict[str, PingCheck] = {}
         self._other_servers: set[str] = set()
 
     @property
@@ -136,22 +147,20 @@ class DhcpServer:
         self._port = self._socket.getsockname()[1]
         if leases.load_problem:
             self._notice("warning", "dhcp-leases-unreadable", leases.load_problem)
-        ping = None
-        if settings.ping_check:
-            ping = probe.pinger()
-            if ping is None:
-                self._notice(
-                    "warning",
-                    "dhcp-no-ping",
-                    "no working ping here: addresses are offered without checking they are free",
-                )
+        ping_check = settings.ping_check and ping_works()
+        if settings.ping_check and not ping_check:
+            self._notice(
+                "warning",
+                "dhcp-no-ping",
+                "no working ping here: addresses are offered without checking they are free",
+            )
         self._responder = DhcpResponder(
             settings,
             leases,
             self._sink,
             client_port=self._client_port,
             broadcast_address=BROADCAST,
-            ping=ping,
+            ping_check=ping_check,
         )
         if settings.detect_other_servers:
             try:
@@ -268,22 +277,31 @@ class DhcpServer:
             probe_deadline = time.monotonic() + self._probe_seconds
         try:
             while not self._stopping.is_set():
-                timeout = None
+                timeouts = [_PING_POLL] if self._pinger.pending else []
                 if probe_deadline is not None:
-                    timeout = max(0.0, probe_deadline - time.monotonic())
-                for key, _events in selector.select(timeout):
+                    timeouts.append(max(0.0, probe_deadline - time.monotonic()))
+                for key, _events in selector.select(min(timeouts, default=None)):
                     if key.fileobj is self._socket:
                         self._serve(self._socket)
                     elif key.fileobj is self._watch and self._watch is not None:
                         self._watch_offers(self._watch)
+                for address, answered in self._pinger.finished():
+                    check = self._ping_checks.pop(address)
+                    self._act(self._guarded(self._responder_of().pinged, check, answered))
                 if probe_deadline is not None and time.monotonic() >= probe_deadline:
                     probe_deadline = None
                     self._end_probe(selector)
         finally:
+            self._pinger.cancel()
+            self._ping_checks.clear()
             selector.close()
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _responder_of(self) -> DhcpResponder:
         assert self._responder is not None
+        return self._responder
+
+    def _serve(self, sock: socket.socket) -> None:
+        responder = self._responder_of()
         while not self._stopping.is_set():
             try:
                 data, peer = sock.recvfrom(_MAX_DATAGRAM)
@@ -291,13 +309,25 @@ class DhcpServer:
                 return
             except OSError:
                 continue  # a queued ICMP error from an earlier send
-            try:
-                replies = self._responder.handle(data, (peer[0], peer[1]))
-            except Exception as error:  # a bug must not take the bench's DHCP down silently
-                self._notice("error", "dhcp-internal-error", f"{type(error).__name__}: {error}")
-                continue
-            for reply in replies:
-                self._send(reply.packet.encode(), reply.destination, sock)
+            self._act(self._guarded(responder.handle, data, (peer[0], peer[1])))
+
+    def _guarded(self, decide: Callable[..., list[Action]], *args: object) -> list[Action]:
+        try:
+            return decide(*args)
+        except Exception as error:  # a bug must not take the bench's DHCP down silently
+            self._notice("error", "dhcp-internal-error", f"{type(error).__name__}: {error}")
+            return []
+
+    def _act(self, actions: list[Action]) -> None:
+        """Send replies; start the pings the responder asked for (answering at once if none can)."""
+        assert self._socket is not None
+        for action in actions:
+            if isinstance(action, Outgoing):
+                self._send(action.packet.encode(), action.destination, self._socket)
+            elif self._pinger.start(action.ip):
+                self._ping_checks[action.ip] = action
+            else:
+                self._act(self._guarded(self._responder_of().pinged, action, False))
 
     def _send_probe(self, watch: socket.socket) -> None:
         assert self._responder is not None
@@ -350,6 +380,8 @@ class DhcpServer:
 
     def _end_probe(self, selector: selectors.BaseSelector) -> None:
         if self._watch is not None:
+            # An OFFER may have arrived while the loop was busy: read it before closing.
+            self._watch_offers(self._watch)
             selector.unregister(self._watch)
             self._watch.close()
             self._watch = None
