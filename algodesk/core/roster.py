@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from algodesk.core import catalog, md5, names
+from algodesk.core import catalog, names
 from algodesk.core.config import ConfigDocument, ConfigError
+from algodesk.core.stage1 import with_md5
 
 MAC_COLUMN = "mac"
 PRODUCT_COLUMN = "product"
@@ -73,7 +74,7 @@ def parse_roster(text: str) -> Roster:
     """Parse and validate roster CSV text (comma, semicolon or tab separated)."""
     issues: list[RosterIssue] = []
     text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=_delimiter(text))
     header = next(reader, None)
     if header is None:
         return Roster((), (RosterIssue(Severity.ERROR, 1, "", "the roster is empty"),))
@@ -112,28 +113,16 @@ def device_configs(
         document = base.copy()
         for key, value in row.params:
             document.set(key, value)
-        content = document.to_bytes()
         name = names.device_name(row.mac)
-        digest = md5.md5_hex(content)
-        files[name] = content
-        files[md5.md5_name(name)] = md5.format_md5(digest, name, md5sum_style=md5sum_style)
-        if conf_md5:
-            files[f"{name}.md5"] = md5.format_md5(digest, name, md5sum_style=md5sum_style)
+        files.update(with_md5(name, document.to_bytes(), md5sum_style, conf_md5))
     return files
 
 
-def _dialect(text: str) -> type[csv.Dialect]:
-    """Excel-style CSV with the header line's most frequent separator (',' ';' or tab)."""
+def _delimiter(text: str) -> str:
+    """The header line's most frequent separator (',' ';' or tab; ',' when it has none)."""
     header = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=header.count)
-    if header.count(delimiter) == 0:
-        delimiter = ","
-
-    class Dialect(csv.excel):
-        pass
-
-    Dialect.delimiter = delimiter
-    return Dialect
+    return delimiter if header.count(delimiter) else ","
 
 
 def _param_columns(

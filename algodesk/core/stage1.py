@@ -161,15 +161,21 @@ def generic_files(
     content: bytes, products: tuple[str, ...], md5sum_style: bool = False, conf_md5: bool = False
 ) -> dict[str, bytes]:
     """``content`` under each product's generic name, each with its md5 file(s)."""
-    digest = md5.md5_hex(content)
     files: dict[str, bytes] = {}
     for product in products:
-        name = names.generic_name(product)
-        files[name] = content
-        files[md5.md5_name(name)] = md5.format_md5(digest, name, md5sum_style=md5sum_style)
-        if conf_md5:
-            # Some firmware asks for X.conf.md5 (domain.md §3): answer both spellings.
-            files[f"{name}.md5"] = md5.format_md5(digest, name, md5sum_style=md5sum_style)
+        files.update(with_md5(names.generic_name(product), content, md5sum_style, conf_md5))
+    return files
+
+
+def with_md5(
+    name: str, content: bytes, md5sum_style: bool = False, conf_md5: bool = False
+) -> dict[str, bytes]:
+    """``name`` -> ``content`` plus its md5 file (``X.md5``; with ``conf_md5`` also ``X.conf.md5``)."""
+    digest = md5.format_md5(md5.md5_hex(content), name, md5sum_style=md5sum_style)
+    files = {name: content, md5.md5_name(name): digest}
+    if conf_md5:
+        # Some firmware asks for X.conf.md5 (domain.md §3): answer both spellings.
+        files[f"{name}.md5"] = digest
     return files
 
 
