@@ -232,8 +232,22 @@ def read_lease(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def test_virtual_bench(segment: Segment, tmp_path: Path) -> None:
-    root = tmp_path / "bench-files"
+def event_is(kind: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
+    """Matches events of ``kind`` whose fields equal, or for ``message`` contain, the values."""
+
+    def match(event: dict[str, Any]) -> bool:
+        if event["event"] != kind:
+            return False
+        return all(
+            value in event[key] if key == "message" else event[key] == value
+            for key, value in fields.items()
+        )
+
+    return match
+
+
+def bench_files(root: Path) -> bytes:
+    """A config and md5 per Algo device, and the firmware (returned)."""
     root.mkdir()
     for mac in ALGO_MACS:
         config = root / f"algom{bare(mac)}.conf"
@@ -241,17 +255,11 @@ def test_virtual_bench(segment: Segment, tmp_path: Path) -> None:
         md5.write_md5(config)
     firmware = os.urandom(FIRMWARE_SIZE)
     (root / FIRMWARE).write_bytes(firmware)
-    script = tmp_path / "lease.sh"
-    script.write_text(LEASE_SCRIPT)
-    script.chmod(0o755)
+    return firmware
 
-    segment.plug("rival", "02:99:00:00:00:02", RIVAL_IP)
-    algo_names = [f"algo{i}" for i in range(len(ALGO_MACS))]
-    for name, mac in zip(algo_names, ALGO_MACS, strict=True):
-        segment.plug(name, mac)
-    segment.plug("laptop", LAPTOP_MAC)
 
-    # The rival answers anyone but our test devices: our start-up probe, not the devices.
+def start_rival(segment: Segment, tmp_path: Path) -> None:
+    """dnsmasq on the segment; it ignores the test devices, so only our probe hears it."""
     ignore = [f"--dhcp-host={mac},ignore" for mac in [*ALGO_MACS, LAPTOP_MAC]]
     segment.start(
         "rival",
@@ -269,19 +277,74 @@ def test_virtual_bench(segment: Segment, tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def ask_for_leases(segment: Segment, names: list[str], tmp_path: Path) -> dict[str, int]:
+    """busybox udhcpc in every namespace at once (one PoE switch powering up); exit codes."""
+    script = tmp_path / "lease.sh"
+    script.write_text(LEASE_SCRIPT)
+    script.chmod(0o755)
+    clients = {}
+    for name in names:
+        patience = ["-t", "2", "-T", "1"] if name == "laptop" else ["-t", "8", "-T", "2"]
+        clients[name] = segment.start(
+            name,
+            *("env", f"LEASE_OUT={tmp_path / (name + '.lease')}"),
+            *("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-O", "tftp"),
+            *("-s", str(script), *patience),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return {name: client.wait(timeout=WAIT) for name, client in clients.items()}
+
+
+def fetch(
+    segment: Segment, name: str, server: str, remote: str, local: Path, *, port: str = ""
+) -> None:
+    """busybox tftp in namespace ``name``, as a device fetches (blocks of 1468 bytes)."""
+    command = ["busybox", "tftp", "-g", "-b", "1468", "-r", remote, "-l", str(local), server]
+    run(*segment.exec(name, *command, *([port] if port else [])))
+
+
+def send_syslog(segment: Segment, name: str, text: str) -> None:
+    code = (
+        "import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+        ".sendto(sys.argv[1].encode(), (sys.argv[2], int(sys.argv[3])))"
+    )
+    run(*segment.exec(name, sys.executable, "-c", code, text, BENCH_IP, str(SYSLOG_PORT)))
+
+
+def firmware_through_lossy_relay(segment: Segment, name: str, local: Path) -> list[int]:
+    """Fetch the firmware through the relay; returns its (dropped, duplicated, reordered)."""
+    relay = segment.start(
+        "bench",
+        *(sys.executable, "-c", RELAY, str(TESTS), BENCH_IP),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert relay.stdout is not None and relay.stdin is not None
+    port = relay.stdout.readline().strip()
+    fetch(segment, name, BENCH_IP, FIRMWARE, local, port=port)
+    relay.stdin.close()
+    counts = [int(number) for number in relay.stdout.readline().split()]
+    relay.wait(timeout=10)
+    return counts
+
+
+def test_virtual_bench(segment: Segment, tmp_path: Path) -> None:
+    root = tmp_path / "bench-files"
+    firmware = bench_files(root)
+    segment.plug("rival", "02:99:00:00:00:02", RIVAL_IP)
+    algo_names = [f"algo{i}" for i in range(len(ALGO_MACS))]
+    for name, mac in zip(algo_names, ALGO_MACS, strict=True):
+        segment.plug(name, mac)
+    segment.plug("laptop", LAPTOP_MAC)
+    start_rival(segment, tmp_path)
     home = tmp_path / "algodesk-home"
     serve = segment.start(
         "bench",
-        sys.executable,
-        "-m",
-        "algodesk",
-        "serve",
-        str(root),
-        "--json",
-        "--dhcp",
-        POOL,
-        "--syslog",
-        str(SYSLOG_PORT),
+        *(sys.executable, "-m", "algodesk", "serve", str(root), "--json"),
+        *("--dhcp", POOL, "--syslog", str(SYSLOG_PORT)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "ALGODESK_HOME": str(home)},
@@ -295,69 +358,27 @@ def test_virtual_bench(segment: Segment, tmp_path: Path) -> None:
         assert started["event"] == "server-started", started
         assert started["address"] == BENCH_IP
 
-        # Every device asks at once, as a bench powered up by one PoE switch does.
-        clients = {}
-        for name in [*algo_names, "laptop"]:
-            patience = ["-t", "2", "-T", "1"] if name == "laptop" else ["-t", "8", "-T", "2"]
-            clients[name] = segment.start(
-                name,
-                "env",
-                f"LEASE_OUT={tmp_path / (name + '.lease')}",
-                "busybox",
-                "udhcpc",
-                "-i",
-                "eth0",
-                "-n",
-                "-q",
-                "-f",
-                "-O",
-                "tftp",
-                "-s",
-                str(script),
-                *patience,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        for name, client in clients.items():
-            client.wait(timeout=WAIT)
-            assert (client.returncode == 0) == (name != "laptop"), name
+        exits = ask_for_leases(segment, [*algo_names, "laptop"], tmp_path)
+        assert exits == {**dict.fromkeys(algo_names, 0), "laptop": exits["laptop"]}
+        assert exits["laptop"] != 0
 
-        # Each Algo device got a lease naming the bench, then fetched its config the device way.
+        # Each Algo device got a lease naming the bench, fetched its config the device way, and
+        # its syslog line is tied to it by its leased address.
         addresses = set()
         for name, mac in zip(algo_names, ALGO_MACS, strict=True):
             lease = read_lease(tmp_path / f"{name}.lease")
-            assert lease["serverid"] == BENCH_IP
-            assert lease["tftp"] == BENCH_IP  # option 66
+            assert (lease["serverid"], lease["tftp"]) == (BENCH_IP, BENCH_IP)  # tftp: option 66
             assert lease["ip"] != RIVAL_IP
             addresses.add(lease["ip"])
-            granted = stream.wait_for(
-                "lease", lambda e, m=mac: e["event"] == "lease" and e["mac"] == m.upper()
-            )
+            granted = stream.wait_for("lease", event_is("lease", mac=mac.upper()))
             assert granted["ip"] == lease["ip"]
             config_name = f"algom{bare(mac)}.conf"
-            got = tmp_path / f"{name}.conf"
-            got_md5 = tmp_path / f"{name}.md5"
-            for remote, local in ((config_name, got), (md5.md5_name(config_name), got_md5)):
-                run(
-                    *segment.exec(
-                        name, "busybox", "tftp", "-g", "-r", remote, "-l", str(local), lease["tftp"]
-                    )
-                )
+            got, got_md5 = tmp_path / f"{name}.conf", tmp_path / f"{name}.md5"
+            fetch(segment, name, lease["tftp"], config_name, got)
+            fetch(segment, name, lease["tftp"], md5.md5_name(config_name), got_md5)
             assert got.read_bytes() == (root / config_name).read_bytes()
             assert md5.verify(got_md5.read_bytes(), got.read_bytes())
-            # A device logging to the bench is tied to it by its leased address.
-            run(
-                *segment.exec(
-                    name,
-                    sys.executable,
-                    "-c",
-                    "import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
-                    ".sendto(sys.argv[1].encode(), (sys.argv[2], int(sys.argv[3])))",
-                    f"<14>Jan  1 00:00:05 provision: applied {config_name}",
-                    BENCH_IP,
-                    str(SYSLOG_PORT),
-                )
-            )
+            send_syslog(segment, name, f"<14>Jan  1 00:00:05 provision: applied {config_name}")
             line = stream.wait_for(
                 "syslog line",
                 lambda e, ip=lease["ip"]: e["event"] == "syslog" and e["client"][0] == ip,
@@ -370,60 +391,19 @@ def test_virtual_bench(segment: Segment, tmp_path: Path) -> None:
         assert not stream.of("lease", mac=LAPTOP_MAC.upper())
         stream.wait_for(
             "the laptop ignored",
-            lambda e: (
-                e["event"] == "notice"
-                and e["code"] == "dhcp-ignored-client"
-                and LAPTOP_MAC.upper() in e["message"]
-            ),
+            event_is("notice", code="dhcp-ignored-client", message=LAPTOP_MAC.upper()),
         )
-        # The rival: its answer to the start-up probe is reported, and its address never leased.
-        rival = stream.wait_for(
-            "the rival DHCP server",
-            lambda e: e["event"] == "notice" and e["code"] == "dhcp-other-server",
-        )
-        assert RIVAL_IP in rival["message"]
+        # The rival: its answer to the start-up probe is reported, its address never leased.
+        stream.wait_for("the rival", event_is("notice", code="dhcp-other-server", message=RIVAL_IP))
         stream.wait_for(
             "the rival's address in use",
-            lambda e: (
-                e["event"] == "notice"
-                and e["code"] == "dhcp-address-in-use"
-                and RIVAL_IP in e["message"]
-            ),
+            event_is("notice", code="dhcp-address-in-use", message=RIVAL_IP),
         )
 
-        # A 16 MiB firmware through the lossy relay arrives intact.
-        relay = segment.start(
-            "bench",
-            sys.executable,
-            "-c",
-            RELAY,
-            str(TESTS),
-            BENCH_IP,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert relay.stdout is not None and relay.stdin is not None
-        relay_port = relay.stdout.readline().strip()
         got_firmware = tmp_path / "firmware.sfw"
-        run(
-            *segment.exec(
-                algo_names[0],
-                "busybox",
-                "tftp",
-                "-g",
-                "-b",
-                "1468",
-                "-r",
-                FIRMWARE,
-                "-l",
-                str(got_firmware),
-                BENCH_IP,
-                relay_port,
-            )
+        dropped, duplicated, reordered = firmware_through_lossy_relay(
+            segment, algo_names[0], got_firmware
         )
-        relay.stdin.close()
-        dropped, duplicated, reordered = map(int, relay.stdout.readline().split())
-        relay.wait(timeout=10)
         assert dropped > 0 and duplicated > 0 and reordered > 0
         assert hashlib.md5(got_firmware.read_bytes()).digest() == hashlib.md5(firmware).digest()
     finally:
