@@ -266,7 +266,7 @@ def test_history_reload_shows_an_earlier_run(bench: Composition, qtbot) -> None:
     bench.window.reload_runs()
     live = bench.window.live
     assert live.runs.count() == 2
-    assert "1 devices, 2 transfers" in live.runs.itemText(1)
+    assert "1 device, 2 transfers" in live.runs.itemText(1)
     run_id = live.runs.itemData(1)
     live.show_run(run_id)
     assert not live.showing_live

@@ -33,6 +33,7 @@ class Banner(QFrame):
         self.dismiss = QPushButton("Dismiss", self)
         self.dismiss.clicked.connect(self.clear)
         self._action_buttons: list[QPushButton] = []
+        self.level = Level.ERROR
 
         text = QVBoxLayout()
         text.addWidget(self.title)

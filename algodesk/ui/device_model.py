@@ -71,10 +71,6 @@ class DeviceTableModel(QAbstractTableModel):
         """The device shown in ``row``."""
         return self._devices[row] if 0 <= row < len(self._devices) else None
 
-    def row_of(self, device: TrackedDevice) -> int | None:
-        """The row showing ``device``."""
-        return self._rows.get(id(device))
-
     def devices(self) -> list[TrackedDevice]:
         """Every device shown, in row order."""
         return list(self._devices)

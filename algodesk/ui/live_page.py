@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Slot
+from PySide6.QtCore import QItemSelection, Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -166,7 +166,3 @@ class LivePage(QWidget):
     def _on_feed_refreshed(self) -> None:
         if self.showing_live:
             self.details.show_device(self.selected_device())
-
-    def current_index(self) -> QModelIndex:
-        """The device table's current index (for tests and keyboard navigation)."""
-        return self.devices.currentIndex()

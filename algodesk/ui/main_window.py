@@ -324,7 +324,8 @@ class MainWindow(QMainWindow):
                 (
                     run.run_id,
                     f"Run {run.run_id}: {text.stamp(run.started)} ({ended}) — "
-                    f"{run.devices} devices, {run.transfers} transfers — {Path(run.root).name}",
+                    f"{text.count(run.devices, 'device')}, "
+                    f"{text.count(run.transfers, 'transfer')} — {Path(run.root).name}",
                 )
             )
         self.live.set_history(history.events, labels)

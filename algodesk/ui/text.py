@@ -57,3 +57,8 @@ def mac(bare: str) -> str:
 def duration(seconds: float | None) -> str:
     """``0.42 s``."""
     return "" if seconds is None else f"{seconds:.2f} s"
+
+
+def count(number: int, noun: str) -> str:
+    """``1 device``, ``3 devices``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -91,7 +91,13 @@ def main() -> None:
         ticker.timeout.connect(probe)
         sampler = QTimer()
         sampler.setInterval(1000)
-        sampler.timeout.connect(lambda: memory.append(rss_mb()))
+        backlog: list[int] = []
+
+        def sample() -> None:
+            memory.append(rss_mb())
+            backlog.append(window.feed.backlog)
+
+        sampler.timeout.connect(sample)
         start_rss = rss_mb()
         driver = subprocess.Popen(
             [
@@ -141,7 +147,10 @@ def main() -> None:
     late = statistics.median(memory[-quarter:] or [0.0])
     print(f"devices: {args.devices} virtual, {devices} in the live view, {attention} flagged")
     print(f"rounds: {len(rounds)} in {seconds:.0f} s, {boots} boots seen")
-    print(f"events to the GUI: {feed.events_seen} ({feed.events_seen / seconds:.0f}/s)")
+    print(
+        f"events to the GUI: {feed.events_seen} ({feed.events_seen / seconds:.0f}/s), "
+        f"backlog max {max(backlog, default=0)}, at the end {backlog[-1] if backlog else 0}"
+    )
     print(
         f"GUI latency (ms): p50 {percentile(lateness, 0.5):.1f}  p90 "
         f"{percentile(lateness, 0.9):.1f}  p99 {percentile(lateness, 0.99):.1f}  "
