@@ -215,12 +215,14 @@ class Transfer:
         if delta == 0:
             # A repeated ACK. Resend the window at once (fast recovery) only when the repeat
             # cannot be an echo: not for a block we sent twice (the client ACKs each copy; that
-            # echo is what makes the Sorcerer's Apprentice bug), not sooner than a round trip
-            # after the window left (the client cannot have missed it yet), and once per window.
+            # echo is what makes the Sorcerer's Apprentice bug), not within half a timeout of
+            # the window leaving (an echo of a duplicated DATA comes back within a round trip;
+            # a client that really missed the window repeats its ACK on its own timer), and
+            # once per window.
             if (
                 self.fast_base != self.base
                 and acked_before > self.resent_upto
-                and now - self.sent_at >= self.srtt
+                and now - self.sent_at >= self.rto * 0.5
             ):
                 self.fast_base = self.base
                 self._send_window(now)

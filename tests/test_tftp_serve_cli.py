@@ -1,0 +1,155 @@
+"""``algodesk serve`` as a subprocess: event lines, JSON lines, summary on SIGINT, port errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from algodesk.commands.serve import describe
+from algodesk.core import events as ev
+from tests.tftp_helpers import RawClient
+
+CONFIG = b"prov.use = 1\nadmin.pwd = algo\n"
+STARTUP_SECONDS = 60
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "algop8188.conf").write_bytes(CONFIG)
+    return tmp_path
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """Run ``algodesk serve`` on a free loopback port; yields it once it printed the port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "algodesk", "serve", *args, "--bind", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = re.search(r'127\.0\.0\.1:(\d+)|"port": (\d+)', first)
+        assert match, (first, process.stderr.read() if process.stderr else "")
+        yield process, int(match.group(1) or match.group(2))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(STARTUP_SECONDS)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[list[str], str]:
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=STARTUP_SECONDS)
+    assert process.returncode == 0, err
+    return out.splitlines(), err
+
+
+def _fetch_and_wait(process: subprocess.Popen[str], port: int, marker: str) -> list[str]:
+    with RawClient(port) as client:
+        assert client.fetch("algop8188.conf")[0] == CONFIG
+    assert process.stdout is not None
+    lines = []
+    while marker not in (line := process.stdout.readline()):
+        assert line, "serve ended early"
+        lines.append(line)
+    return [*lines, line]
+
+
+def test_human_lines_and_summary_on_sigint(root: Path) -> None:
+    with serving(str(root)) as (process, port):
+        seen = _fetch_and_wait(process, port, " done ")
+        rest, _err = _stop(process)
+    text = "".join(seen)
+    assert "read algop8188.conf" in text
+    size = len(CONFIG)
+    assert f"sending algop8188.conf (disk, {size} bytes" in text
+    assert f"done algop8188.conf: {size} bytes" in text
+    assert "algo" not in text.replace("algop", "").replace("algodesk", "")  # no file contents
+    assert rest[-1] == (
+        f"summary: 1 devices, 1 files, {size} bytes in 1 transfers (0 failed, 0 refused)"
+    )
+    assert any("tftp stopped" in line for line in rest)
+
+
+def test_json_lines(root: Path) -> None:
+    with serving(str(root), "--json", "--no-auto-md5") as (process, port):
+        seen = _fetch_and_wait(process, port, '"transfer-finished"')
+        with RawClient(port) as client:
+            client.rrq("algop8188.md5")
+            assert client.recv().code == 1  # auto-md5 is off
+        rest, _err = _stop(process)
+    records = [json.loads(line) for line in seen + rest]
+    kinds = [record["event"] for record in records]
+    assert kinds[:3] == ["request", "transfer-started", "transfer-finished"]
+    assert "refused" in kinds and kinds[-2:] == ["server-stopped", "summary"]
+    assert records[1]["served"] == "algop8188.conf" and records[1]["source"] == "disk"
+    assert records[-1]["bytes_sent"] == len(CONFIG)
+
+
+def test_port_in_use_prints_remedies_and_exits_2(root: Path) -> None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    try:
+        port = str(holder.getsockname()[1])
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "algodesk",
+                "serve",
+                str(root),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                port,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_SECONDS,
+        )
+    finally:
+        holder.close()
+    assert result.returncode == 2
+    assert f"UDP port {port}" in result.stderr and "already in use" in result.stderr
+    assert "  - " in result.stderr  # remedies, one per line
+
+
+@pytest.mark.parametrize(
+    "args", [["--max-blksize", "4"], ["--port", "70000"]], ids=["blksize", "port"]
+)
+def test_bad_options_exit_2(root: Path, args: list[str]) -> None:
+    from algodesk.cli import main
+
+    assert main(["serve", str(root), *args]) == 2
+
+
+def test_missing_folder_exits_2(tmp_path: Path) -> None:
+    from algodesk.cli import main
+
+    assert main(["serve", str(tmp_path / "nope")]) == 2
+
+
+def test_describe_refusals_and_failures() -> None:
+    refused = ev.RequestRefused(
+        client=("127.0.0.1", 5), filename="", reason=ev.RefusalReason.MALFORMED, detail="short"
+    )
+    assert describe(refused) == "127.0.0.1:5 refused (malformed request): malformed (short)"
+    failed = ev.TransferFailed(
+        transfer_id=3, client=("127.0.0.1", 5), served="a.conf", reason="timeout", bytes_sent=10
+    )
+    assert describe(failed) == "127.0.0.1:5 #3 failed a.conf: timeout after 10 bytes"

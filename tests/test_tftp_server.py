@@ -1,0 +1,266 @@
+"""Lifecycle, bind errors, events and statistics of the TFTP server."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from algodesk.core import events as ev
+from algodesk.services import errors
+from algodesk.services.errors import ServerStartError
+from algodesk.services.tftp import TftpServer, TftpSettings
+from tests.tftp_helpers import DATA, ERROR, FAST, EventLog, RawClient, running_server
+
+CONFIG = b"prov.use = 1\n" * 100
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "algom0022EE010203.conf").write_bytes(CONFIG)
+    (tmp_path / "big.bin").write_bytes(os.urandom(1 << 20))
+    return tmp_path
+
+
+def test_events_of_one_transfer_in_order_with_their_fields(root: Path) -> None:
+    log = EventLog()
+    server = TftpServer(root, "127.0.0.1", 0, sink=log, settings=FAST)
+    server.start()
+    try:
+        with RawClient(server.port) as client:
+            data, _ = client.fetch("algom0022ee010203.conf", tsize=0)
+            client_address = client.sock.getsockname()
+        log.wait_for(ev.TransferFinished)
+    finally:
+        server.stop()
+    assert data == CONFIG
+    kinds = [type(event) for event in log.events]
+    assert kinds == [
+        ev.ServerStarted,
+        ev.RequestReceived,
+        ev.TransferStarted,
+        ev.TransferFinished,
+        ev.ServerStopped,
+    ]
+    started_server, request, started, finished, _stopped = log.events
+    assert isinstance(started_server, ev.ServerStarted)
+    assert (started_server.port, started_server.root) == (server.port, str(root.resolve()))
+    assert isinstance(request, ev.RequestReceived)
+    assert request.client == client_address and request.options == {"tsize": "0"}
+    assert isinstance(started, ev.TransferStarted)
+    assert started.requested == "algom0022ee010203.conf"
+    assert started.served == "algom0022EE010203.conf" and started.case_fallback
+    assert started.source is ev.Source.DISK and started.size == len(CONFIG)
+    assert started.options == {"tsize": str(len(CONFIG))}
+    assert started.md5 == __import__("hashlib").md5(CONFIG).hexdigest()
+    assert isinstance(finished, ev.TransferFinished)
+    assert finished.transfer_id == started.transfer_id and finished.bytes_sent == len(CONFIG)
+    assert finished.retransmissions == 0 and finished.duration >= 0
+
+
+def test_progress_is_throttled(root: Path) -> None:
+    settings = TftpSettings(progress_interval=0.05)
+    with running_server(root, settings) as (server, log), RawClient(server.port) as client:
+        started = time.monotonic()
+        client.rrq("big.bin")
+        block = 0
+        while True:
+            reply = client.recv()
+            client.ack(reply.block)
+            block += 1
+            if block % 256 == 0:
+                time.sleep(0.02)  # a slow device: the transfer lasts a while
+            if len(reply.data) < 512:
+                break
+        log.wait_for(ev.TransferFinished)
+        elapsed = time.monotonic() - started
+    progress = log.of(ev.TransferProgress)
+    assert progress, "a transfer this long reports progress"
+    assert len(progress) <= elapsed / 0.05 + 2
+    sent = [event.bytes_sent for event in progress if isinstance(event, ev.TransferProgress)]
+    assert sent == sorted(sent) and len(set(sent)) == len(sent)
+
+
+def test_stop_with_50_transfers_in_flight(root: Path) -> None:
+    with running_server(root, FAST) as (server, log):
+        clients = [RawClient(server.port) for _ in range(50)]
+        try:
+            for client in clients:
+                client.rrq("big.bin")
+            for client in clients:
+                assert client.recv().opcode == DATA
+            started = time.perf_counter()
+            server.stop()
+            elapsed = time.perf_counter() - started
+            print(f"stop() with 50 transfers in flight took {elapsed * 1000:.1f} ms")
+            assert elapsed < 1.0
+            assert not server.running
+            for client in clients:
+                while (reply := client.recv()).opcode == DATA:
+                    pass
+                assert (reply.opcode, reply.code) == (ERROR, 0)
+        finally:
+            for client in clients:
+                client.close()
+    failed = log.of(ev.TransferFailed)
+    assert len(failed) == 50
+    assert all(isinstance(e, ev.TransferFailed) and e.reason == "server stopped" for e in failed)
+    assert isinstance(log.events[-1], ev.ServerStopped)
+
+
+def test_server_can_be_started_again(root: Path) -> None:
+    log = EventLog()
+    server = TftpServer(root, "127.0.0.1", 0, sink=log, settings=FAST)
+    try:
+        for round_ in (1, 2):
+            server.start()
+            assert server.running
+            with RawClient(server.port) as client:
+                assert client.fetch("algom0022EE010203.conf")[0] == CONFIG
+            log.wait_for(ev.TransferFinished, round_)
+            server.stop()
+            assert not server.running
+    finally:
+        server.stop()
+    assert server.stats().done == 2
+
+
+def test_port_in_use_is_a_structured_error(root: Path) -> None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    log = EventLog()
+    try:
+        server = TftpServer(root, "127.0.0.1", port, sink=log)
+        with pytest.raises(ServerStartError) as raised:
+            server.start()
+    finally:
+        holder.close()
+    error = raised.value
+    assert error.code == errors.PORT_IN_USE and (error.address, error.port) == ("127.0.0.1", port)
+    assert str(port) in error.message and error.remedies
+    assert not server.running
+    (failed,) = log.of(ev.ServerFailed)
+    assert isinstance(failed, ev.ServerFailed) and failed.code == errors.PORT_IN_USE
+    assert failed.remedies == error.remedies
+
+
+def test_permission_denied_is_a_structured_error(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: socket.socket, address: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    with pytest.raises(ServerStartError) as raised:
+        TftpServer(root, "127.0.0.1", 69).start()
+    assert raised.value.code == errors.PERMISSION_DENIED
+    assert "69" in raised.value.message and raised.value.remedies
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may bind 69")
+def test_low_port_without_privileges_is_refused(root: Path) -> None:
+    with pytest.raises(ServerStartError) as raised:
+        TftpServer(root, "127.0.0.1", 69).start()
+    assert raised.value.code in (errors.PERMISSION_DENIED, errors.PORT_IN_USE)
+
+
+def test_address_not_on_this_computer(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable(self: socket.socket, address: object) -> None:
+        raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+
+    monkeypatch.setattr(socket.socket, "bind", unavailable)
+    with pytest.raises(ServerStartError) as raised:
+        TftpServer(root, "192.0.2.1", 69).start()
+    assert raised.value.code == errors.BAD_ADDRESS
+
+
+@pytest.mark.parametrize(
+    ("platform", "needle"),
+    [
+        ("linux", "ip_unprivileged_port_start=69"),
+        ("linux", "cap_net_bind_service"),
+        ("darwin", "--bind 0.0.0.0"),
+        ("win32", "netsh advfirewall"),
+    ],
+)
+def test_permission_remedies_per_platform(platform: str, needle: str) -> None:
+    error = errors.bind_error(
+        PermissionError(errno.EACCES, "denied"),
+        service="tftp",
+        address="",
+        port=69,
+        platform=platform,
+    )
+    assert any(needle in remedy for remedy in error.remedies), error.remedies
+
+
+@pytest.mark.parametrize(
+    ("platform", "needle"), [("linux", "ss -ulpn"), ("darwin", "lsof"), ("win32", "netstat")]
+)
+def test_port_in_use_remedies_per_platform(platform: str, needle: str) -> None:
+    error = errors.bind_error(
+        OSError(errno.EADDRINUSE, "in use"),
+        service="dhcp",
+        address="10.0.0.1",
+        port=67,
+        platform=platform,
+    )
+    assert error.message.startswith("dhcp:") and "67" in error.message
+    assert any(needle in remedy for remedy in error.remedies)
+
+
+def test_virtual_files_and_root_changes_through_the_server(root: Path, tmp_path: Path) -> None:
+    with running_server(None, FAST) as (server, log):
+        with RawClient(server.port) as client:
+            client.rrq("algop8186.conf")
+            assert client.recv().code == 1  # nothing served yet
+        server.set_virtual_file("algop8186.conf", b"stage 1\n")
+        assert server.virtual_files() == ["algop8186.conf"]
+        with RawClient(server.port) as client:
+            assert client.fetch("algop8186.conf")[0] == b"stage 1\n"
+        started = log.wait_for(ev.TransferStarted)[0]
+        assert isinstance(started, ev.TransferStarted) and started.source is ev.Source.VIRTUAL
+        server.clear_virtual_files()
+        server.set_root(root)
+        with RawClient(server.port) as client:
+            assert client.fetch("algom0022EE010203.conf")[0] == CONFIG
+            client.peer = None
+            client.rrq("algop8186.conf")
+            assert client.recv().code == 1
+
+
+def test_a_failing_sink_does_not_stop_the_server(root: Path) -> None:
+    def broken(event: ev.Event) -> None:
+        raise RuntimeError("sink bug")
+
+    server = TftpServer(root, "127.0.0.1", 0, sink=broken, settings=FAST)
+    server.start()
+    try:
+        for _ in range(2):
+            with RawClient(server.port) as client:
+                assert client.fetch("algom0022EE010203.conf")[0] == CONFIG
+        assert server.running
+    finally:
+        server.stop()
+
+
+def test_stats_count_devices_files_and_bytes(root: Path) -> None:
+    with running_server(root, FAST) as (server, log):
+        for name in ("algom0022EE010203.conf", "algom0022EE010203.conf", "missing.conf"):
+            with RawClient(server.port) as client:
+                client.fetch(name)
+        log.wait_for(ev.TransferFinished, 2)
+        stats = server.stats()
+    assert (stats.devices, stats.files, stats.bytes_sent) == (1, 1, 2 * len(CONFIG))
+    assert (stats.requests, stats.refused, stats.done, stats.failed, stats.active) == (
+        3,
+        1,
+        2,
+        0,
+        0,
+    )
