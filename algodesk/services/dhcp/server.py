@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import secrets
 import selectors
 import socket
 import sys
@@ -21,8 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from algodesk.core import dhcp_packet as dp
-from algodesk.core.dhcp_packet import DhcpError, MessageType, Option
 from algodesk.core.events import (
     Address,
     ServerFailed,
@@ -32,7 +29,6 @@ from algodesk.core.events import (
     Sink,
     null_sink,
 )
-from algodesk.core.syslog_parse import clean
 from algodesk.services import errors
 from algodesk.services.dhcp.leases import Lease, LeaseStore
 from algodesk.services.dhcp.ping import Pinger, ping_works
@@ -44,6 +40,7 @@ from algodesk.services.dhcp.responder import (
     Outgoing,
     PingCheck,
 )
+from algodesk.services.dhcp.rival import RivalWatch, probe_discover
 from algodesk.services.dhcp.settings import DhcpSettings
 from algodesk.services.interfaces import list_interfaces
 
@@ -87,16 +84,14 @@ class DhcpServer:
         self._redirect_to = redirect_to
         self._responder: DhcpResponder | None = None
         self._socket: socket.socket | None = None
-        self._watch: socket.socket | None = None
+        self._rival: RivalWatch | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._port = server_port
-        self._probe_xid = 0
         self._pinger = Pinger()
         self._ping_checks: dict[str, PingCheck] = {}
-        self._other_servers: set[str] = set()
 
     @property
     def port(self) -> int:
@@ -111,7 +106,7 @@ class DhcpServer:
     @property
     def other_servers(self) -> set[str]:
         """Identifiers of other DHCP servers the probe heard."""
-        return set(self._other_servers)
+        return set(self._rival.rivals) if self._rival else set()
 
     def leases(self) -> list[Lease]:
         """Every lease known (active or not)."""
@@ -145,6 +140,13 @@ class DhcpServer:
             )
             raise
         self._port = self._socket.getsockname()[1]
+        if interface and not sys.platform.startswith("linux"):
+            self._notice(
+                "warning",
+                "dhcp-all-interfaces",
+                f"this system cannot tie a socket to {interface}: DHCP requests from every "
+                "network are heard (only Algo devices are answered unless told otherwise)",
+            )
         if leases.load_problem:
             self._notice("warning", "dhcp-leases-unreadable", leases.load_problem)
         ping_check = settings.ping_check and ping_works()
@@ -162,9 +164,11 @@ class DhcpServer:
             broadcast_address=BROADCAST,
             ping_check=ping_check,
         )
+        self._rival = None
         if settings.detect_other_servers:
             try:
-                self._watch = self._open(self._client_port, interface, service_port=False)
+                watch = self._open(self._client_port, interface, service_port=False)
+                self._rival = RivalWatch(watch, settings.server_address, self._sink)
             except errors.ServerStartError as error:
                 self._notice(
                     "warning",
@@ -173,7 +177,6 @@ class DhcpServer:
                 )
         self._wake_r, self._wake_w = socket.socketpair()
         self._stopping.clear()
-        self._other_servers.clear()
         self._thread = threading.Thread(target=self._run, name="algodesk-dhcp", daemon=True)
         self._thread.start()
         self._sink(ServerStarted(service=SERVICE, address=settings.server_address, port=self._port))
@@ -189,10 +192,12 @@ class DhcpServer:
             self._wake_w.send(b"x")
         thread.join(timeout=2.0)
         self._thread = None
-        for sock in (self._socket, self._watch, self._wake_r, self._wake_w):
+        for sock in (self._socket, self._wake_r, self._wake_w):
             if sock is not None:
                 sock.close()
-        self._socket = self._watch = self._wake_r = self._wake_w = None
+        if self._rival is not None:
+            self._rival.socket.close()  # still open when stopped within the probe window
+        self._socket = self._wake_r = self._wake_w = None
         self._sink(
             ServerStopped(service=SERVICE, address=self.settings.server_address, port=self._port)
         )
@@ -270,10 +275,12 @@ class DhcpServer:
         selector = selectors.DefaultSelector()
         selector.register(self._socket, selectors.EVENT_READ)
         selector.register(self._wake_r, selectors.EVENT_READ)
-        probe_deadline = None
-        if self._watch is not None:
-            selector.register(self._watch, selectors.EVENT_READ)
-            self._send_probe(self._watch)
+        rival, probe_deadline = self._rival, None
+        if rival is not None:
+            selector.register(rival.socket, selectors.EVENT_READ)
+            discover = probe_discover()
+            self._responder_of().ignore_xid(discover.xid)  # it loops back to our own socket
+            self._send(discover.encode(), (BROADCAST, self._probe_port), rival.socket)
             probe_deadline = time.monotonic() + self._probe_seconds
         try:
             while not self._stopping.is_set():
@@ -283,14 +290,16 @@ class DhcpServer:
                 for key, _events in selector.select(min(timeouts, default=None)):
                     if key.fileobj is self._socket:
                         self._serve(self._socket)
-                    elif key.fileobj is self._watch and self._watch is not None:
-                        self._watch_offers(self._watch)
+                    elif rival is not None and key.fileobj is rival.socket:
+                        rival.read()
                 for address, answered in self._pinger.finished():
                     check = self._ping_checks.pop(address)
                     self._act(self._guarded(self._responder_of().pinged, check, answered))
-                if probe_deadline is not None and time.monotonic() >= probe_deadline:
-                    probe_deadline = None
-                    self._end_probe(selector)
+                probe_over = probe_deadline is not None and time.monotonic() >= probe_deadline
+                if rival is not None and probe_over:
+                    selector.unregister(rival.socket)
+                    rival.finish()
+                    probe_deadline = rival = None
         finally:
             self._pinger.cancel()
             self._ping_checks.clear()
@@ -328,65 +337,6 @@ class DhcpServer:
                 self._ping_checks[action.ip] = action
             else:
                 self._act(self._guarded(self._responder_of().pinged, action, False))
-
-    def _send_probe(self, watch: socket.socket) -> None:
-        assert self._responder is not None
-        self._probe_xid = secrets.randbits(32)
-        self._responder.ignore_xid(self._probe_xid)
-        # A locally administered MAC that no device has, so no server mistakes it for one.
-        chaddr = bytes([0x02]) + secrets.token_bytes(5)
-        discover = dp.request_packet(
-            MessageType.DISCOVER,
-            xid=self._probe_xid,
-            chaddr=chaddr,
-            broadcast=True,
-            options=[
-                (
-                    Option.PARAMETER_REQUEST_LIST,
-                    bytes([Option.SUBNET_MASK, Option.ROUTER, Option.TFTP_SERVER_NAME, 150, 160]),
-                )
-            ],
-        )
-        self._send(discover.encode(), (BROADCAST, self._probe_port), watch)
-
-    def _watch_offers(self, watch: socket.socket) -> None:
-        while True:
-            try:
-                data, peer = watch.recvfrom(_MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                continue
-            try:
-                packet = dp.decode(data)
-            except DhcpError:
-                continue
-            if packet.op != dp.BOOTREPLY or packet.message_type is not MessageType.OFFER:
-                continue
-            server_id = packet.ip_option(Option.SERVER_ID) or peer[0]
-            if server_id == self.settings.server_address or server_id in self._other_servers:
-                continue
-            self._other_servers.add(server_id)
-            option66 = packet.text_option(Option.TFTP_SERVER_NAME)
-            announces = f"; it announces option 66 = {clean(option66)}" if option66 else ""
-            self._notice(
-                "warning",
-                "dhcp-other-server",
-                f"another DHCP server is active on this segment at {peer[0]} (server id "
-                f"{server_id}), offering {packet.yiaddr}{announces}: devices may take its "
-                "offer instead of the bench's",
-                (peer[0], peer[1]),
-            )
-
-    def _end_probe(self, selector: selectors.BaseSelector) -> None:
-        if self._watch is not None:
-            # An OFFER may have arrived while the loop was busy: read it before closing.
-            self._watch_offers(self._watch)
-            selector.unregister(self._watch)
-            self._watch.close()
-            self._watch = None
-        if not self._other_servers:
-            self._notice("info", "dhcp-no-other-server", "no other DHCP server answered the probe")
 
     def _notice(self, level: str, code: str, message: str, client: Address | None = None) -> None:
         self._sink(
