@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -190,3 +195,31 @@ def test_port_in_use_is_a_server_start_error() -> None:
     assert (failed.code, failed.remedies) == ("port-in-use", caught.value.remedies)
     assert any("rsyslog" in remedy for remedy in caught.value.remedies)
     assert not server.running
+
+
+def test_serve_prints_syslog_lines(tmp_path: Path) -> None:
+    """`algodesk serve --syslog 0` on loopback: the receiver's port, then a device's line."""
+    serve = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "algodesk", "serve", str(tmp_path), "--json"),
+            *("--bind", "127.0.0.1", "--port", "0", "--syslog", "0"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        lines = (json.loads(line) for line in serve.stdout)
+        started = next(
+            e for e in lines if e["event"] == "server-started" and e["service"] == "syslog"
+        )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as device:
+            device.sendto(b"<12>sipd: admin.pwd = algo rejected", ("127.0.0.1", started["port"]))
+        line = next(e for e in lines if e["event"] == "syslog")
+        assert (line["severity"], line["app"]) == (4, "sipd")
+        assert line["message"] == "admin.pwd = **** rejected"
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=10)
+    assert serve.returncode == 0

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from algodesk.commands import CommandError
 from algodesk.commands.profile import add_password_stdin, serving_files
 from algodesk.core import events as ev
+from algodesk.core.syslog_parse import SEVERITY_NAMES
 from algodesk.services import paths
 from algodesk.services.dhcp import (
     DhcpServer,
@@ -153,7 +154,8 @@ def describe(event: ev.Event) -> str:
         return f"lease {event.ip} to {event.mac} for {event.lease_seconds} s ({options})"
     if isinstance(event, ev.SyslogLine):
         source = " ".join(part for part in (event.hostname, event.app) if part)
-        return f"{_peer(event.client)} syslog {event.severity} {source}: {event.message}"
+        severity = SEVERITY_NAMES[event.severity] if 0 <= event.severity < 8 else event.severity
+        return f"{_peer(event.client)} syslog {severity} {source}: {event.message}"
     if isinstance(event, ev.ServiceNotice):
         return f"{event.service} {event.level}: {event.message}"
     if isinstance(event, ev.RequestReceived):
