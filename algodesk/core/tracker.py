@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
@@ -50,6 +50,8 @@ Fetcher = Callable[[str], bytes | None]
 """Reads a served file by name (None when absent); lets the tracker check md5s and hand-offs."""
 
 TIMELINE_LIMIT = 500
+NOT_SEEN = "expected — not seen yet"
+"""Status of a device on the roster that has not made a request yet."""
 _CACHE_LIMIT = 256
 _T = TypeVar("_T")
 ENTRY_BACKLOG = 20_000
@@ -138,6 +140,12 @@ class TrackedDevice:
     boot: _Boot = field(default_factory=_Boot)
     last_config: tuple[str, str] | None = None
     same_config_boots: int = 0
+    expected: bool = False
+
+    @property
+    def seen(self) -> bool:
+        """Whether the device has shown up (every device the tracker learns of has an IP)."""
+        return bool(self.ip)
 
     @property
     def diagnoses(self) -> list[Diagnosis]:
@@ -148,6 +156,8 @@ class TrackedDevice:
     @property
     def status(self) -> tuple[Level, str]:
         """The one line a technician reads from across the room."""
+        if not self.seen:
+            return Level.INFO, NOT_SEEN
         found = [*self.findings, self.loop] if self.loop else self.findings
         worst = max(found, key=lambda d: d.level.rank, default=None)
         if worst and worst.level.rank >= Level.WARNING.rank:
@@ -253,6 +263,32 @@ class Tracker:
         self._dirty_entries = {}
         return changes
 
+    def expect(self, devices: Mapping[str, str]) -> None:
+        """Expect the devices ``MAC -> product`` ('' when unknown), such as a roster's rows.
+
+        Each one gets a row before it is seen (status :data:`NOT_SEEN`) so the bench sees who is
+        missing. A later call replaces the list: rows of devices no longer expected and never
+        seen go. MACs may be in any spelling; ``MacError`` for one that is not a MAC.
+        """
+        wanted = {normalize_mac(mac): product for mac, product in devices.items()}
+        for key, device in list(self.devices.items()):
+            if device.expected and key not in wanted:
+                device.expected = False
+                if device.seen:
+                    self._dirty[id(device)] = device
+                else:
+                    self._forget(device)
+        for mac, product in wanted.items():
+            known = self.devices.get(mac)
+            if known is None:
+                known = TrackedDevice(key=mac, mac=mac, product=product, expected=True)
+                self.devices[mac] = known
+                self._changes.new_devices.append(known)
+            else:
+                known.expected = True
+                known.product = known.product or product
+                self._dirty[id(known)] = known
+
     def device_for_ip(self, ip: str) -> TrackedDevice | None:
         """The device last seen at ``ip``."""
         key = self._by_ip.get(ip)
@@ -274,6 +310,11 @@ class Tracker:
         held = self._by_ip.get(ip)
         bare = self.devices.get(held) if held and held.startswith("ip:") else None
         device = self.devices.get(mac)
+        if device is not None and not device.seen and bare is not None:
+            # An expected device first asked for a file that does not name it: that row is it.
+            self._forget(device)
+            bare.expected, bare.product = True, bare.product or device.product
+            device = None
         if device is None and bare is not None:
             del self.devices[bare.key]
             bare.key = bare.mac = mac
@@ -282,6 +323,8 @@ class Tracker:
             device = self._create(mac, when, mac=mac, ip=ip)
         elif bare is not None:
             self._merge(bare, into=device)
+        if not device.seen:
+            device.first_seen = when  # an expected device shows up
         if device.ip and device.ip != ip and self._by_ip.get(device.ip) == mac:
             del self._by_ip[device.ip]
         device.ip = ip
@@ -289,10 +332,13 @@ class Tracker:
         self._touch(device, when)
         return device
 
+    def _forget(self, device: TrackedDevice) -> None:
+        del self.devices[device.key]
+        self._changes.removed_devices.append(device)
+        self._dirty.pop(id(device), None)
+
     def _merge(self, bare: TrackedDevice, *, into: TrackedDevice) -> None:
-        del self.devices[bare.key]
-        self._changes.removed_devices.append(bare)
-        self._dirty.pop(id(bare), None)
+        self._forget(bare)
         merged = sorted([*into.timeline, *bare.timeline], key=lambda e: e.seq)
         into.timeline.clear()
         into.timeline.extend(merged)
