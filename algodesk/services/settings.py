@@ -36,6 +36,28 @@ class Settings:
     address: str = ALL_ADDRESSES
     port: int = DEFAULT_PORT
     auto_md5: bool = True
+    # The bench network companions; each is off at start (the on/off state is never saved).
+    dhcp_pool_start: str = ""
+    """First pool address; '' picks one on the bench subnet."""
+    dhcp_pool_size: int = 50
+    dhcp_subnet_mask: str = "255.255.255.0"
+    dhcp_lease_minutes: int = 60
+    dhcp_router: str = ""
+    dhcp_dns: list[str] = field(default_factory=list)
+    dhcp_option66: bool = True
+    dhcp_option66_value: str = ""
+    """Host or URL; '' names the bench address."""
+    dhcp_option160: bool = False
+    dhcp_option160_value: str = ""
+    dhcp_option150: bool = False
+    dhcp_option150_addresses: list[str] = field(default_factory=list)
+    dhcp_reservations: list[str] = field(default_factory=list)
+    """Static leases, each ``MAC=IP``."""
+    dhcp_algo_only: bool = True
+    syslog_port: int = 514
+    zeroconf: bool = False
+    checksync_port: int = 5060
+    checksync_extension: str = ""
 
     def remember_folder(self, folder: str) -> None:
         """Make ``folder`` current and first among the recent folders."""
