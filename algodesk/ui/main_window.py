@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_feed_server_failed(self, event: ev.ServerFailed) -> None:
+        if event.service != "tftp":
+            return  # DHCP and syslog failures are the companions panel's to report
         self.show_server_problem(event.code, event.message, event.remedies, event.port)
         if self.control.running:
             self.control.stop()
