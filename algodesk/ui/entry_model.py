@@ -1,24 +1,20 @@
 """A table of requests (timeline entries), appended and updated in batches.
 
-The Transfers page shows every request; the Live page's timeline shows one device's. Both keep
-their own list of rows (bounded, oldest dropped first) so what Qt sees only changes inside
-:meth:`EntryTableModel.apply`, never behind its back.
+The Transfers page shows every request; the Live page's timeline shows one device's. Rows are
+bounded (oldest dropped first) and change only inside :meth:`EntryTableModel.apply`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject
 
 from algodesk.core.diagnosis import Level
 from algodesk.core.tracker import Outcome, TimelineEntry
-from algodesk.ui import status_style
-from algodesk.ui.dirty import contiguous_ranges
-from algodesk.ui.progress_delegate import PROGRESS_ROLE
+from algodesk.ui import status_style, text
+from algodesk.ui.item_table import ItemTable, Values, cell
 
-Index = QModelIndex | QPersistentModelIndex
 Cell = Callable[[TimelineEntry], str]
 
 OUTCOME_LEVELS: dict[Outcome, Level] = {
@@ -29,8 +25,6 @@ OUTCOME_LEVELS: dict[Outcome, Level] = {
     Outcome.REFUSED: Level.WARNING,
     Outcome.FAILED: Level.ERROR,
 }
-ENTRY_ROLE = Qt.ItemDataRole.UserRole + 2
-"""The row's :class:`TimelineEntry` (for filters and details)."""
 
 
 def outcome_text(entry: TimelineEntry) -> str:
@@ -40,7 +34,17 @@ def outcome_text(entry: TimelineEntry) -> str:
     return entry.outcome.value
 
 
-class EntryTableModel(QAbstractTableModel):
+def search_text(entry: TimelineEntry) -> str:
+    """What the filters match: client, device, file names, and ``outcome:<value>``."""
+    device = entry.device
+    who = f"{text.mac(device.mac)} {device.ip}" if device is not None else ""
+    return (
+        f"{entry.client[0]} {who} {entry.requested} {entry.served} "
+        f"outcome:{entry.outcome.name.lower()}"
+    ).lower()
+
+
+class EntryTableModel(ItemTable):
     """Rows of timeline entries with the given columns."""
 
     def __init__(
@@ -52,95 +56,63 @@ class EntryTableModel(QAbstractTableModel):
         outcome_column: int | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._columns = list(columns)
+        super().__init__([title for title, _cell in columns], parent)
+        self._cells = [render for _title, render in columns]
         self._limit = limit
         self._progress_column = progress_column
         self._outcome_column = outcome_column
-        self._entries: list[TimelineEntry] = []
         self._positions: dict[int, int] = {}
         self._dropped = 0
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of rows (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self._columns)
-        ):
-            return self._columns[section][0]
-        return None
-
     def entry(self, row: int) -> TimelineEntry | None:
         """The entry in ``row``."""
-        return self._entries[row] if 0 <= row < len(self._entries) else None
+        shown: TimelineEntry | None = self.object_at(row)
+        return shown
 
     def shows(self, entry: TimelineEntry) -> bool:
         """Whether ``entry`` has a row."""
         return id(entry) in self._positions
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Cell text, outcome colour and icon, and the progress fraction."""
-        entry = self.entry(index.row()) if index.isValid() else None
-        if entry is None or not 0 <= index.column() < len(self._columns):
-            return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._columns[column][1](entry)
-        if role == ENTRY_ROLE:
-            return entry
-        if role == PROGRESS_ROLE and column == self._progress_column:
-            return entry.fraction if entry.outcome is not Outcome.NOT_FOUND else None
-        if column == self._outcome_column:
+    def _row(self, entry: TimelineEntry) -> list[Values]:
+        cells = [cell(render(entry), tooltip=entry.reason or None) for render in self._cells]
+        if self._progress_column is not None:
+            fraction = entry.fraction if entry.outcome is not Outcome.NOT_FOUND else None
+            cells[self._progress_column] = cell(
+                self._cells[self._progress_column](entry), progress=fraction
+            )
+        if self._outcome_column is not None:
             level = OUTCOME_LEVELS[entry.outcome]
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return status_style.colour(level)
-            if role == Qt.ItemDataRole.DecorationRole:
-                return status_style.icon(level)
-        if role == Qt.ItemDataRole.ToolTipRole and entry.reason:
-            return entry.reason
-        return None
+            cells[self._outcome_column] = cell(
+                outcome_text(entry),
+                icon=status_style.icon(level),
+                foreground=status_style.colour(level),
+                tooltip=entry.reason or None,
+            )
+        return cells
 
     def reset(self, entries: Iterable[TimelineEntry]) -> None:
         """Show exactly ``entries`` (the newest ``limit`` of them)."""
-        self.beginResetModel()
-        self._entries = list(entries)[-self._limit :]
-        self._dropped = 0
-        self._positions = {id(e): row for row, e in enumerate(self._entries)}
-        self.endResetModel()
+        self.clear_rows()
+        self._positions, self._dropped = {}, 0
+        self.apply(list(entries), ())
 
     def apply(self, new: Sequence[TimelineEntry], updated: Iterable[TimelineEntry]) -> None:
-        """Append ``new`` rows, repaint ``updated`` ones, and drop the oldest past the limit."""
-        rows = [
-            position - self._dropped
-            for e in updated
-            if (position := self._positions.get(id(e))) is not None
-        ]
-        for first, last in contiguous_ranges(rows):
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self._columns) - 1))
+        """Append ``new`` rows, rewrite ``updated`` ones, and drop the oldest past the limit."""
+        self.update_rows(
+            (position - self._dropped, self._row(entry), search_text(entry))
+            for entry in updated
+            if (position := self._positions.get(id(entry))) is not None
+        )
         new = [e for e in new if id(e) not in self._positions][-self._limit :]
-        overflow = len(self._entries) + len(new) - self._limit
+        overflow = self.rowCount() + len(new) - self._limit
         if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            for entry in self._entries[:overflow]:
-                del self._positions[id(entry)]
-            del self._entries[:overflow]
+            for row in range(overflow):
+                shown = self.entry(row)
+                if shown is not None:
+                    del self._positions[id(shown)]
+            self.remove_rows(0, overflow)
             self._dropped += overflow
-            self.endRemoveRows()
-        if new:
-            first = len(self._entries)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, entry in enumerate(new):
-                self._positions[id(entry)] = self._dropped + first + offset
-            self._entries.extend(new)
-            self.endInsertRows()
+        first = self.rowCount()
+        for offset, entry in enumerate(new):
+            self._positions[id(entry)] = self._dropped + first + offset
+        self.append_rows([(e, self._row(e), search_text(e)) for e in new])

@@ -24,7 +24,6 @@ from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
 from algodesk.ui.device_details import DeviceDetails
 from algodesk.ui.device_model import Column, DeviceTableModel
 from algodesk.ui.live_feed import LiveFeed
-from algodesk.ui.progress_delegate import ProgressDelegate
 from algodesk.ui.table_view import table
 from algodesk.ui.timeline_model import TimelineModel
 
@@ -56,7 +55,6 @@ class LivePage(QWidget):
         font = self.devices.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         self.devices.setFont(font)
-        self.devices.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.devices))
         self.details = DeviceDetails(self)
         self.timeline = table(self)
         self.timeline.setModel(feed.timeline)

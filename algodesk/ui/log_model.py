@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.ui import status_style, text
-from algodesk.ui.row_filter import RowFilter
+from algodesk.ui.item_table import SEARCH_ROLE, ItemTable, Values, cell
 
-Index = QModelIndex | QPersistentModelIndex
 LOG_LIMIT = 10_000
 HEADERS = ("Time", "Event", "From", "Message")
-KIND_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 def _peer(event: ev.Event) -> str:
@@ -79,50 +71,34 @@ def describe(event: ev.Event) -> tuple[Level, str]:
     return Level.INFO, event.kind
 
 
-class LogModel(QAbstractTableModel):
+def event_cells(event: ev.Event) -> tuple[list[Values], str]:
+    """The cells of an event's row, and its search text (``kind:<kind>`` and every column)."""
+    level, message = describe(event)
+    loud = level.rank >= Level.WARNING.rank
+    columns = (text.clock(event.time), event.kind, _peer(event))
+    cells = [cell(value) for value in columns]
+    cells.append(
+        cell(
+            message,
+            icon=status_style.icon(level),
+            foreground=status_style.colour(level) if loud else None,
+        )
+    )
+    return cells, f"kind:{event.kind} {' '.join(columns)} {message}".lower()
+
+
+class LogModel(ItemTable):
     """The newest :data:`LOG_LIMIT` events; new ones arrive in batches on :meth:`flush`."""
 
     def __init__(self, parent: QObject | None = None, *, limit: int = LOG_LIMIT) -> None:
-        super().__init__(parent)
+        super().__init__(HEADERS, parent)
         self._limit = limit
-        self._rows: list[tuple[ev.Event, Level, str]] = []
         self._pending: deque[ev.Event] = deque(maxlen=limit)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of events shown (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Cell text, and the event's colour and icon in the message column."""
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        event, level, message = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (text.clock(event.time), event.kind, _peer(event), message)[column]
-        if role == KIND_ROLE:
-            return event.kind
-        if column == 3 and role == Qt.ItemDataRole.DecorationRole:
-            return status_style.icon(level)
-        if column == 3 and role == Qt.ItemDataRole.ForegroundRole and level.rank >= 3:
-            return status_style.colour(level)
-        return None
+    def event_at(self, row: int) -> ev.Event | None:
+        """The event shown in ``row``."""
+        shown: ev.Event | None = self.object_at(row)
+        return shown
 
     def append(self, events: Iterable[ev.Event]) -> None:
         """Queue events; they appear at the next :meth:`flush`."""
@@ -132,49 +108,36 @@ class LogModel(QAbstractTableModel):
         """Show queued events, dropping the oldest rows past the limit."""
         if not self._pending:
             return
-        fresh = [(e, *describe(e)) for e in self._pending]
+        fresh = list(self._pending)
         self._pending.clear()
-        overflow = len(self._rows) + len(fresh) - self._limit
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._rows[:overflow]
-            self.endRemoveRows()
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-        self._rows.extend(fresh)
-        self.endInsertRows()
+        self.remove_rows(0, self.rowCount() + len(fresh) - self._limit)
+        self.append_rows([(e, *event_cells(e)) for e in fresh])
 
     def clear(self) -> None:
         """Forget every event shown."""
-        self.beginResetModel()
-        self._rows.clear()
-        self.endResetModel()
+        self.clear_rows()
 
 
-class LogFilter(RowFilter):
-    """Keeps events of one kind (or all) whose text contains a substring."""
+class LogFilter(QSortFilterProxyModel):
+    """Keeps events of one kind (or all) whose text contains a substring (matched in Qt)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.setFilterRole(SEARCH_ROLE)
+        self.setFilterKeyColumn(0)
         self._text = ""
         self._kind = ""
 
     def set_text(self, value: str) -> None:
         """Filter by a case-insensitive substring of any column."""
-        with self.changing_filter():
-            self._text = value.strip().lower()
+        self._text = value.strip().lower()
+        self._apply()
 
     def set_kind(self, kind: str) -> None:
         """Keep only events of ``kind`` (``""``: every kind)."""
-        with self.changing_filter():
-            self._kind = kind
+        self._kind = kind
+        self._apply()
 
-    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
-        """Whether the event in ``row`` passes both filters."""
-        source = self.sourceModel()
-        if self._kind and source.data(source.index(row, 0, parent), KIND_ROLE) != self._kind:
-            return False
-        if not self._text:
-            return True
-        cells = (source.data(source.index(row, c, parent)) for c in range(len(HEADERS)))
-        return any(self._text in str(cell).lower() for cell in cells)
+    def _apply(self) -> None:
+        kind = f"^kind:{re.escape(self._kind)} " if self._kind else ""
+        self.setFilterRegularExpression(QRegularExpression(f"{kind}(?=.*{re.escape(self._text)})"))

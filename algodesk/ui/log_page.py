@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -62,12 +63,21 @@ class LogPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((80, 130, 150)):
             header.resizeSection(column, width)
-        model.rowsInserted.connect(self._follow)
+        # follow new rows once per batch, not once per row
+        self._following = QTimer(self)
+        self._following.setSingleShot(True)
+        self._following.timeout.connect(self._follow)
+        model.rowsInserted.connect(self._on_model_rows_inserted)
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
 
+    @Slot()
+    def _on_model_rows_inserted(self) -> None:
+        self._following.start(0)
+
+    @Slot()
     def _follow(self) -> None:
         bar = self.table.verticalScrollBar()
         if bar.value() >= bar.maximum() - 2:

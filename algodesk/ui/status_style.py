@@ -1,4 +1,7 @@
-"""Colours and icons for a diagnosis level: readable from across the room."""
+"""Colours and icons for a diagnosis level: readable from across the room.
+
+Each is made once per level: models compare cells by identity before they rewrite them.
+"""
 
 from __future__ import annotations
 
@@ -32,11 +35,13 @@ _GLYPHS: dict[Level, str] = {
 }
 
 
+@cache
 def colour(level: Level) -> QColor:
     """The strong colour of ``level`` (text, icon)."""
     return QColor(COLOURS[level])
 
 
+@cache
 def tint(level: Level) -> QColor:
     """A light background for ``level``."""
     return QColor(TINTS[level])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
+import re
+
+from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from algodesk.core.tracker import Changes, Outcome, TimelineEntry
 from algodesk.ui import text
-from algodesk.ui.entry_model import ENTRY_ROLE, EntryTableModel, outcome_text
-from algodesk.ui.row_filter import RowFilter
+from algodesk.ui.entry_model import EntryTableModel, outcome_text
+from algodesk.ui.item_table import SEARCH_ROLE
 
 TRANSFER_LIMIT = 5000
 
@@ -25,12 +27,20 @@ def _file(entry: TimelineEntry) -> str:
     return entry.requested if not served or served == base else f"{entry.requested} → {served}"
 
 
+def _progress(entry: TimelineEntry) -> str:
+    if entry.outcome is not Outcome.SENDING:
+        return ""
+    fraction = entry.fraction
+    done = text.size(entry.bytes_sent)
+    return f"{done} ({fraction:.0%})" if fraction is not None else done
+
+
 COLUMNS = (
     ("Started", lambda e: text.clock(e.time)),
     ("Client", lambda e: f"{e.client[0]}:{e.client[1]}"),
     ("Device", _device),
     ("File", _file),
-    ("Progress", lambda e: text.size(e.bytes_sent) if e.outcome is Outcome.SENDING else ""),
+    ("Progress", lambda e: _progress(e)),
     ("Size", lambda e: text.size(e.size)),
     ("Speed", lambda e: text.speed(e.speed) if e.bytes_sent else ""),
     ("Outcome", outcome_text),
@@ -64,31 +74,36 @@ OUTCOME_FILTERS: dict[str, frozenset[Outcome]] = {
 }
 
 
-class TransferFilter(RowFilter):
-    """Keeps rows whose client, device or file contains a text, with a chosen outcome."""
+def search_pattern(words: str, outcomes: frozenset[Outcome] = frozenset(Outcome)) -> str:
+    """A regular expression over a row's search text: contains ``words``, one of ``outcomes``."""
+    kinds = "|".join(sorted(o.name.lower() for o in outcomes))
+    return f"(?=.*outcome:({kinds})\\b)(?=.*{re.escape(words.strip().lower())})"
+
+
+class TransferFilter(QSortFilterProxyModel):
+    """Keeps rows whose client, device or file contains a text, with a chosen outcome.
+
+    The match runs in Qt, on each row's search text: no Python per row (see ``item_table``).
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.setFilterRole(SEARCH_ROLE)
+        self.setFilterKeyColumn(0)
         self._text = ""
         self._outcomes = OUTCOME_FILTERS["All"]
 
     def set_text(self, value: str) -> None:
         """Filter by a case-insensitive substring of client, device or file."""
-        with self.changing_filter():
-            self._text = value.strip().lower()
+        self._text = value
+        self._apply()
 
     def set_outcomes(self, name: str) -> None:
         """Filter by one of :data:`OUTCOME_FILTERS`."""
-        with self.changing_filter():
-            self._outcomes = OUTCOME_FILTERS[name]
+        self._outcomes = OUTCOME_FILTERS[name]
+        self._apply()
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
-        """Whether the request in ``row`` passes both filters."""
-        source = self.sourceModel()
-        entry = source.data(source.index(row, 0, parent), ENTRY_ROLE)
-        if entry is None or entry.outcome not in self._outcomes:
-            return False
-        if not self._text:
-            return True
-        haystack = f"{entry.client[0]} {_device(entry)} {entry.requested} {entry.served}".lower()
-        return self._text in haystack
+    def _apply(self) -> None:
+        self.setFilterRegularExpression(
+            QRegularExpression(search_pattern(self._text, self._outcomes))
+        )

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QVBoxLayout, QWidget
 
-from algodesk.ui.progress_delegate import ProgressDelegate
 from algodesk.ui.table_view import table
-from algodesk.ui.transfer_model import (
-    OUTCOME_FILTERS,
-    PROGRESS_COLUMN,
-    TransferFilter,
-    TransferTableModel,
-)
+from algodesk.ui.transfer_model import OUTCOME_FILTERS, TransferFilter, TransferTableModel
 
 
 class TransfersPage(QWidget):
@@ -34,17 +29,25 @@ class TransfersPage(QWidget):
 
         self.table = table(self)
         self.table.setModel(self.filter)
-        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((80, 150, 150, 300, 160, 80, 90)):
             header.resizeSection(column, width)
-        model.rowsInserted.connect(self._follow)
+        # follow new rows once per batch, not once per row
+        self._following = QTimer(self)
+        self._following.setSingleShot(True)
+        self._following.timeout.connect(self._follow)
+        model.rowsInserted.connect(self._on_model_rows_inserted)
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
 
+    @Slot()
+    def _on_model_rows_inserted(self) -> None:
+        self._following.start(0)
+
+    @Slot()
     def _follow(self) -> None:
         bar = self.table.verticalScrollBar()
         if bar.value() >= bar.maximum() - 2:
