@@ -130,8 +130,8 @@ class Engine:
         interval = self.settings.progress_interval
         next_sweep = time.monotonic() + interval
         try:
+            now = time.monotonic()
             while not self.stopping.is_set():
-                now = time.monotonic()
                 wait = next_sweep - now
                 if self.timers and self.timers[0][0] - now < wait:
                     wait = self.timers[0][0] - now
