@@ -10,19 +10,21 @@ from hypothesis import strategies as st
 
 from algodesk.core.device import Stage
 from algodesk.core.diagnosis import Level
+from algodesk.core.event_codec import event_from_json, event_to_json
 from algodesk.core.events import (
     LeaseGranted,
     RefusalReason,
     RequestReceived,
     RequestRefused,
     Source,
+    SyslogLine,
     TransferFailed,
     TransferFinished,
     TransferProgress,
     TransferStarted,
 )
 from algodesk.core.md5 import md5_hex
-from algodesk.core.tracker import TIMELINE_LIMIT, Outcome, Tracker, settle_all
+from algodesk.core.tracker import SYSLOG_LIMIT, TIMELINE_LIMIT, Outcome, Tracker, settle_all
 
 MAC = "0022EE010203"
 STAGE1 = b"prov.server.method = static\nprov.server.static = 10.0.0.5\nprov.download.method = ftp\n"
@@ -436,3 +438,116 @@ def test_a_config_served_to_many_devices_is_read_once_per_content() -> None:
     settle_all(tracker)
     assert tracker.devices["0022EE000001"].stage is Stage.LEFT
     assert tracker.devices["0022EE0000AA"].stage is Stage.DONE
+
+
+# --- syslog lines: attached to the device at their source address --------------------------
+
+
+def _line(ip: str, message: str, when: float, severity: int = 6) -> SyslogLine:
+    return SyslogLine(
+        time=when,
+        client=(ip, 514),
+        facility=16,
+        severity=severity,
+        hostname="algo",
+        app="prov",
+        message=message,
+    )
+
+
+def test_syslog_line_attaches_to_the_device_leased_that_address() -> None:
+    tracker = Tracker(settle_seconds=10)
+    tracker.apply(LeaseGranted(time=100.0, mac=MAC, ip="10.0.0.20", lease_seconds=600))
+    tracker.take_changes()
+    tracker.apply(_line("10.0.0.20", "provisioning: fetching algom0022EE010203.conf", 105.0))
+    device = tracker.devices[MAC]
+    assert [line.message for line in device.syslog] == [
+        "provisioning: fetching algom0022EE010203.conf"
+    ]
+    # a line is no provisioning step: no new row, no repaint, and the quiet clock runs on
+    changes = tracker.take_changes()
+    assert (changes.new_devices, changes.updated_devices) == ([], [])
+    assert device.last_seen == 100.0
+
+
+def test_a_line_from_an_unknown_address_waits_for_its_device() -> None:
+    tracker = Tracker()
+    tracker.apply(_line("10.0.0.30", "booting", 10.0))
+    tracker.apply(_line("10.0.0.31", "a printer, never provisioned", 11.0))
+    tracker.apply(_line("10.0.0.30", "dhcp: bound", 12.0))
+    assert tracker.devices == {}
+    Bench(tracker).missing("10.0.0.30", "algom0022EE0A0B0C.conf")
+    device = tracker.devices["0022EE0A0B0C"]
+    assert [line.message for line in device.syslog] == ["booting", "dhcp: bound"]
+    tracker.apply(_line("10.0.0.30", "config applied", 2000.0))
+    assert [line.message for line in device.syslog][-1] == "config applied"
+
+
+def test_bare_ip_row_brings_its_lines_when_it_merges() -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    tracker.apply(LeaseGranted(time=1.0, mac=MAC, ip="10.0.0.7", lease_seconds=600))
+    bench.missing("10.0.0.8", "algop8186.conf")  # a bare-IP row: no MAC yet
+    tracker.apply(_line("10.0.0.8", "second", 3000.0))
+    tracker.apply(_line("10.0.0.7", "first", 2000.0))
+    bench.missing("10.0.0.8", f"algom{MAC}.conf")  # same device, new address
+    (device,) = tracker.devices.values()
+    assert [line.message for line in device.syslog] == ["first", "second"]
+
+
+def test_syslog_is_bounded_per_device_and_per_waiting_address() -> None:
+    tracker = Tracker()
+    for n in range(SYSLOG_LIMIT + 5):
+        tracker.apply(_line("10.0.0.40", f"line {n}", float(n)))
+    for n in range(100):
+        tracker.apply(_line(f"10.1.{n // 200}.{n % 200}", "noise", 1.0))
+    tracker.apply(LeaseGranted(time=1.0, mac=MAC, ip="10.0.0.40", lease_seconds=600))
+    # the oldest waiting senders were let go to keep memory bounded; this one was among them
+    assert len(tracker.devices[MAC].syslog) == 0
+    for n in range(SYSLOG_LIMIT + 5):
+        tracker.apply(_line("10.0.0.40", f"line {n}", float(n)))
+    lines = tracker.devices[MAC].syslog
+    assert len(lines) == SYSLOG_LIMIT
+    assert lines[0].message == "line 5"
+
+
+def test_stored_syslog_lines_replay_onto_their_device() -> None:
+    events = [
+        LeaseGranted(time=1.0, mac=MAC, ip="10.0.0.9", lease_seconds=600),
+        _line("10.0.0.9", "sip.u1.pwd = **** applied", 2.0, severity=3),
+    ]
+    stored = [event_from_json(event_to_json(event)) for event in events]
+    assert stored == events
+    tracker = Tracker()
+    tracker.apply_all(stored)
+    (line,) = tracker.devices[MAC].syslog
+    assert (line.severity, line.client) == (3, ("10.0.0.9", 514))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_ips, st.sampled_from(["line", "lease", f"algom{MAC}.conf", "algop8186.conf"])),
+        max_size=30,
+    )
+)
+def test_every_syslog_line_is_kept_once(steps) -> None:
+    tracker = Tracker()
+    bench = Bench(tracker)
+    sent = []
+    for n, (ip, what) in enumerate(steps):
+        if what == "line":
+            sent.append(_line(ip, f"line {n}", float(n)))
+            tracker.apply(sent[-1])
+        elif what == "lease":
+            tracker.apply(LeaseGranted(time=float(n), mac=MAC, ip=ip, lease_seconds=60))
+        else:
+            bench.missing(ip, what)
+    # a device showing up at each address takes the lines still waiting there
+    for n, ip in enumerate(("10.0.0.1", "10.0.0.2", "10.0.0.3")):
+        tracker.apply(LeaseGranted(time=99.0, mac=f"0022EEFFFF0{n}", ip=ip, lease_seconds=60))
+    kept = [line for device in tracker.devices.values() for line in device.syslog]
+    assert sorted(kept, key=lambda line: line.time) == sent
+    for device in tracker.devices.values():
+        times = [line.time for line in device.syslog]
+        assert times == sorted(times)

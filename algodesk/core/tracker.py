@@ -38,6 +38,7 @@ from algodesk.core.events import (
     RequestReceived,
     RequestRefused,
     Source,
+    SyslogLine,
     TransferFailed,
     TransferFinished,
     TransferProgress,
@@ -50,6 +51,9 @@ Fetcher = Callable[[str], bytes | None]
 """Reads a served file by name (None when absent); lets the tracker check md5s and hand-offs."""
 
 TIMELINE_LIMIT = 500
+SYSLOG_LIMIT = 200
+"""Syslog lines kept per device, and per address that no device is known at yet."""
+_LOOSE_ADDRESSES = 64
 NOT_SEEN = "expected — not seen yet"
 """Status of a device on the roster that has not made a request yet."""
 _CACHE_LIMIT = 256
@@ -135,6 +139,7 @@ class TrackedDevice:
     files_served: int = 0
     current: TimelineEntry | None = None
     timeline: deque[TimelineEntry] = field(default_factory=lambda: deque(maxlen=TIMELINE_LIMIT))
+    syslog: deque[SyslogLine] = field(default_factory=lambda: deque(maxlen=SYSLOG_LIMIT))
     findings: list[Diagnosis] = field(default_factory=list)
     loop: Diagnosis | None = None
     boot: _Boot = field(default_factory=_Boot)
@@ -218,6 +223,7 @@ class Tracker:
         self._dirty_entries: dict[int, TimelineEntry] = {}
         self._facts: dict[tuple[str, str], tuple[str, str | None, bool]] = {}
         self._hashes: dict[tuple[str, str], str | None] = {}
+        self._loose: dict[str, deque[SyslogLine]] = {}
         self._handlers: dict[type[Event], Callable[[Event], None]] = {
             RequestReceived: self._on_request,  # type: ignore[dict-item]
             RequestRefused: self._on_refused,  # type: ignore[dict-item]
@@ -226,6 +232,7 @@ class Tracker:
             TransferFinished: self._on_finished,  # type: ignore[dict-item]
             TransferFailed: self._on_failed,  # type: ignore[dict-item]
             LeaseGranted: self._on_lease,  # type: ignore[dict-item]
+            SyslogLine: self._on_syslog,  # type: ignore[dict-item]
         }
 
     # --- feeding ---------------------------------------------------------------------------------
@@ -330,6 +337,7 @@ class Tracker:
         device.ip = ip
         self._by_ip[ip] = mac
         self._touch(device, when)
+        self._adopt_syslog(device, ip)
         return device
 
     def _forget(self, device: TrackedDevice) -> None:
@@ -345,6 +353,7 @@ class Tracker:
         for entry in bare.timeline:
             entry.device = into
             self._dirty_entries[id(entry)] = entry
+        self._join_syslog(into, bare.syslog)
         into.first_seen = min(into.first_seen, bare.first_seen)
         into.product = into.product or bare.product
         if bare.current is not None:
@@ -357,6 +366,7 @@ class Tracker:
         device = self.device_for_ip(ip) or self._create(f"ip:{ip}", when, ip=ip)
         self._by_ip[ip] = device.key
         self._touch(device, when)
+        self._adopt_syslog(device, ip)
         return device
 
     # --- requests --------------------------------------------------------------------------------
@@ -575,6 +585,36 @@ class Tracker:
         except MacError:
             return
         self._bind(event.ip, mac, event.time)
+
+    # --- syslog ----------------------------------------------------------------------------------
+    def _on_syslog(self, event: SyslogLine) -> None:
+        """Attach a line to the device at its source address, or hold it until one is there.
+
+        A line is no provisioning step: it neither creates a device (anything on the segment may
+        log to the bench) nor touches ``last_seen`` (quiet time settles a device's boot).
+        """
+        ip = event.client[0]
+        device = self.device_for_ip(ip)
+        if device is not None:
+            device.syslog.append(event)
+            return
+        held = self._loose.pop(ip, None) or deque(maxlen=SYSLOG_LIMIT)
+        held.append(event)
+        self._loose[ip] = held  # re-inserted last: the oldest sender goes first when full
+        if len(self._loose) > _LOOSE_ADDRESSES:
+            del self._loose[next(iter(self._loose))]
+
+    def _adopt_syslog(self, device: TrackedDevice, ip: str) -> None:
+        if self._loose:
+            held = self._loose.pop(ip, None)
+            if held:
+                self._join_syslog(device, held)
+
+    @staticmethod
+    def _join_syslog(device: TrackedDevice, lines: Iterable[SyslogLine]) -> None:
+        joined = sorted([*device.syslog, *lines], key=lambda line: line.time)
+        device.syslog.clear()
+        device.syslog.extend(joined)
 
     # --- settling --------------------------------------------------------------------------------
     def _settle(self, device: TrackedDevice) -> None:
