@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -309,3 +310,28 @@ def test_tftpy_client_downloads(server: tuple[TftpServer, EventLog], tmp_path: P
     client = tftpy.TftpClient("127.0.0.1", server[0].port, options={"blksize": 1024})
     client.download("algop8188.conf", str(out), timeout=2)
     assert out.read_bytes() == CONFIG
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_ipv6_loopback(root: Path) -> None:
+    with running_server(root, FAST, address="::1") as (server, log):
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as client:
+            client.bind(("::1", 0))
+            port = client.getsockname()[1]
+            client.settimeout(3)
+            client.sendto(request(1, "algop8188.conf"), ("::1", server.port))
+            packet, peer = client.recvfrom(2048)
+            assert packet[:4] == b"\x00\x03\x00\x01"
+            client.sendto(ack(1), peer)
+        started = log.wait_for(ev.TransferStarted)[0]
+    assert isinstance(started, ev.TransferStarted)
+    assert started.client == ("::1", port)

@@ -46,6 +46,11 @@ _REFUSAL_CODES = {
 }
 
 
+def _client(address: tuple[str, int]) -> tuple[str, int]:
+    # IPv6 addresses come as (host, port, flowinfo, scope); events carry (host, port).
+    return (address[0], address[1])
+
+
 @dataclass
 class Counters:
     """What the engine has done since it was created; read from any thread."""
@@ -172,6 +177,10 @@ class Engine:
                     self.pktinfo = True
         with contextlib.suppress(OSError):
             self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _LISTEN_RCVBUF)
+        if sys.platform == "win32":
+            # Otherwise an ICMP error for an earlier reply fails the listener's next receive.
+            with contextlib.suppress(OSError, AttributeError, ValueError):
+                self.listener.ioctl(socket.SIO_UDP_CONNRESET, False)  # type: ignore[attr-defined]
 
     def _run_timers(self, now: float) -> None:
         timers = self.timers
@@ -201,7 +210,7 @@ class Engine:
                 self.emit(
                     ev.TransferProgress(
                         transfer_id=transfer.tid,
-                        client=transfer.peer,
+                        client=_client(transfer.peer),
                         served=record.opened.served,
                         bytes_sent=sent,
                         size=transfer.size,
@@ -246,7 +255,7 @@ class Engine:
         operation = "read" if request.opcode == packets.RRQ else "write"
         self.emit(
             ev.RequestReceived(
-                client=sender,
+                client=_client(sender),
                 filename=request.filename,
                 operation=operation,
                 options=request.options,
@@ -336,7 +345,7 @@ class Engine:
         self.emit(
             ev.TransferStarted(
                 transfer_id=tid,
-                client=sender,
+                client=_client(sender),
                 requested=request.filename,
                 served=opened.served,
                 source=opened.source,
@@ -385,7 +394,9 @@ class Engine:
     ) -> None:
         self.counters.refused += 1
         self._send_quietly(self.listener, packets.error_packet(code, detail), client)
-        self.emit(ev.RequestRefused(client=client, filename=name, reason=reason, detail=detail))
+        self.emit(
+            ev.RequestRefused(client=_client(client), filename=name, reason=reason, detail=detail)
+        )
 
     @staticmethod
     def _send_quietly(sock: socket.socket, packet: bytes, address: tuple[str, int]) -> None:
@@ -422,7 +433,7 @@ class Engine:
         self.emit(
             ev.TransferFinished(
                 transfer_id=transfer.tid,
-                client=transfer.peer,
+                client=_client(transfer.peer),
                 served=record.opened.served,
                 bytes_sent=transfer.size,
                 duration=now - transfer.started,
@@ -441,7 +452,7 @@ class Engine:
         self.emit(
             ev.TransferFailed(
                 transfer_id=transfer.tid,
-                client=transfer.peer,
+                client=_client(transfer.peer),
                 served=record.opened.served,
                 reason=reason,
                 bytes_sent=sent,

@@ -22,6 +22,8 @@ from algodesk.services.tftp.settings import TftpSettings
 
 SERVICE = "tftp"
 _JOIN_TIMEOUT = 5.0
+_FDS_PER_TRANSFER = 2  # the connected socket and its catch-all twin
+_FDS_SPARE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ class TftpServer:
             if self.running:
                 return
             listener = self._bind()
+            _raise_open_file_limit(_FDS_PER_TRANSFER * self._settings.max_transfers + _FDS_SPARE)
             waker, wake = socket.socketpair()
             waker.setblocking(False)
             wake.setblocking(False)
@@ -233,3 +236,17 @@ class TftpServer:
             )
             raise
         engine.emit(ev.ServerStopped(service=SERVICE, address=self._address, port=self._port))
+
+
+def _raise_open_file_limit(wanted: int) -> None:
+    """Lift the soft limit on open files towards ``wanted`` (many systems default to 1024)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit for sockets
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

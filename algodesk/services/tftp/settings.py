@@ -29,7 +29,10 @@ class TftpSettings:
         max_retries: Consecutive timeouts after which a transfer fails.
         max_transfers: Simultaneous transfers; more requests are refused as busy.
         progress_interval: Seconds between progress events of one transfer.
-        mmap_threshold: Files at least this big are mapped, not read into memory.
+        mmap_threshold: Files at least this big are mapped, not read into memory. Smaller files
+            (firmware included, by default) are read whole, so a file replaced in place while
+            it is being served cannot corrupt or crash a transfer; a mapped file truncated in
+            place would (SIGBUS on Unix).
         cache_bytes: Bytes of files no transfer uses that stay cached for the next device.
         md5_limit: Largest file whose md5 is computed for the transfer-started event.
     """
@@ -46,7 +49,7 @@ class TftpSettings:
     max_retries: int = 6
     max_transfers: int = 500
     progress_interval: float = 0.5
-    mmap_threshold: int = 32 << 20
+    mmap_threshold: int = 128 << 20
     cache_bytes: int = 64 << 20
     md5_limit: int = 8 << 20
 

@@ -80,6 +80,7 @@ class Transfer:
         "started",
         "stranger",
         "tid",
+        "told_stranger",
         "view",
         "window",
     )
@@ -132,6 +133,7 @@ class Transfer:
         self.started = now
         self.progress_sent = -1
         self.failure = ""
+        self.told_stranger = False
 
     @property
     def bytes_acked(self) -> int:
@@ -175,10 +177,16 @@ class Transfer:
                 size, sender = self.sock.recvfrom_into(buffer)
                 if sender != self.peer:
                     self.sock.sendto(_UNKNOWN_TID, sender)
+                    self.told_stranger = True
                     return RUNNING
         except BlockingIOError:
             return RUNNING
         except OSError as error:
+            if self.told_stranger:
+                # Windows reports the ICMP answer to our ERROR 5 on this socket too; that is the
+                # stranger's port being closed, not our peer vanishing.
+                self.told_stranger = False
+                return RUNNING
             # ICMP port unreachable: ConnectionRefusedError (connected sockets on Unix) or
             # ConnectionResetError (Windows). The peer is gone.
             self.failure = f"client unreachable ({error.strerror or error})"
