@@ -9,12 +9,14 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QItemSelection, Qt, Slot
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +26,7 @@ from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
 from algodesk.ui.device_details import DeviceDetails
 from algodesk.ui.device_model import Column, DeviceTableModel
 from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.syslog_page import DeviceSyslogView
 from algodesk.ui.table_view import table
 from algodesk.ui.timeline_model import TimelineModel
 
@@ -55,15 +58,21 @@ class LivePage(QWidget):
         font = self.devices.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         self.devices.setFont(font)
+        # check-sync takes many devices at once; details and timeline follow the first
+        self.devices.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.details = DeviceDetails(self)
         self.timeline = table(self)
         self.timeline.setModel(feed.timeline)
+        self.device_syslog = DeviceSyslogView(self)
+        self.lower_tabs = QTabWidget(self)
+        self.lower_tabs.addTab(self.timeline, "Requests")
+        self.lower_tabs.addTab(self.device_syslog, "Syslog")
 
         lower = QWidget(self)
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addWidget(self.details)
-        lower_layout.addWidget(self.timeline, 1)
+        lower_layout.addWidget(self.lower_tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.devices)
         self.splitter.addWidget(lower)
@@ -146,6 +155,12 @@ class LivePage(QWidget):
         rows = self.devices.selectionModel().selectedRows()
         return self.device_model().device(rows[0].row()) if rows else None
 
+    def selected_devices(self) -> list[TrackedDevice]:
+        """Every selected device, in row order."""
+        model = self.device_model()
+        rows = sorted(index.row() for index in self.devices.selectionModel().selectedRows())
+        return [device for row in rows if (device := model.device(row)) is not None]
+
     def select_row(self, row: int) -> None:
         """Select the device in ``row``."""
         self.devices.selectRow(row)
@@ -159,8 +174,10 @@ class LivePage(QWidget):
         if isinstance(timeline, TimelineModel):
             timeline.show_device(device)
         self.details.show_device(device)
+        self.device_syslog.show_device(device)
 
     @Slot()
     def _on_feed_refreshed(self) -> None:
         if self.showing_live:
             self.details.show_device(self.selected_device())
+            self.device_syslog.refresh()
