@@ -41,10 +41,10 @@ def device_cells(device: TrackedDevice, now: float) -> list[Values]:
         cell(text.mac(device.mac) if device.mac else "(unknown)", tooltip=tooltip),
         cell(device.product),
         cell(device.ip),
-        cell(device.stage.value if device.stage is not None else "address only"),
+        cell(_stage(device)),
         cell(progress, progress=fraction),
         cell(str(device.files_served)),
-        cell(text.ago(device.last_seen, now)),
+        cell(text.ago(device.last_seen, now) if device.seen else "never"),
         cell(
             status,
             icon=status_style.icon(level),
@@ -53,6 +53,12 @@ def device_cells(device: TrackedDevice, now: float) -> list[Values]:
             tooltip=tooltip,
         ),
     ]
+
+
+def _stage(device: TrackedDevice) -> str:
+    if device.stage is not None:
+        return device.stage.value
+    return "address only" if device.seen else "expected (roster)"
 
 
 def _search(device: TrackedDevice) -> str:
