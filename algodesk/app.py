@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from algodesk import __version__
@@ -88,6 +89,29 @@ def _nothing() -> None:
     """A slot that lets the interpreter run its signal handlers."""
 
 
+EXIT_WHEN_SHOWN = "ALGODESK_EXIT_WHEN_SHOWN"
+
+
+class _ExitWhenShown(QObject):
+    """Start-up benchmarks: once the window is on screen, say so on stdout and close it."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        handle = self._window.windowHandle()
+        if event.type() == QEvent.Type.Expose and handle is not None and handle.isExposed():
+            watched.removeEventFilter(self)
+            # after the expose's paint: the window is drawn when this prints
+            QTimer.singleShot(0, self._report)
+        return False
+
+    def _report(self) -> None:
+        print("algodesk: main window shown", flush=True)
+        self._window.close()
+
+
 def main() -> int:
     """Open the window and run until it closes; returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv)
@@ -103,6 +127,9 @@ def main() -> int:
     wake.start(250)
     try:
         parts.window.show()
+        handle = parts.window.windowHandle()
+        if os.environ.get(EXIT_WHEN_SHOWN) == "1" and handle is not None:
+            handle.installEventFilter(_ExitWhenShown(parts.window))
         if parts.history_error:
             QMessageBox.warning(
                 parts.window,

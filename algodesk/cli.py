@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bench provisioning for Algo IP endpoints. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"algodesk {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (window, TFTP on 127.0.0.1, keyring) and exit 0 or 1",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -38,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run algodesk; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from algodesk import selftest
+
+        return selftest.run()
     if args.command is None:
         return _run_gui(parser)
     try:
