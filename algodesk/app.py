@@ -25,6 +25,8 @@ from algodesk.services.settings import SettingsStore
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.ui import refcount_guard
 from algodesk.ui.bridge import EventBridge
+from algodesk.ui.companions_control import CompanionFactories, Companions
+from algodesk.ui.companions_wiring import CompanionsUi, install
 from algodesk.ui.live_feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
@@ -38,17 +40,26 @@ class Composition:
     control: ServerControl
     history: HistoryStore | None
     history_error: str = ""
+    companions: Companions | None = None
+    network: CompanionsUi | None = None
 
     def close(self) -> None:
         """Stop serving and close the history (flushing it)."""
         self.control.stop()
+        if self.companions is not None:
+            self.companions.stop()
         self.window.feed.stop()
         if self.history is not None:
             self.history.close()
 
 
-def compose(app_paths: paths.AppPaths) -> Composition:
-    """Build services and the main window (call with a QApplication running)."""
+def compose(
+    app_paths: paths.AppPaths, *, companion_factories: CompanionFactories | None = None
+) -> Composition:
+    """Build services and the main window (call with a QApplication running).
+
+    ``companion_factories`` builds DHCP, syslog and zeroconf (tests put them on loopback).
+    """
     refcount_guard.install()
     app_paths.ensure()
     store = SettingsStore(app_paths.settings_file)
@@ -79,10 +90,15 @@ def compose(app_paths: paths.AppPaths) -> Composition:
             history=history,
         )
     )
+    factories = companion_factories or CompanionFactories.for_app(
+        app_paths.data_dir / "dhcp-leases.json"
+    )
+    companions = Companions(factories, bridge, history, window)
+    network = install(window, companions, bridge)
     bridge.setParent(window)
     feed.setParent(window)
     control.setParent(window)
-    return Composition(window, control, history, history_error)
+    return Composition(window, control, history, history_error, companions, network)
 
 
 def _nothing() -> None:

@@ -13,7 +13,7 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
@@ -79,7 +79,12 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     )
     dock = QDockWidget("Bench network", window)
     dock.setObjectName("bench-network-dock")
-    dock.setWidget(panel)
+    # scrolling, so the panel never makes the window taller than a laptop screen
+    scroller = QScrollArea(dock)
+    scroller.setWidgetResizable(True)
+    scroller.setFrameShape(QFrame.Shape.NoFrame)
+    scroller.setWidget(panel)
+    dock.setWidget(scroller)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def device_at(ip: str) -> str:
