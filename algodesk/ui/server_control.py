@@ -8,7 +8,7 @@ a device the moment it is bound) are held and recorded once it is, so history lo
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +38,14 @@ class BenchServer(Protocol):
 
     def stop(self) -> None:
         """Stop serving and return quickly."""
+        ...
+
+    def set_virtual_file(self, name: str, data: bytes) -> str:
+        """Serve ``data`` as ``name`` from memory."""
+        ...
+
+    def remove_virtual_file(self, name: str) -> None:
+        """Stop serving the virtual file ``name``."""
         ...
 
 
@@ -87,6 +95,7 @@ class ServerControl(QObject):
         self._lock = threading.Lock()
         self._recording = False
         self._early: list[Event] = []
+        self._virtual: dict[str, bytes] = {}
 
     @property
     def running(self) -> bool:
@@ -103,11 +112,32 @@ class ServerControl(QObject):
         """The history run of the current server."""
         return self._run_id
 
+    @property
+    def virtual_files(self) -> list[str]:
+        """Names served from memory (on this server and every later start), sorted."""
+        return sorted(self._virtual)
+
+    def serve_virtual(self, files: Mapping[str, bytes]) -> None:
+        """Serve ``files`` from memory instead of the previous set, now and after every restart.
+
+        Stage-1 files hold a password: they live here and in the engine, never on disk.
+        """
+        old, self._virtual = self._virtual, dict(files)
+        if self._server is not None:
+            for name in old.keys() - self._virtual.keys():
+                self._server.remove_virtual_file(name)
+            self._install(self._server)
+
+    def _install(self, server: BenchServer) -> None:
+        for name, data in self._virtual.items():
+            server.set_virtual_file(name, data)
+
     def start(self, root: Path, address: str, port: int) -> bool:
         """Serve ``root`` at ``address:port``; False (and :attr:`failed`) when it cannot bind."""
         if self._server is not None:
             return True
         server = self._factory(root, address, port, self._sink)
+        self._install(server)  # before the first request can arrive
         try:
             server.start()
         except ServerStartError as error:
