@@ -297,11 +297,6 @@ def test_transfers_through_a_lossy_relay_arrive_intact(
     assert counts.dropped and counts.duplicated and counts.reordered, counts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine answers every first duplicate ACK of a block by resending (Sorcerer's "
-    "Apprentice): after one duplicated DATA, every later block goes out twice",
-)
 def test_duplicated_data_does_not_double_the_rest_of_the_transfer(
     served: tuple[TftpServer, Recorder], root: dict[str, str], tmp_path: Path
 ) -> None:
