@@ -12,8 +12,6 @@ import contextlib
 import heapq
 import logging
 import socket
-import struct
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,19 +25,16 @@ from algodesk.services.tftp.negotiate import negotiate
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
 from algodesk.services.tftp.settings import TftpSettings
+from algodesk.services.tftp.sockets import (
+    RECV_BUFFER,
+    open_transfer_sockets,
+    prepare_listener,
+    receive_request,
+)
 from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
 
 log = logging.getLogger(__name__)
 
-_RECV_BUFFER = 65536
-_LISTEN_RCVBUF = 1 << 20
-# Linux: learn which local address a request reached, so replies leave from it (multi-homed
-# benches). Python 3.11 lacks the constant; the value is fixed by the Linux ABI.
-_IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
-_PKTINFO = struct.Struct("=i4s4s")
-# Connected transfer sockets (route cached, strangers filtered by the kernel) plus a catch-all
-# socket on the same port for ERROR 5 rely on Linux's UDP lookup preferring the connected socket.
-_CONNECTED_SOCKETS = sys.platform.startswith("linux")
 _REFUSAL_CODES = {
     RefusalReason.NOT_FOUND: packets.ERR_NOT_FOUND,
     RefusalReason.ACCESS: packets.ERR_ACCESS,
@@ -105,7 +100,7 @@ class Engine:
         self.by_client: dict[tuple[str, int], Transfer] = {}
         self.timers: list[tuple[float, int, Transfer]] = []
         self.next_id = 1
-        self.buffer = bytearray(_RECV_BUFFER)
+        self.buffer = bytearray(RECV_BUFFER)
         self.pktinfo = False
         self.timing = Timing(
             settings.initial_timeout,
@@ -127,7 +122,7 @@ class Engine:
         """Serve until ``stopping`` is set; then end every transfer and close every socket."""
         listen_fd = self.listener.fileno()
         wake_fd = self.wake.fileno()
-        self._prepare_listener()
+        self.pktinfo = prepare_listener(self.listener)
         self.poller.register(listen_fd)
         self.poller.register(wake_fd)
         transfers = self.transfers
@@ -169,19 +164,6 @@ class Engine:
         finally:
             self._shutdown()
 
-    def _prepare_listener(self) -> None:
-        if sys.platform.startswith("linux") and self.family == socket.AF_INET:
-            if self.local_address == "0.0.0.0":
-                with contextlib.suppress(OSError):
-                    self.listener.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
-                    self.pktinfo = True
-        with contextlib.suppress(OSError):
-            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _LISTEN_RCVBUF)
-        if sys.platform == "win32":
-            # Otherwise an ICMP error for an earlier reply fails the listener's next receive.
-            with contextlib.suppress(OSError, AttributeError, ValueError):
-                self.listener.ioctl(socket.SIO_UDP_CONNRESET, False)  # type: ignore[attr-defined]
-
     def _run_timers(self, now: float) -> None:
         timers = self.timers
         while timers and timers[0][0] <= now:
@@ -219,28 +201,8 @@ class Engine:
 
     # ----- requests -------------------------------------------------------------------------
 
-    def _receive_request(self) -> tuple[bytes, tuple[str, int], str] | None:
-        """One datagram from the listener, its sender, and the local address it reached."""
-        local = self.local_address
-        try:
-            if self.pktinfo:
-                data, ancillary, _flags, sender = self.listener.recvmsg(
-                    _RECV_BUFFER, socket.CMSG_SPACE(_PKTINFO.size)
-                )
-                for level, kind, value in ancillary:
-                    if level == socket.IPPROTO_IP and kind == _IP_PKTINFO:
-                        local = socket.inet_ntoa(_PKTINFO.unpack_from(value)[1])
-            else:
-                data, sender = self.listener.recvfrom(_RECV_BUFFER)
-        except (BlockingIOError, InterruptedError):
-            return None
-        except OSError:
-            # A Windows listener reports ICMP errors for earlier replies; nothing to do.
-            return None
-        return data, sender, local
-
     def _on_listener(self, now: float) -> None:
-        received = self._receive_request()
+        received = receive_request(self.listener, self.pktinfo, self.local_address)
         if received is None:
             return
         data, sender, local = received
@@ -300,7 +262,7 @@ class Engine:
         view = memoryview(data)
         agreed = negotiate(request.options, request.option_names, len(view), settings)
         try:
-            sock, stranger = self._transfer_sockets(local, sender)
+            sock, stranger = open_transfer_sockets(self.family, local, sender)
         except OSError as error:
             self._release(opened, release_path)
             view.release()
@@ -361,33 +323,6 @@ class Engine:
             self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
             return
         heapq.heappush(self.timers, (transfer.deadline, tid, transfer))
-
-    def _transfer_sockets(
-        self, local: str, peer: tuple[str, int]
-    ) -> tuple[socket.socket, socket.socket | None]:
-        """The transfer's socket (connected when possible) and its catch-all twin, if any."""
-        sockets: list[socket.socket] = []
-        try:
-            first = socket.socket(self.family, socket.SOCK_DGRAM)
-            sockets.append(first)
-            if not _CONNECTED_SOCKETS:
-                first.bind((local, 0))
-                first.setblocking(False)
-                return first, None
-            first.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            first.bind((local, 0))
-            connected = socket.socket(self.family, socket.SOCK_DGRAM)
-            sockets.append(connected)
-            connected.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            connected.bind(first.getsockname())
-            connected.connect(peer)
-        except OSError:
-            for sock in sockets:
-                sock.close()
-            raise
-        first.setblocking(False)
-        connected.setblocking(False)
-        return connected, first
 
     def _refuse(
         self, client: tuple[str, int], name: str, reason: RefusalReason, detail: str, code: int
