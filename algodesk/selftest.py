@@ -19,7 +19,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -92,42 +92,59 @@ def check_qt_plugins(_scratch: Path) -> str:
 
     plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
     available = sorted(_plugin_name(path) for path in _plugin_files(plugins / "platforms"))
-    wanted = next(
-        (names for prefix, names in NATIVE_PLATFORMS.items() if sys.platform.startswith(prefix)),
-        (),
-    )
+    wanted = native_platforms(sys.platform)
     if wanted and not set(wanted) & set(available):
         raise RuntimeError(f"no {' or '.join(wanted)} platform plugin in {plugins}")
     detail = f"platforms: {', '.join(available)}"
     if not frozen():
         return detail  # a development environment's plugins are PySide6's business
     files = list(_plugin_files(plugins))
-    broken: list[str] = []
-    needs_system: dict[str, list[Path]] = {}
+    failures = {}
     for path in files:
         loader = QPluginLoader(str(path))
-        if loader.load():
-            continue
-        error = loader.errorString()
-        # Linux plugins may use system libraries the build machine lacked (Wayland's on an
-        # X11 build host): fine unless that desktop is in use. Anything else is a bundle bug.
-        missing = _MISSING_LIBRARY.search(error)
-        if missing and not _QT_LIBRARY.search(missing.group(1)):
-            needs_system.setdefault(missing.group(1), []).append(path)
-        else:
-            broken.append(f"{path.relative_to(plugins)}: {error}")
-    unusable = [path for paths in needs_system.values() for path in paths]
-    if wanted and set(wanted) <= {
-        _plugin_name(p) for p in unusable if p.parent.name == "platforms"
-    }:
-        broken.append(f"no usable {' or '.join(wanted)} platform plugin")
+        if not loader.load():
+            failures[path] = loader.errorString()
+    broken, needs_system = sort_plugin_failures(failures, wanted)
     if broken:
         raise RuntimeError("plugins that do not load: " + "; ".join(broken))
-    detail += f"; {len(files) - len(unusable)} of {len(files)} bundled plugins load"
+    detail += f"; {len(files) - len(failures)} of {len(files)} bundled plugins load"
     for library, paths in sorted(needs_system.items()):
         folders = sorted({path.parent.name for path in paths})
         detail += f"; {len(paths)} {'/'.join(folders)} plugins need {library} from the system"
     return detail
+
+
+def native_platforms(system: str) -> tuple[str, ...]:
+    """The Qt platform plugins that can show windows on ``system`` (a ``sys.platform``)."""
+    for prefix, names in NATIVE_PLATFORMS.items():
+        if system.startswith(prefix):
+            return names
+    return ()
+
+
+def sort_plugin_failures(
+    failures: Mapping[Path, str], wanted: tuple[str, ...]
+) -> tuple[list[str], dict[str, list[Path]]]:
+    """Split plugin load errors into bundle faults and plugins waiting for a system library.
+
+    A Linux plugin may need a system library the build machine lacked (Wayland's, built on an
+    X11 host): it is fine until that desktop is used, and that desktop has the library. Any other
+    error, a missing Qt library above all, is the bundle's fault; so is having no plugin at all
+    that can show a window on this system.
+    """
+    broken: list[str] = []
+    needs_system: dict[str, list[Path]] = {}
+    for path, error in failures.items():
+        missing = _MISSING_LIBRARY.search(error)
+        if missing and not _QT_LIBRARY.search(missing.group(1)):
+            needs_system.setdefault(missing.group(1), []).append(path)
+        else:
+            broken.append(f"{path.parent.name}/{path.name}: {error}")
+    waiting = {_plugin_name(path) for paths in needs_system.values() for path in paths}
+    waiting &= {_plugin_name(path) for path in failures if path.parent.name == "platforms"}
+    if wanted and set(wanted) <= waiting:
+        broken.append(f"no usable {' or '.join(wanted)} platform plugin")
+    return broken, needs_system
 
 
 def check_window(scratch: Path) -> str:

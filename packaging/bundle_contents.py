@@ -12,7 +12,6 @@ Stdlib only, no PyInstaller import: ``tests/test_packaging.py`` loads it directl
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 APP_NAME = "algodesk"
@@ -125,7 +124,7 @@ def data_files() -> list[tuple[str, str]]:
     return [(str(CATALOG), CATALOG_DEST)]
 
 
-def icon_file(platform: str = sys.platform) -> Path | None:
+def icon_file(platform: str) -> Path | None:
     """The executable's icon for ``platform`` (Linux executables carry none)."""
     if platform.startswith("win"):
         return ICONS / "algodesk.ico"
@@ -134,7 +133,7 @@ def icon_file(platform: str = sys.platform) -> Path | None:
     return None
 
 
-def executables(platform: str = sys.platform) -> list[tuple[str, bool]]:
+def executables(platform: str) -> list[tuple[str, bool]]:
     """``(name, console)`` of each executable in the one-folder bundle.
 
     Windows gives a windowed program no console, so its ``print`` goes nowhere: the bundle adds

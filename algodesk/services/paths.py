@@ -1,8 +1,8 @@
 """Where algodesk keeps its files: config, data, logs and the default bench folder.
 
 Normally the platform's folders (platformdirs). Portable mode, for a USB stick: a file named
-``portable`` next to the executable (or the entry script) keeps everything beside it, in
-``algodesk-data/``. ``ALGODESK_HOME`` does the same for any folder (tests, screenshots, a second
+``portable`` next to the executable (beside ``algodesk.app`` on macOS; next to the entry script
+when run from source) keeps everything beside it, in ``algodesk-data/``. ``ALGODESK_HOME`` does the same for any folder (tests, screenshots, a second
 bench on one computer).
 """
 
@@ -57,9 +57,23 @@ class AppPaths:
 def entry_dir() -> Path:
     """The folder of the running executable (frozen) or of the entry script."""
     if getattr(sys, "frozen", False):
-        return Path(sys.executable).resolve().parent
+        return frozen_dir(Path(sys.executable))
     entry = sys.argv[0] if sys.argv and sys.argv[0] else sys.executable
     return Path(entry).resolve().parent
+
+
+def frozen_dir(executable: Path) -> Path:
+    """The folder a bundled app's user sees it in: the executable's, or beside a macOS ``.app``.
+
+    ``sys.executable`` is the bundle's own program in both the one-folder and the one-file
+    builds (never the one-file's temporary unpacking folder); on macOS it lies inside
+    ``algodesk.app/Contents/MacOS/``, where nobody would put the ``portable`` marker.
+    """
+    folder = executable.resolve().parent
+    bundle = folder.parent.parent
+    if folder.name == "MacOS" and folder.parent.name == "Contents" and bundle.suffix == ".app":
+        return bundle.parent
+    return folder
 
 
 def beside(root: Path, *, portable: bool = True) -> AppPaths:
