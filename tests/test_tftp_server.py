@@ -264,3 +264,26 @@ def test_stats_count_devices_files_and_bytes(root: Path) -> None:
         0,
         0,
     )
+
+
+def test_an_internal_error_costs_one_request_not_the_server(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from algodesk.services.tftp import engine
+
+    real = engine.negotiate
+
+    def buggy(options: dict[str, str], *args: object) -> object:
+        if "boom" in options:
+            raise RuntimeError("a bug")
+        return real(options, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "negotiate", buggy)
+    with running_server(root, FAST) as (server, _log):
+        with RawClient(server.port) as client:
+            client.rrq("algom0022EE010203.conf", boom=1)
+            reply = client.recv()
+        assert (reply.opcode, reply.code) == (ERROR, 0)
+        with RawClient(server.port) as client:
+            assert client.fetch("algom0022EE010203.conf")[0] == CONFIG
+        assert server.running

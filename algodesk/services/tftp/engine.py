@@ -66,7 +66,6 @@ class _Active:
     opened: Opened
     release_path: Path | None
     requested: str
-    started_wall: float
 
 
 class Engine:
@@ -145,6 +144,11 @@ class Engine:
                         except OSError as error:
                             transfer.failure = f"send failed ({error.strerror or error})"
                             status = FAILED
+                        except Exception:
+                            # A bug must cost one transfer, never the server.
+                            log.exception("transfer %d failed unexpectedly", transfer.tid)
+                            transfer.failure = "internal error"
+                            status = FAILED
                         if status == FINISHED:
                             self._finish(transfer, now)
                         elif status == FAILED:
@@ -178,6 +182,10 @@ class Engine:
             except OSError as error:
                 self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
                 continue
+            except Exception:
+                log.exception("transfer %d failed unexpectedly", transfer.tid)
+                self._fail(transfer, "internal error")
+                continue
             if not alive:
                 self._fail(transfer, transfer.failure)
                 continue
@@ -209,6 +217,14 @@ class Engine:
         if len(data) >= 2 and data[0] == 0 and data[1] == packets.ERROR:
             return  # never answer an error with an error
         try:
+            self._on_request(data, sender, local, now)
+        except Exception:
+            # A bug must cost one request, never the server.
+            log.exception("request from %s could not be handled", sender)
+            self._send_quietly(self.listener, packets.error_packet(0, "internal error"), sender)
+
+    def _on_request(self, data: bytes, sender: tuple[str, int], local: str, now: float) -> None:
+        try:
             request = packets.parse_request(data)
         except packets.MalformedPacket as error:
             self._refuse(sender, "", RefusalReason.MALFORMED, str(error), packets.ERR_ILLEGAL)
@@ -228,7 +244,11 @@ class Engine:
             self._refuse(sender, request.filename, RefusalReason.WRITE, detail, packets.ERR_ACCESS)
             return
         previous = self.by_client.get(sender)
-        if previous is not None and previous.in_first_round:
+        if (
+            previous is not None
+            and previous.in_first_round
+            and self.active[previous.fd].requested == request.filename
+        ):
             # The client repeated its request before our first answer arrived.
             with contextlib.suppress(OSError):
                 previous.resend_first(now)
@@ -290,9 +310,7 @@ class Engine:
         )
         self.transfers[transfer.fd] = transfer
         self.by_client[sender] = transfer
-        self.active[transfer.fd] = _Active(
-            transfer, opened, release_path, request.filename, time.time()
-        )
+        self.active[transfer.fd] = _Active(transfer, opened, release_path, request.filename)
         self.poller.register(transfer.fd)
         if stranger is not None:
             self.strangers[stranger.fileno()] = transfer

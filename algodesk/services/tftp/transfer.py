@@ -131,7 +131,7 @@ class Transfer:
         self.retransmissions = 0
         self.retried_window = False
         self.started = now
-        self.progress_sent = -1
+        self.progress_sent = 0
         self.failure = ""
         self.told_stranger = False
 
