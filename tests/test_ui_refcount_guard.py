@@ -42,3 +42,23 @@ def test_guard_keeps_a_leaking_pyside_alive() -> None:
         bare = run("bare")
         assert bare.returncode != 0
         assert "deallocating None" in bare.stderr
+
+
+def test_installing_again_adds_no_more_headroom() -> None:
+    """Every compose() installs the guard; the count must not wrap round after a few windows."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from algodesk.ui import refcount_guard
+        leaks = refcount_guard.install()
+        once = sys.getrefcount(None)
+        for _ in range(2):
+            assert refcount_guard.install() is leaks
+        print(abs(sys.getrefcount(None) - once) < 100, flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True"]

@@ -40,11 +40,21 @@ def leaking() -> bool:
     return none_lost or true_lost
 
 
+_installed = False
+
+
 def install() -> bool:
-    """Give None, True and False headroom if this PySide6 leaks; returns whether it does."""
+    """Give None, True and False headroom if this PySide6 leaks; returns whether it does.
+
+    Only the first call adds headroom: eight more would wrap the count round to where it was.
+    """
+    global _installed
+    if _installed:
+        return True
     if not leaking():
         return False
     for singleton in (None, True, False):
         # CPython keeps an object's reference count in its first field (ob_refcnt).
         ctypes.c_ssize_t.from_address(id(singleton)).value += _HEADROOM
+    _installed = True
     return True
