@@ -380,3 +380,13 @@ def test_diff_model_counts(qtmodeltester) -> None:
         Change.REMOVED: 0,
     }
     assert model.headerData(1, Qt.Orientation.Horizontal) == "left"
+
+
+def test_keys_in_natural_order_and_rows_follow_edits(catalog: Catalog) -> None:
+    model = ParameterModel(catalog)
+    model.load(ConfigDocument.from_bytes(b"sip.u10.user = 10\nsip.u2.user = 2\nsip.u1.user = 1\n"))
+    assert model.shown_keys() == ["sip.u1.user", "sip.u2.user", "sip.u10.user"]
+    assert model.add_parameter("sip.u9.user", "9") is None
+    assert model.shown_keys() == ["sip.u1.user", "sip.u2.user", "sip.u9.user", "sip.u10.user"]
+    assert model.data(model.key_index("sip.u9.user", Column.VALUE)) == "9"
+    assert model.data(model.index(0, 0)) == "sip  (4)"

@@ -1,4 +1,4 @@
-"""A two-level item model: groups at the top, sorted keys below, updated with minimal row moves.
+"""A two-level item model: groups at the top, keys below (natural order), minimal row updates.
 
 Row identity: a key's index carries its group's stable id (groups come and go as keys are added
 and removed; an id never changes), so persistent indexes and the view's expansion state survive
@@ -8,6 +8,7 @@ edits, and an edit of one key costs one row insert or removal rather than a mode
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +19,13 @@ Index = QModelIndex | QPersistentModelIndex
 GROUP_ORDER = ("prov", "sip", "audio", "net")
 """Groups shown first, in this order (the provisioning keys matter most here); then A-Z."""
 _ROOT = 0
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(key: str) -> tuple[tuple[str | int, ...], str]:
+    """Sort key putting ``sip.u2`` before ``sip.u10`` (numbers compared as numbers)."""
+    parts = _DIGITS.split(key)  # text at even places, digits at odd ones: like compares like
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), key
 
 
 def group_rank(group: str) -> tuple[int, str]:
@@ -43,7 +51,7 @@ class GroupedKeys(QAbstractItemModel):
         grouped: dict[str, list[str]] = {}
         for key in keys:
             grouped.setdefault(self.group_of(key), []).append(key)
-        return {group: sorted(members) for group, members in grouped.items()}
+        return {group: sorted(members, key=natural_key) for group, members in grouped.items()}
 
     def reset_keys(self, keys: Iterable[str]) -> None:
         """Show ``keys`` (a model reset: for a new document)."""
@@ -83,7 +91,7 @@ class GroupedKeys(QAbstractItemModel):
             members = self._keys[group]
             parent = self._group_index(group)
             for key in wanted[group]:
-                row = bisect.bisect_left(members, key)
+                row = bisect.bisect_left(members, natural_key(key), key=natural_key)
                 if row < len(members) and members[row] == key:
                     continue
                 self.beginInsertRows(parent, row, row)
@@ -105,7 +113,7 @@ class GroupedKeys(QAbstractItemModel):
         """The index of ``key``'s row (invalid when it is not shown)."""
         group = self.group_of(key)
         members = self._keys.get(group, [])
-        row = bisect.bisect_left(members, key)
+        row = bisect.bisect_left(members, natural_key(key), key=natural_key)
         if row >= len(members) or members[row] != key:
             return QModelIndex()
         return self.createIndex(row, column, self._group_ids[group])
