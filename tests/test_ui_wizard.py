@@ -130,7 +130,10 @@ def test_preview_masks_the_password_and_shows_the_checks(wizard: StageOneWizard)
     assert "prov.download.cfgpath = algo/config" in text
     assert "algop8186.conf" in preview.files.text() and "algop8301.md5" in preview.files.text()
     assert "https://prov.example.com" in preview.files.text()
-    assert preview.checks.text()  # findings or the all-clear: never empty
+    checks = preview.checks.text()
+    assert "Checks on algop8186.conf" in checks
+    assert "secret-in-generic" not in checks and "prov.auth.pwd" in checks  # words, not codes
+    assert PASSWORD not in checks
 
 
 def test_save_keeps_the_password_out_of_the_profile(

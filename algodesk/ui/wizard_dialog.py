@@ -161,10 +161,12 @@ class StageOneWizard(QWizard):
             f"Devices then fetch from {stage1.document.get('prov.download.method', '')}://"
             f"{stage1.document.get('prov.server.static', '')}."
         )
-        findings = check_document(names.generic_name(stage1.products[0]), stage1.document)
+        name = names.generic_name(stage1.products[0])
+        findings = check_document(name, stage1.document)
         page.show_checks(
+            name,
             [("warning", warning) for warning in stage1.warnings]
-            + [(str(f.severity), f.message) for f in findings]
+            + [(str(f.severity), f.message) for f in findings],
         )
 
     # --- saving ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTime, Slot
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -325,6 +326,7 @@ class PreviewPage(QWizardPage):
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.checks = QLabel(self)
         self.checks.setWordWrap(True)
         self.checks.setTextFormat(Qt.TextFormat.RichText)
@@ -335,16 +337,16 @@ class PreviewPage(QWizardPage):
         layout.addWidget(self.checks)
         layout.addWidget(self.problem)
 
-    def show_checks(self, lines: list[tuple[str, str]]) -> None:
-        """``(level, message)`` lines under the preview (or a word that all is well)."""
+    def show_checks(self, name: str, lines: list[tuple[str, str]]) -> None:
+        """``(level, message)`` lines about the file ``name`` (or a word that all is well)."""
         colours = {"error": "#c62828", "warning": "#e65100"}
+        title = f"<b>Checks on {html.escape(name)}</b> (as the Folder page would judge it)"
         if not lines:
-            self.checks.setText(
-                "<span style='color:#2e7d32'>The checks found nothing wrong.</span>"
-            )
+            self.checks.setText(f"{title}: <span style='color:#2e7d32'>nothing wrong.</span>")
             return
         self.checks.setText(
-            "<br/>".join(
+            f"{title}<br/>"
+            + "<br/>".join(
                 f"<span style='color:{colours.get(level, '#546e7a')}'>{html.escape(level)}: "
                 f"{html.escape(message)}</span>"
                 for level, message in lines
