@@ -270,7 +270,7 @@ class CompanionsPanel(QWidget):
             elif isinstance(event, ev.ServiceNotice) and event.service in _WATCHED:
                 if event.level in ("warning", "error"):
                     self._warnings = [event.message, *self._warnings][:WARNINGS_SHOWN]
-                dirty = dirty or event.service == "discovery"
+                dirty = True  # a warning to list, or a device zeroconf saw or probed
         if dirty:
             self.sync()
 

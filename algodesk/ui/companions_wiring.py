@@ -100,7 +100,7 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     action.setToolTip("Ask the selected devices to re-provision now (SIP NOTIFY)")
     window.live.devices.addAction(action)
     window.live.devices.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-    wiring = _Wiring(window, companions, bridge, panel, syslog_model)
+    wiring = _Wiring(window, companions, bridge, panel, syslog_page)
     action.triggered.connect(wiring.open_checksync)
     panel.checksync_requested.connect(wiring.open_checksync)
     return CompanionsUi(panel, dock, syslog_model, syslog_page, action, wiring)
@@ -115,18 +115,20 @@ class _Wiring(QObject):
         companions: Companions,
         bridge: EventBridge,
         panel: CompanionsPanel,
-        syslog_model: SyslogModel,
+        syslog_page: SyslogPage,
     ) -> None:
         super().__init__(window)
         self._window = window
         self._companions = companions
         self._panel = panel
-        self._syslog = syslog_model
+        self._syslog_page = syslog_page
+        self._syslog = syslog_page.model
         self.checksync_dialog: CheckSyncDialog | None = None
         companions.failed.connect(self._on_companions_failed)
         panel.dhcp_refused.connect(self._on_panel_dhcp_refused)
         bridge.events_received.connect(self._on_bridge_events_received)
         window.feed.refreshed.connect(self._on_feed_refreshed)
+        window.pages.currentChanged.connect(self._on_pages_current_changed)
         window.control.started.connect(self._on_control_started)
         window.control.stopped.connect(self._on_control_stopped)
         if window.settings.zeroconf:
@@ -191,11 +193,17 @@ class _Wiring(QObject):
 
     @Slot()
     def _on_feed_refreshed(self) -> None:
-        self._syslog.flush()
+        if self._syslog_page.isVisible():  # hidden, its bounded queue waits to be shown
+            self._syslog.flush()
         if self._companions.discovery is not None:
             for device in self._window.feed.tracker.devices.values():
                 if device.ip and is_algo_mac(device.mac):
                     self._companions.note_algo_address(device.ip)
+
+    @Slot(int)
+    def _on_pages_current_changed(self, _index: int) -> None:
+        if self._window.pages.currentWidget() is self._syslog_page:
+            self._syslog.flush()
 
     @Slot(str, int)
     def _on_control_started(self, _address: str, port: int) -> None:
