@@ -181,6 +181,7 @@ def test_saved_choices_become_server_settings(tmp_path: Path) -> None:
         (Settings(dhcp_pool_start="10.98.0.10"), "10.99.0.1", "does not fit"),
         (Settings(dhcp_reservations=["00:22:EE:01:02:03"]), "10.99.0.1", "MAC=IP"),
         (Settings(dhcp_reservations=["nope=10.99.0.5"]), "10.99.0.1", "nope"),
+        (Settings(dhcp_option66_value="ftp://bench:s3cret@10.99.0.1/algo"), "10.99.0.1", "66"),
     ],
 )
 def test_unworkable_choices_are_refused(settings: Settings, address: str, problem: str) -> None:
@@ -215,6 +216,12 @@ def test_dhcp_dialog_keeps_workable_choices_only(qtbot) -> None:
     dialog.accept()
     assert "does not fit" in dialog.error.text()
     assert settings.dhcp_pool_start == ""  # nothing kept from a refused dialog
+    unbound = DhcpDialog(settings, "")  # no bench address yet: the password is still refused
+    qtbot.addWidget(unbound)
+    unbound.option66_value.setText("ftp://bench:s3cret@10.99.0.1/algo")
+    unbound.accept()
+    assert "option 66 holds a password" in unbound.error.text()
+    assert settings.dhcp_option66_value == ""
     dialog.pool_start.setText("10.99.0.30")
     dialog.pool_size.setValue(5)
     dialog.option66_value.setText("tftp://10.99.0.1/algo")

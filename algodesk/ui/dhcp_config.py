@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from algodesk.core.syslog_parse import mask_secrets
 from algodesk.services.dhcp import DhcpSettings, DhcpSettingsError
 from algodesk.services.settings import Settings
 
@@ -47,6 +48,23 @@ def parse_reservations(lines: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def check_no_password(settings: Settings) -> None:
+    """Refuse an option 66/160 value with a password in it (DhcpSettingsError).
+
+    Every DHCP client on the segment reads the options in clear, and the settings file never
+    holds a secret.
+    """
+    for option, value in (
+        ("66", settings.dhcp_option66_value),
+        ("160", settings.dhcp_option160_value),
+    ):
+        if mask_secrets(value) != value:
+            raise DhcpSettingsError(
+                f"option {option} holds a password: name the server without it and give the "
+                "credentials in the stage-1 config (kept in the keyring)"
+            )
+
+
 def dhcp_settings(settings: Settings, server_address: str) -> DhcpSettings:
     """The server settings for ``server_address`` (the bench interface's own address).
 
@@ -57,6 +75,7 @@ def dhcp_settings(settings: Settings, server_address: str) -> DhcpSettings:
         raise DhcpSettingsError(
             "the bench DHCP server answers on one interface: choose it under 'Listen on'"
         )
+    check_no_password(settings)
     size = settings.dhcp_pool_size
     start = settings.dhcp_pool_start or default_pool_start(
         server_address, settings.dhcp_subnet_mask, size

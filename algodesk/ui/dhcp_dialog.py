@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from algodesk.core.names import MacError, format_mac, normalize_mac
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.settings import Settings
-from algodesk.ui.dhcp_config import default_pool_start, dhcp_settings
+from algodesk.ui.dhcp_config import check_no_password, default_pool_start, dhcp_settings
 
 Index = QModelIndex | QPersistentModelIndex
 RESERVATION_HEADERS = ("MAC", "IP address")
@@ -265,6 +265,7 @@ class DhcpDialog(QDialog):
         """What is wrong with the choices ('' when the server would take them)."""
         try:
             chosen = self.chosen()
+            check_no_password(chosen)
             if self.server_address:
                 dhcp_settings(chosen, self.server_address)
         except DhcpSettingsError as error:
