@@ -287,3 +287,40 @@ def test_an_internal_error_costs_one_request_not_the_server(
         with RawClient(server.port) as client:
             assert client.fetch("algom0022EE010203.conf")[0] == CONFIG
         assert server.running
+
+
+def test_200_simultaneous_transfers_share_one_read(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from algodesk.services.tftp.files import FileCache
+
+    reads: list[Path] = []
+    real_read = FileCache._read
+
+    def counting_read(self: FileCache, path: Path, key: tuple[int, ...]) -> object:
+        reads.append(path)
+        return real_read(self, path, key)
+
+    monkeypatch.setattr(FileCache, "_read", counting_read)
+    with running_server(root, TftpSettings(max_retries=20)) as (server, log):
+        clients = [RawClient(server.port) for _ in range(200)]
+        try:
+            for client in clients:
+                client.rrq("algom0022EE010203.conf")
+            for client in clients:
+                assert client.recv().block == 1  # every transfer is in flight at once
+            assert server.stats().active == 200
+            received = {id(client): b"" for client in clients}
+            for block in (1, 2, 3):
+                for client in clients:
+                    client.ack(block)
+                    if block < 3:
+                        received[id(client)] += client.recv().data
+            log.wait_for(ev.TransferFinished, 200)
+        finally:
+            for client in clients:
+                client.close()
+    started = [e for e in log.events if isinstance(e, ev.TransferStarted)]
+    assert len(started) == 200 and server.stats().done == 200
+    assert all(len(data) == len(CONFIG) - 512 for data in received.values())
+    assert len(reads) == 1
