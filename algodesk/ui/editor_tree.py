@@ -42,6 +42,7 @@ class GroupedKeys(QAbstractItemModel):
         self._keys: dict[str, list[str]] = {}
         self._group_ids: dict[str, int] = {}
         self._id_groups: dict[int, str] = {}
+        self._shown: set[str] = set()
 
     def group_of(self, key: str) -> str:
         """The group ``key`` is shown under (the part before the first dot)."""
@@ -59,44 +60,53 @@ class GroupedKeys(QAbstractItemModel):
         grouped = self._grouped(keys)
         self._groups = sorted(grouped, key=group_rank)
         self._keys = {group: grouped[group] for group in self._groups}
+        self._shown = {key for members in self._keys.values() for key in members}
         for group in self._groups:
             self._group_id(group)
         self.endResetModel()
 
     def sync_keys(self, keys: Iterable[str]) -> None:
-        """Show ``keys``: remove rows of keys (and groups) that went, insert those that came."""
-        wanted = self._grouped(keys)
-        for group in list(self._groups):
-            members, keep = self._keys[group], set(wanted.get(group, ()))
-            parent = self._group_index(group)
-            for row in reversed(range(len(members))):
-                if members[row] not in keep:
-                    self.beginRemoveRows(parent, row, row)
-                    del members[row]
-                    self.endRemoveRows()
-            if group not in wanted:
-                row = self._groups.index(group)
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._groups[row]
-                del self._keys[group]
-                self.endRemoveRows()
-        for group in sorted(wanted, key=group_rank):
-            if group not in self._keys:
-                row = bisect.bisect([group_rank(g) for g in self._groups], group_rank(group))
-                self._group_id(group)
-                self.beginInsertRows(QModelIndex(), row, row)
-                self._groups.insert(row, group)
-                self._keys[group] = []
-                self.endInsertRows()
-            members = self._keys[group]
-            parent = self._group_index(group)
-            for key in wanted[group]:
-                row = bisect.bisect_left(members, natural_key(key), key=natural_key)
-                if row < len(members) and members[row] == key:
-                    continue
-                self.beginInsertRows(parent, row, row)
-                members.insert(row, key)
-                self.endInsertRows()
+        """Show ``keys``: remove the rows of keys (and groups) that went, insert those that came.
+
+        Only the difference is touched: an edit of one value moves no row at all.
+        """
+        wanted = set(keys)
+        gone, came = self._shown - wanted, wanted - self._shown
+        for key in sorted(gone, key=natural_key, reverse=True):
+            self._remove(key)
+        for key in sorted(came, key=natural_key):
+            self._insert(key)
+
+    def _remove(self, key: str) -> None:
+        group = self.group_of(key)
+        members = self._keys[group]
+        row = members.index(key)
+        self.beginRemoveRows(self._group_index(group), row, row)
+        del members[row]
+        self._shown.discard(key)
+        self.endRemoveRows()
+        if not members:
+            row = self._groups.index(group)
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._groups[row]
+            del self._keys[group]
+            self.endRemoveRows()
+
+    def _insert(self, key: str) -> None:
+        group = self.group_of(key)
+        if group not in self._keys:
+            row = bisect.bisect([group_rank(g) for g in self._groups], group_rank(group))
+            self._group_id(group)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._groups.insert(row, group)
+            self._keys[group] = []
+            self.endInsertRows()
+        members = self._keys[group]
+        row = bisect.bisect_left(members, natural_key(key), key=natural_key)
+        self.beginInsertRows(self._group_index(group), row, row)
+        members.insert(row, key)
+        self._shown.add(key)
+        self.endInsertRows()
 
     # --- addressing ------------------------------------------------------------------------------
     def _group_id(self, group: str) -> int:
