@@ -52,6 +52,12 @@ tftpy.TftpServer(sys.argv[1]).listen("127.0.0.1", int(sys.argv[2]))
 """
 
 
+def load_line(when: str) -> str:
+    """The machine's load average (it is shared: figures under load are worth less)."""
+    one, five, _fifteen = os.getloadavg()
+    return f"load {when}: {one:.2f} {five:.2f} (1, 5 min), {os.cpu_count()} CPUs"
+
+
 def free_udp_port() -> int:
     """A UDP port on loopback that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

@@ -12,7 +12,6 @@ medians; the cost per lost packet is (time - lossless time) / packets dropped. L
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -111,9 +110,7 @@ def main() -> None:
     if not peers.have("busybox-tftp"):
         raise SystemExit("busybox with its tftp applet is needed")
 
-    print(
-        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min), {os.cpu_count()} CPUs"
-    )
+    print(peers.load_line("at start"))
     print(f"busybox tftp, {SIZE >> 20} MiB, blksize {BLKSIZE}, {args.loss:.0%} loss each way")
     if ours_settings:
         print(f"ours with {ours_settings}")
@@ -133,6 +130,7 @@ def main() -> None:
             with server:
                 summaries[name] = bench_server(server, md5, out, args.loss, args.runs)
 
+    print(peers.load_line("at end"))
     print()
     print(f"{'server':<10} {'lossless s':>10} {'lossy s':>9} {'dropped':>8} {'ms/lost':>8}")
     for name, s in summaries.items():

@@ -10,7 +10,6 @@ seconds per run, then, on the last line, ours/tftpd-hpa at N=50, blksize 1428.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import tempfile
 import time
@@ -98,9 +97,7 @@ def main() -> None:
     blksizes = [int(b) for b in args.blksizes.split(",")]
     servers = args.servers.split(",")
 
-    print(
-        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min), {os.cpu_count()} CPUs"
-    )
+    print(peers.load_line("at start"))
     print(f"file {size / MIB:g} MiB, curl clients, loopback")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="algodesk-bench-") as tmp, ExitStack() as stack:
@@ -137,6 +134,7 @@ def main() -> None:
                         f"  server CPU {run.cpu_seconds:6.2f} s",
                         flush=True,
                     )
+    print(peers.load_line("at end"))
     print_table(runs, servers, blksizes, clients)
 
 
