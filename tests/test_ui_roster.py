@@ -3,6 +3,7 @@ Live page listing the roster's devices as expected until each one shows up."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from PySide6.QtCore import Qt
 from algodesk.core import md5
 from algodesk.core.catalog import MASK
 from algodesk.core.config import ConfigDocument
+from algodesk.core.device import Stage
 from algodesk.core.diagnosis import Level
 from algodesk.core.profile import BenchProfile
 from algodesk.core.roster import parse_roster
@@ -162,12 +164,22 @@ def test_serving_a_roster_marks_each_device_as_it_is_served(
     assert status_of(bench.feed, HALL) == ("expected (roster)", NOT_SEEN)
     assert list(bench.folder.iterdir()) == []  # nothing on disk
 
+    # read from memory, the stage-1 file tells the tracker where the device went
+    bench.feed.tracker.fetch = bench.control.virtual_file
+    hall = fetch_file("127.0.0.1", bench.port, f"algom{HALL}.conf", timeout=2.0)
+    assert hall is not None
+    assert fetch_file("127.0.0.1", bench.port, f"algom{HALL}.md5", timeout=2.0) is not None
+    qtbot.waitUntil(lambda: bench.feed.tracker.devices[HALL].stage is Stage.APPLYING)
+    bench.feed.tracker.tick(math.inf)
+    assert bench.feed.tracker.devices[HALL].stage is Stage.LEFT
+    assert "handed-off" in {d.code for d in bench.feed.tracker.devices[HALL].diagnoses}
+
     page.stop_serving_files()
     assert bench.control.virtual_files == []
-    assert fetch_file("127.0.0.1", bench.port, f"algom{HALL}.conf", timeout=2.0) is None
+    assert fetch_file("127.0.0.1", bench.port, f"algom{FOREIGN}.conf", timeout=2.0) is None
     bench.feed.refresh()
     macs = {d.mac for d in bench.feed.devices.devices()}
-    assert macs == {LOBBY}  # the seen device stays, the expected ones go
+    assert macs == {LOBBY, HALL}  # seen devices stay, the expected ones go
 
 
 def test_export_warns_and_writes_only_when_confirmed(bench: Bench, tmp_path: Path) -> None:

@@ -117,6 +117,13 @@ class ServerControl(QObject):
         """Names served from memory (on this server and every later start), sorted."""
         return sorted(self._virtual)
 
+    def virtual_file(self, name: str) -> bytes | None:
+        """The bytes served from memory as ``name``, or None.
+
+        The tracker reads stage-1 files through it to see where they send devices.
+        """
+        return self._virtual.get(name)
+
     def serve_virtual(self, files: Mapping[str, bytes]) -> None:
         """Serve ``files`` from memory instead of the previous set, now and after every restart.
 
