@@ -78,7 +78,7 @@ class CompanionsPanel(QWidget):
         self._probing = False
 
         dhcp_box = QGroupBox("Bench DHCP", self)
-        self.dhcp_toggle = QCheckBox("Lease addresses, announce the bench (66/160/150)", dhcp_box)
+        self.dhcp_toggle = QCheckBox("Lease addresses, name the bench", dhcp_box)
         self.dhcp_button = QPushButton("Settings…", dhcp_box)
         self.dhcp_button.clicked.connect(self.edit_dhcp)
         self.dhcp_status = _label(dhcp_box)
@@ -90,7 +90,7 @@ class CompanionsPanel(QWidget):
         box.addWidget(self.dhcp_status)
 
         syslog_box = QGroupBox("Syslog receiver", self)
-        self.syslog_toggle = QCheckBox("Receive device logs on port", syslog_box)
+        self.syslog_toggle = QCheckBox("Receive device logs, port", syslog_box)
         self.syslog_port = QSpinBox(syslog_box)
         self.syslog_port.setRange(0, 65535)
         self.syslog_port.setValue(settings.syslog_port)
@@ -104,8 +104,10 @@ class CompanionsPanel(QWidget):
         box.addWidget(self.syslog_status)
 
         zeroconf_box = QGroupBox("zeroconf", self)
-        self.zeroconf_toggle = QCheckBox(
-            "Announce this bench, warn of other servers, list devices", zeroconf_box
+        self.zeroconf_toggle = QCheckBox("Announce the bench, watch the network", zeroconf_box)
+        self.zeroconf_toggle.setToolTip(
+            "Announce this bench (_tftp._udp) on the chosen interface only, warn of other "
+            "provisioning servers, and list the Algo devices that announce a web page"
         )
         self.zeroconf_status = _label(zeroconf_box)
         self.discovered_model = DiscoveredModel(self)
@@ -115,6 +117,7 @@ class CompanionsPanel(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.discovered.setMinimumHeight(90)
+        self.discovered.setMaximumHeight(160)
         self.probe_button = QPushButton("Probe model", zeroconf_box)
         self.probe_button.setToolTip("Ask the selected device's web page which model it is")
         self.probe_button.clicked.connect(self.probe_selected)
@@ -133,9 +136,10 @@ class CompanionsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(dhcp_box)
         layout.addWidget(syslog_box)
-        layout.addWidget(zeroconf_box, 1)
+        layout.addWidget(zeroconf_box)
         layout.addWidget(self.checksync_button)
         layout.addWidget(self.warnings)
+        layout.addStretch(1)
 
         self.dhcp_toggle.toggled.connect(self._on_dhcp_toggle_toggled)
         self.syslog_toggle.toggled.connect(self._on_syslog_toggle_toggled)

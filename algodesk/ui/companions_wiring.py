@@ -30,6 +30,7 @@ from algodesk.ui.main_window import MainWindow
 from algodesk.ui.syslog_model import SyslogModel
 from algodesk.ui.syslog_page import SyslogPage
 
+PANEL_WIDTH = 380
 SYSLOG_HIGH_PORT = 5514
 """Offered when port 514 is refused (no privileges, or a system syslog daemon has it)."""
 _NAMES = {DHCP: "the bench DHCP server", SYSLOG: "the syslog receiver", "zeroconf": "zeroconf"}
@@ -83,9 +84,11 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     scroller = QScrollArea(dock)
     scroller.setWidgetResizable(True)
     scroller.setFrameShape(QFrame.Shape.NoFrame)
+    scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroller.setWidget(panel)
     dock.setWidget(scroller)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.resizeDocks([dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
 
     def device_at(ip: str) -> str:
         device = feed.tracker.device_for_ip(ip)
