@@ -114,7 +114,9 @@ def test_real_transfer_shows_device_stage_and_outcome(bench: Composition, qtbot)
     assert outcomes == ["not found", "served", "served"]
     assert "generic file for 8186" in live.details.text()
     transfers = bench.window.transfers.table.model()
-    assert transfers.rowCount() == 3
+    assert transfers.rowCount() == 0  # a hidden page catches up when shown
+    bench.window.pages.setCurrentWidget(bench.window.transfers)
+    qtbot.waitUntil(lambda: transfers.rowCount() == 3)
     assert bench.window.feed.counts() == (1, 0, 0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from enum import IntEnum
 
 from PySide6.QtCore import QObject
@@ -81,8 +82,8 @@ class DeviceTableModel(ItemTable):
         """Every device shown, in row order."""
         return self.objects()
 
-    def apply(self, changes: Changes) -> None:
-        """Remove merged-away rows, append new devices, rewrite the cells that changed."""
+    def apply(self, changes: Changes, *, update: bool = True) -> None:
+        """Remove merged-away rows, append new devices, and (``update``) rewrite changed cells."""
         now = time.time()
         for device in changes.removed_devices:
             row = self._rows.get(id(device))
@@ -97,18 +98,16 @@ class DeviceTableModel(ItemTable):
         if fresh:
             self.append_rows([(d, device_cells(d, now), _search(d)) for d in fresh])
             self._reindex()
-        self.update_rows(
-            (row, device_cells(device, now), _search(device))
-            for device in changes.updated_devices
-            if (row := self._rows.get(id(device))) is not None
-        )
+        if update:
+            self.update_devices(changes.updated_devices)
 
-    def refresh_times(self) -> None:
-        """Rewrite the "last seen" cells (their text depends on the clock)."""
+    def update_devices(self, devices: Iterable[TrackedDevice]) -> None:
+        """Rewrite the changed cells of ``devices``' rows (the "last seen" text too)."""
         now = time.time()
         self.update_rows(
             (row, device_cells(device, now), _search(device))
-            for row, device in enumerate(self.devices())
+            for device in devices
+            if (row := self._rows.get(id(device))) is not None
         )
 
     def _reindex(self) -> None:

@@ -105,7 +105,8 @@ class EntryTableModel(ItemTable):
         )
         new = [e for e in new if id(e) not in self._positions][-self._limit :]
         overflow = self.rowCount() + len(new) - self._limit
-        if overflow > 0:
+        # trim in chunks: removing rows from the front costs the whole table each time
+        if overflow > self._limit // 10 or (overflow > 0 and overflow >= self.rowCount()):
             for row in range(overflow):
                 shown = self.entry(row)
                 if shown is not None:

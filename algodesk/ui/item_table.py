@@ -154,9 +154,9 @@ class ItemTable(QStandardItemModel):
 
 
 def _item(values: Values) -> QStandardItem:
-    item = QStandardItem()
+    item = QStandardItem(values[0])
     item.setFlags(_FLAGS)
-    for role, value in zip(ROLES, values, strict=True):
+    for role, value in zip(ROLES[1:], values[1:], strict=True):
         if value is not None:
             item.setData(value, role)
     return item

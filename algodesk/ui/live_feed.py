@@ -2,12 +2,13 @@
 
 Events from the bridge are folded into the tracker in slices of a few milliseconds (so a burst
 never freezes the window) and queued for the log; the models hear about it only on the refresh
-timer (250 ms), one batch of row inserts and ``dataChanged`` ranges per tick, so a burst of
+timer (400 ms), one batch of row inserts and ``dataChanged`` ranges per tick, so a burst of
 thousands of events costs a few repaints.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 
@@ -15,19 +16,20 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
-from algodesk.core.tracker import Tracker
+from algodesk.core.tracker import TrackedDevice, Tracker
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.device_model import DeviceTableModel
 from algodesk.ui.log_model import LogModel
 from algodesk.ui.timeline_model import TimelineModel
 from algodesk.ui.transfer_model import TransferTableModel
 
-REFRESH_MS = 250
+REFRESH_MS = 400
 SLICE_SECONDS = 0.008
 """Longest stretch the GUI thread spends folding events before it handles input and paints."""
 _CHUNK = 64
+_ROWS_PER_STEP = 25
 _SERVER_EVENTS = (ev.ServerStarted, ev.ServerStopped, ev.ServerFailed)
-_CLOCK_TICKS = 4  # repaint "last seen" once a second
+_CLOCK_TICKS = 3  # rewrite "last seen" about once a second
 
 
 class LiveFeed(QObject):
@@ -57,6 +59,8 @@ class LiveFeed(QObject):
         self.timeline = TimelineModel(self)
         self.log = LogModel(self)
         self.events_seen = 0
+        self.transfers_shown = True
+        self.log_shown = True
         self._ticks = 0
         self._backlog: deque[ev.Event] = deque()
         self._folding = QTimer(self)
@@ -64,6 +68,11 @@ class LiveFeed(QObject):
         self._folding.setInterval(0)
         self._folding.timeout.connect(self._fold)
         bridge.events_received.connect(self._on_bridge_events_received)
+        self._stale: dict[int, TrackedDevice] = {}
+        self._working = QTimer(self)
+        self._working.setSingleShot(True)
+        self._working.setInterval(0)
+        self._working.timeout.connect(self._work)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -111,17 +120,57 @@ class LiveFeed(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        """Bring every model up to date now (the timer does this every tick)."""
+        """Bring the models up to date (the timer does this every tick).
+
+        Rows appear and go at once; rewriting changed rows, and the Transfers and Log pages'
+        new rows, is done in slices of :data:`SLICE_SECONDS` right after, so a tick that
+        touches every row never holds the GUI thread for long.
+        """
         self.tracker.tick(time.time())
         changes = self.tracker.take_changes()
-        self.devices.apply(changes)
-        self.transfers.apply_changes(changes)
+        self.devices.apply(changes, update=False)
+        for device in changes.updated_devices:
+            self._stale[id(device)] = device
         self.timeline.apply_changes(changes)
-        self.log.flush()
+        self.transfers.queue_changes(changes)
         self._ticks += 1
         if self._ticks % _CLOCK_TICKS == 0:
-            self.devices.refresh_times()
+            self._stale.update((id(d), d) for d in self.devices.devices())
+        self._working.start()
         self.refreshed.emit()
+
+    def finish(self) -> None:
+        """Do all pending model work now (tests, and before a screenshot)."""
+        while self._step():
+            pass
+
+    @Slot()
+    def _work(self) -> None:
+        deadline = time.perf_counter() + SLICE_SECONDS
+        while time.perf_counter() < deadline:
+            if not self._step():
+                return
+        self._working.start()
+
+    def _step(self) -> bool:
+        """Do one small piece of pending model work; False when there is none."""
+        if self._stale:
+            keys = list(itertools.islice(self._stale, _ROWS_PER_STEP))
+            self.devices.update_devices([self._stale.pop(key) for key in keys])
+            return True
+        # a page nobody looks at keeps its (bounded) queue and catches up when shown
+        if self.transfers_shown and self.transfers.queued:
+            self.transfers.apply_queued(_ROWS_PER_STEP * 4)
+            return True
+        if self.log_shown and self.log.queued:
+            self.log.flush(_ROWS_PER_STEP * 8)
+            return True
+        return False
+
+    def show_pages(self, *, transfers: bool, log: bool) -> None:
+        """Say which pages are on screen: hidden ones wait until shown to catch up."""
+        self.transfers_shown, self.log_shown = transfers, log
+        self._working.start()
 
     def counts(self) -> tuple[int, int, int]:
         """``(devices, active transfers, devices needing attention)`` for the status bar."""
@@ -134,3 +183,4 @@ class LiveFeed(QObject):
         """Stop refreshing (before the window closes)."""
         self._timer.stop()
         self._folding.stop()
+        self._working.stop()

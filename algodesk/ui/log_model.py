@@ -104,13 +104,21 @@ class LogModel(ItemTable):
         """Queue events; they appear at the next :meth:`flush`."""
         self._pending.extend(events)
 
-    def flush(self) -> None:
-        """Show queued events, dropping the oldest rows past the limit."""
+    @property
+    def queued(self) -> bool:
+        """Whether events wait for :meth:`flush`."""
+        return bool(self._pending)
+
+    def flush(self, most: int | None = None) -> None:
+        """Show queued events (all, or the ``most`` oldest), dropping rows past the limit."""
         if not self._pending:
             return
-        fresh = list(self._pending)
-        self._pending.clear()
-        self.remove_rows(0, self.rowCount() + len(fresh) - self._limit)
+        count = len(self._pending) if most is None else min(most, len(self._pending))
+        fresh = [self._pending.popleft() for _ in range(count)]
+        overflow = self.rowCount() + len(fresh) - self._limit
+        if overflow > self._limit // 10 or overflow >= self.rowCount():
+            # trim in chunks: removing rows from the front costs the whole table each time
+            self.remove_rows(0, overflow)
         self.append_rows([(e, *event_cells(e)) for e in fresh])
 
     def clear(self) -> None:

@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.feed.refreshed.connect(self._update_status)
         self.folder_page.checked.connect(self._on_folder_page_checked)
         self.live.export_button.clicked.connect(self.export_dialog)
+        self.pages.currentChanged.connect(self._on_pages_current_changed)
 
         self.refresh_interfaces()
         self.toolbar.interfaces.choose(self.settings.interface, self.settings.address)
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
             str(paths.window_state_file), QSettings.Format.IniFormat, self
         )
         self._restore_window_state()
+        self._on_pages_current_changed(self.pages.currentIndex())
         self._update_status()
 
     # --- menus -----------------------------------------------------------------------------------
@@ -165,6 +167,11 @@ class MainWindow(QMainWindow):
         self._action("&View", "&Live bench (not a stored run)", lambda: self.live.show_run(None))
         self._action("&View", "Reload stored &runs", self.reload_runs)
         self._action("&Help", "&About algodesk", self.about, "F1")
+
+    @Slot(int)
+    def _on_pages_current_changed(self, index: int) -> None:
+        current = self.pages.widget(index)
+        self.feed.show_pages(transfers=current is self.transfers, log=current is self.log)
 
     # --- folder and interfaces -------------------------------------------------------------------
     @Slot(str)

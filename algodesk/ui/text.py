@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from algodesk.core.names import MacError, format_mac
 
@@ -46,6 +47,7 @@ def ago(when: float, now: float) -> str:
     return clock(when)
 
 
+@lru_cache(maxsize=4096)
 def mac(bare: str) -> str:
     """``00:22:EE:01:02:03`` (or the input when it is not a MAC)."""
     try:

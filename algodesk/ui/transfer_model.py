@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
@@ -60,10 +61,34 @@ class TransferTableModel(EntryTableModel):
             outcome_column=OUTCOME_COLUMN,
             parent=parent,
         )
+        self._queued_new: list[TimelineEntry] = []
+        self._queued_updated: dict[int, TimelineEntry] = {}
+
+    def queue_changes(self, changes: Changes) -> None:
+        """Remember what changed, to show at the next :meth:`apply_queued` (bounded)."""
+        self._queued_new.extend(changes.new_entries)
+        del self._queued_new[: -self._limit]
+        for entry in changes.updated_entries:
+            self._queued_updated[id(entry)] = entry
+
+    @property
+    def queued(self) -> bool:
+        """Whether changes wait for :meth:`apply_queued`."""
+        return bool(self._queued_new or self._queued_updated)
+
+    def apply_queued(self, most: int | None = None) -> None:
+        """Show queued changes, oldest first: all of them, or at most ``most`` rows of each kind."""
+        count = len(self._queued_new) if most is None else most
+        new = self._queued_new[:count]
+        del self._queued_new[:count]
+        count = len(self._queued_updated) if most is None else most
+        keys = list(itertools.islice(self._queued_updated, count))
+        self.apply(new, [self._queued_updated.pop(key) for key in keys])
 
     def apply_changes(self, changes: Changes) -> None:
-        """Append new requests and repaint changed ones."""
-        self.apply(changes.new_entries, changes.updated_entries)
+        """Append new requests and repaint changed ones, now."""
+        self.queue_changes(changes)
+        self.apply_queued()
 
 
 OUTCOME_FILTERS: dict[str, frozenset[Outcome]] = {
