@@ -52,6 +52,11 @@ tftpy.TftpServer(sys.argv[1]).listen("127.0.0.1", int(sys.argv[2]))
 """
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that ``with`` blocks stop the servers and remove temps."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+
+
 def load_line(when: str) -> str:
     """The machine's load average (it is shared: figures under load are worth less)."""
     one, five, _fifteen = os.getloadavg()

@@ -110,6 +110,7 @@ def main() -> None:
     if not peers.have("busybox-tftp"):
         raise SystemExit("busybox with its tftp applet is needed")
 
+    peers.exit_on_sigterm()
     print(peers.load_line("at start"))
     print(f"busybox tftp, {SIZE >> 20} MiB, blksize {BLKSIZE}, {args.loss:.0%} loss each way")
     if ours_settings:

@@ -97,6 +97,7 @@ def main() -> None:
     blksizes = [int(b) for b in args.blksizes.split(",")]
     servers = args.servers.split(",")
 
+    peers.exit_on_sigterm()
     print(peers.load_line("at start"))
     print(f"file {size / MIB:g} MiB, curl clients, loopback")
     runs: list[Run] = []
