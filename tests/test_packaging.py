@@ -223,7 +223,7 @@ def test_spec_one_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (str(contents.CATALOG), "algodesk/_resources") in analysis["datas"]
     assert ("keyring.dist-info", "keyring") in analysis["datas"]
     assert analysis["hookspath"] == [str(contents.HOOKS)]
-    assert analysis["excludes"] == contents.excluded_modules()
+    assert analysis["excludes"] == tuple(contents.excluded_modules())
     (program,) = recorder.of("EXE")
     assert program["name"] == "algodesk" and program["exclude_binaries"]
     assert [c["name"] for c in recorder.of("COLLECT")] == ["algodesk"]
