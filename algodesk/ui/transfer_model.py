@@ -69,7 +69,8 @@ class TransferTableModel(EntryTableModel):
         self._queued_new.extend(changes.new_entries)
         del self._queued_new[: -self._limit]
         for entry in changes.updated_entries:
-            self._queued_updated[id(entry)] = entry
+            if self.shows(entry):  # a row still to come shows the entry as it is by then
+                self._queued_updated[id(entry)] = entry
 
     @property
     def queued(self) -> bool:
