@@ -272,7 +272,7 @@ def test_another_dhcp_server_is_a_warning_in_the_banner(
         assert banner.level is Level.WARNING
         assert "Another DHCP server is on the bench network" in banner.title.text()
         assert "server id 127.0.0.2" in banner.details.text()
-        assert "another DHCP server is active" in panel.warnings.text()
+        qtbot.waitUntil(lambda: "another DHCP server is active" in panel.warnings.text())
         assert panel.dhcp_toggle.isChecked()  # a warning, not a failure
     finally:
         thread.join(timeout=5)
@@ -573,3 +573,20 @@ def test_closing_the_app_stops_every_companion(launch, tmp_path: Path) -> None:
     parts.window.close()
     parts.close()
     assert companions.dhcp is None and companions.syslog is None and companions.discovery is None
+
+
+def test_view_menu_reaches_the_syslog_page_and_brings_the_panel_back(
+    launch, tmp_path: Path
+) -> None:
+    parts = launch(loopback(tmp_path))
+    window, network = parts.window, parts.network
+    assert network is not None
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    actions = {action.text(): action for action in view.actions()}
+    actions["S&yslog page"].trigger()
+    assert window.pages.currentWidget() is network.syslog_page
+    assert network.dock.isVisible()
+    network.dock.close()
+    assert not network.dock.isVisible()
+    actions["Bench &network panel"].trigger()
+    assert network.dock.isVisible()

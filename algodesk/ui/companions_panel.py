@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -37,6 +37,8 @@ from algodesk.ui.discovery_model import DiscoveredModel
 from algodesk.ui.table_view import table
 
 WARNINGS_SHOWN = 4
+SYNC_MS = 250
+"""A flood of leases or syslog lines repaints the panel at most this often."""
 _WATCHED = ("dhcp", "syslog", "discovery", "checksync")
 
 
@@ -76,6 +78,10 @@ class CompanionsPanel(QWidget):
         self._lines = 0
         self._warnings: list[str] = []
         self._probing = False
+        self._sync_later = QTimer(self)
+        self._sync_later.setSingleShot(True)
+        self._sync_later.setInterval(SYNC_MS)
+        self._sync_later.timeout.connect(self.sync)
 
         dhcp_box = QGroupBox("Bench DHCP", self)
         self.dhcp_toggle = QCheckBox("Lease addresses, name the bench", dhcp_box)
@@ -275,8 +281,8 @@ class CompanionsPanel(QWidget):
                 if event.level in ("warning", "error"):
                     self._warnings = [event.message, *self._warnings][:WARNINGS_SHOWN]
                 dirty = True  # a warning to list, or a device zeroconf saw or probed
-        if dirty:
-            self.sync()
+        if dirty and not self._sync_later.isActive():
+            self._sync_later.start()
 
     @Slot()
     def sync(self) -> None:

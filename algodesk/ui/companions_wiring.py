@@ -13,7 +13,7 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QFrame, QMenu, QScrollArea
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
@@ -97,6 +97,12 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     syslog_model = SyslogModel(device_at, window)
     syslog_page = SyslogPage(syslog_model, window)
     window.pages.addTab(syslog_page, "Syslog")
+    view = _menu(window, "&View")
+    view.addSeparator()
+    show_syslog = view.addAction("S&yslog page")
+    show_syslog.triggered.connect(lambda: window.pages.setCurrentWidget(syslog_page))
+    dock.toggleViewAction().setText("Bench &network panel")
+    view.addAction(dock.toggleViewAction())
 
     action = QAction("Check-sync…", window.live.devices)
     action.setShortcut(QKeySequence("Ctrl+Shift+K"))
@@ -107,6 +113,15 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     action.triggered.connect(wiring.open_checksync)
     panel.checksync_requested.connect(wiring.open_checksync)
     return CompanionsUi(panel, dock, syslog_model, syslog_page, action, wiring)
+
+
+def _menu(window: MainWindow, title: str) -> QMenu:
+    """The window's menu called ``title`` (made when it has none)."""
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        if isinstance(menu, QMenu) and action.text() == title:
+            return menu
+    return window.menuBar().addMenu(title)
 
 
 class _Wiring(QObject):
