@@ -1,9 +1,9 @@
 """One read transfer: windowed sending, ACK handling, retransmission timer.
 
 Blocks are numbered from 1 without limit internally; only the wire carries them modulo 65536, so
-rollover past block 65535 (to 0) needs no special case. The engine's loop owns the socket and
-calls ``on_ack`` / ``on_timeout``; this class never blocks and never allocates per full block
-beyond the slice of the shared file buffer.
+rollover past block 65535 (to 0) needs no special case. The engine's loop polls the sockets and
+calls ``on_readable`` / ``on_timeout``; this class never blocks and allocates nothing per full
+block beyond the slice of the shared file buffer.
 """
 
 from __future__ import annotations
@@ -176,8 +176,9 @@ class Transfer:
             else:
                 size, sender = self.sock.recvfrom_into(buffer)
                 if sender != self.peer:
-                    self.sock.sendto(_UNKNOWN_TID, sender)
-                    self.told_stranger = True
+                    if size >= 2 and not (buffer[0] == 0 and buffer[1] == ERROR):
+                        self.sock.sendto(_UNKNOWN_TID, sender)
+                        self.told_stranger = True
                     return RUNNING
         except BlockingIOError:
             return RUNNING
