@@ -335,3 +335,28 @@ def test_ipv6_loopback(root: Path) -> None:
         started = log.wait_for(ev.TransferStarted)[0]
     assert isinstance(started, ev.TransferStarted)
     assert started.client == ("::1", port)
+
+
+def test_unconnected_sockets_as_on_windows_and_macos(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from algodesk.services.tftp import sockets
+
+    monkeypatch.setattr(sockets, "CONNECTED_SOCKETS", False)
+    with running_server(root, PATIENT) as (server, log):
+        with RawClient(server.port) as client, RawClient(server.port) as stranger:
+            client.rrq("algop8188.conf")
+            assert client.recv().block == 1
+            stranger.send(ack(1), to=client.peer)
+            packet, _sender = stranger.recv_raw()
+            assert packet[:4] == b"\x00\x05\x00\x05"
+            data = b""
+            for block in (1, 2, 3):
+                client.ack(block)
+                data += client.recv().data
+            client.ack(4)
+        assert len(data) == len(CONFIG) - 512
+        (finished,) = log.wait_for(ev.TransferFinished)
+        assert isinstance(finished, ev.TransferFinished) and finished.retransmissions == 0
+        with RawClient(server.port) as client:
+            assert client.fetch("big.bin", windowsize=8)[0] == (root / "big.bin").read_bytes()
