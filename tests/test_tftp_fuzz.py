@@ -99,3 +99,16 @@ def test_fuzz_transfer_port(
         stranger.send(from_stranger, to=client.peer)
         client.send(from_peer)  # may end its own transfer (an ERROR), nobody else's
     _still_serves(tftp)
+
+
+def test_transfer_packets_to_the_listening_port_are_dropped(
+    server: tuple[TftpServer, EventLog],
+) -> None:
+    # tftp-hpa ACKs the ERROR of a refusal to the listening port: that is no second request.
+    tftp, log = server
+    with RawClient(tftp.port) as client:
+        for packet in (b"\x00\x04\x00\x00", b"\x00\x03\x00\x01data", b"\x00\x06tsize\x001\0"):
+            client.sock.sendto(packet, client.server)
+        assert client.expect_nothing(0.2)
+    _still_serves(tftp)
+    assert not log.of(ev.RequestRefused)

@@ -35,6 +35,7 @@ from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
 
 log = logging.getLogger(__name__)
 
+_TRANSFER_OPCODES = (packets.DATA, packets.ACK, packets.ERROR, packets.OACK)
 _REFUSAL_CODES = {
     RefusalReason.NOT_FOUND: packets.ERR_NOT_FOUND,
     RefusalReason.ACCESS: packets.ERR_ACCESS,
@@ -214,8 +215,10 @@ class Engine:
         if received is None:
             return
         data, sender, local = received
-        if len(data) >= 2 and data[0] == 0 and data[1] == packets.ERROR:
-            return  # never answer an error with an error
+        if len(data) >= 2 and data[0] == 0 and data[1] in _TRANSFER_OPCODES:
+            # Packets of a transfer sent to the wrong port: an ERROR must never be answered,
+            # and tftp-hpa ACKs a refusal to the port that sent it. Neither is a request.
+            return
         try:
             self._on_request(data, sender, local, now)
         except Exception:
