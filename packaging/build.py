@@ -1,7 +1,8 @@
 """Build the double-click bundle and prove it works: ``uv run python packaging/build.py``.
 
-1. writes packaging/version_info.txt (Windows version resource) from ``algodesk.__version__``
-   and regenerates packaging/icons/ when resources/algodesk.svg is newer;
+1. writes packaging/version_info.txt (Windows version resource) from ``algodesk.__version__``,
+   and packaging/icons/ from resources/algodesk.svg when they are missing or ``--icons`` asks
+   (tests/test_packaging.py fails when the committed icons no longer match the SVG);
 2. runs PyInstaller on packaging/algodesk.spec: dist/algodesk/ (``--onefile``: dist/onefile/),
    its work folder kept under build/ so an unchanged rebuild reuses the analysis;
 3. runs the bundle: ``--self-test``, then ``check --json`` on a folder made from the sample
@@ -27,7 +28,6 @@ import bundle_contents as contents
 
 REPO = contents.REPO
 SPEC = REPO / "packaging" / "algodesk.spec"
-SVG = REPO / "resources" / "algodesk.svg"
 SAMPLES = REPO / "tests" / "data"
 _RUN_TIMEOUT = 180.0
 _SAMPLE_NAME = re.compile(r"^[a-z]+-(\d{4})-")  # fpbx-8186-2025__algo_mac_.conf -> 8186
@@ -81,7 +81,7 @@ VSVersionInfo(
 """
 
 
-def prepare() -> None:
+def prepare(icons: bool = False) -> None:
     """Write the generated inputs the spec reads, touching files only when they change."""
     sys.path.insert(0, str(REPO))
     from algodesk import __version__
@@ -90,12 +90,12 @@ def prepare() -> None:
     if not contents.VERSION_INFO.is_file() or contents.VERSION_INFO.read_text() != text:
         contents.VERSION_INFO.write_text(text)
         print(f"wrote {contents.VERSION_INFO.relative_to(REPO)} for {__version__}")
-    icons = [contents.icon_file("win32"), contents.icon_file("darwin")]
-    if any(i is None or not i.is_file() or i.stat().st_mtime < SVG.stat().st_mtime for i in icons):
+    wanted = [contents.icon_file("win32"), contents.icon_file("darwin")]
+    if icons or not all(icon is not None and icon.is_file() for icon in wanted):
         import make_icons
 
         make_icons.generate()
-        print("regenerated packaging/icons/")
+        print("wrote packaging/icons/")
 
 
 def run_pyinstaller(onefile: bool, clean: bool) -> tuple[Path, float]:
@@ -196,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--onefile", action="store_true", help="one executable in dist/onefile/")
     parser.add_argument("--clean", action="store_true", help="ignore PyInstaller's cache")
     parser.add_argument("--no-test", action="store_true", help="build only")
+    parser.add_argument("--icons", action="store_true", help="redraw the icons from the SVG")
     args = parser.parse_args(argv)
-    prepare()
+    prepare(args.icons)
     try:
         dist, seconds = run_pyinstaller(args.onefile, args.clean)
     except subprocess.CalledProcessError as error:

@@ -338,7 +338,7 @@ def test_qt_reads_the_containers(name: str) -> None:
 
 @pytest.mark.usefixtures("qapp")
 def test_icons_match_the_svg() -> None:
-    """Regenerate (uv run python packaging/make_icons.py) after editing resources/algodesk.svg."""
+    """After editing the SVG: uv run python packaging/make_icons.py (or build.py --icons)."""
     from PySide6.QtGui import QImage
 
     fresh, committed = QImage(), QImage()

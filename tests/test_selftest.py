@@ -55,6 +55,16 @@ def test_checks_get_their_own_scratch_folder_which_is_removed() -> None:
     assert not any(path.exists() for path in seen)
 
 
+def test_imports_fail_when_modules_loaded_by_name_are_not_seen(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import pkgutil
+
+    monkeypatch.setattr(pkgutil, "walk_packages", lambda *_args, **_kw: iter(()))
+    with pytest.raises(RuntimeError, match=r"algodesk\.app"):
+        selftest.check_imports(tmp_path)
+
+
 def test_missing_catalog_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(catalog, "_SEARCH_PATH", (tmp_path,))
     code, report = _run(("catalog", selftest.check_catalog))
