@@ -20,7 +20,12 @@ from algodesk.ui.checksync_dialog import CheckSyncDialog, CheckSyncModel
 from algodesk.ui.dhcp_config import default_pool_start, describe, dhcp_settings
 from algodesk.ui.dhcp_dialog import DhcpDialog, ReservationsModel
 from algodesk.ui.discovery_model import DiscoveredModel
-from algodesk.ui.syslog_model import DeviceSyslogModel, SyslogFilter, SyslogModel
+from algodesk.ui.syslog_model import (
+    QUEUE_LIMIT,
+    DeviceSyslogModel,
+    SyslogFilter,
+    SyslogModel,
+)
 from tests.conftest_qt import QT_WARNINGS_FAIL
 
 pytestmark = QT_WARNINGS_FAIL
@@ -63,6 +68,21 @@ def test_syslog_model_names_devices_and_stays_bounded(qtmodeltester) -> None:
     assert model.data(err, Qt.ItemDataRole.ForegroundRole) == status_style.colour(Level.ERROR)
     model.clear()
     assert model.rowCount() == 0
+
+
+def test_a_syslog_flood_is_shown_in_slices_and_skips_to_the_newest() -> None:
+    waiting = SyslogModel(lambda ip: "")
+    waiting.append([line("10.0.0.5", f"n{n}") for n in range(QUEUE_LIMIT + 10)])
+    assert waiting.pending == QUEUE_LIMIT  # the oldest ten were skipped
+    model = SyslogModel(lambda ip: "", limit=100)
+    model.append([line("10.0.0.5", f"n{n}") for n in range(150)])
+    model.flush(budget=0.0)  # one slice, then the event loop's turn
+    assert 0 < model.rowCount() < 100 and model.pending == 100 - model.rowCount()
+    model.flush()
+    assert model.pending == 0 and model.rowCount() == 100
+    oldest, newest = model.line(0), model.line(99)
+    assert oldest is not None and oldest.message == "n50"
+    assert newest is not None and newest.message == "n149"
 
 
 def test_syslog_filter_by_severity_and_text(qtmodeltester) -> None:

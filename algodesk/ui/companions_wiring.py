@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFrame, QMenu, QScrollArea
 
@@ -32,6 +32,8 @@ from algodesk.ui.syslog_page import SyslogPage
 
 PANEL_WIDTH = 380
 SYSLOG_HIGH_PORT = 5514
+SLICE_SECONDS = 0.008
+"""Longest stretch the Syslog page spends adding rows before the event loop runs again."""
 """Offered when port 514 is refused (no privileges, or a system syslog daemon has it)."""
 _NAMES = {DHCP: "the bench DHCP server", SYSLOG: "the syslog receiver", "zeroconf": "zeroconf"}
 _RIVALS = {
@@ -147,6 +149,10 @@ class _Wiring(QObject):
         bridge.events_received.connect(self._on_bridge_events_received)
         window.feed.refreshed.connect(self._on_feed_refreshed)
         window.pages.currentChanged.connect(self._on_pages_current_changed)
+        self._showing = QTimer(self)
+        self._showing.setSingleShot(True)
+        self._showing.setInterval(0)
+        self._showing.timeout.connect(self._show_syslog)
         window.control.started.connect(self._on_control_started)
         window.control.stopped.connect(self._on_control_stopped)
         if window.settings.zeroconf:
@@ -211,8 +217,7 @@ class _Wiring(QObject):
 
     @Slot()
     def _on_feed_refreshed(self) -> None:
-        if self._syslog_page.isVisible():  # hidden, its bounded queue waits to be shown
-            self._syslog.flush()
+        self._show_syslog()
         if self._companions.discovery is not None:
             for device in self._window.feed.tracker.devices.values():
                 if device.ip and is_algo_mac(device.mac):
@@ -220,8 +225,16 @@ class _Wiring(QObject):
 
     @Slot(int)
     def _on_pages_current_changed(self, _index: int) -> None:
-        if self._window.pages.currentWidget() is self._syslog_page:
-            self._syslog.flush()
+        self._show_syslog()
+
+    @Slot()
+    def _show_syslog(self) -> None:
+        """Add queued lines to the page in slices (hidden, its bounded queue just waits)."""
+        if self._window.pages.currentWidget() is not self._syslog_page:
+            return
+        self._syslog.flush(SLICE_SECONDS)
+        if self._syslog.pending and not self._showing.isActive():
+            self._showing.start()
 
     @Slot(str, int)
     def _on_control_started(self, _address: str, port: int) -> None:

@@ -8,6 +8,7 @@ thread is busy costs the GUI no interpreter time at paint. The page's lines arri
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
@@ -21,6 +22,10 @@ from algodesk.ui.item_table import SEARCH_ROLE, ItemTable, Values, cell
 
 PAGE_LIMIT = 5000
 """Lines the Syslog page keeps (the history keeps them all)."""
+QUEUE_LIMIT = 2000
+"""Lines waiting to be shown at most: under a heavier flood the page skips to the newest (each
+line still reaches its device, the Log page and the history)."""
+_CHUNK = 64
 HEADERS = ("Time", "From", "Device", "Severity", "Source", "Message")
 DEVICE_HEADERS = ("Time", "Severity", "Source", "Message")
 EVERY_SEVERITY = 7
@@ -75,7 +80,7 @@ class SyslogModel(ItemTable):
         super().__init__(HEADERS, parent)
         self._device_at = device_at
         self._limit = limit
-        self._pending: deque[SyslogLine] = deque(maxlen=limit)
+        self._pending: deque[SyslogLine] = deque(maxlen=min(limit, QUEUE_LIMIT))
 
     def line(self, row: int) -> SyslogLine | None:
         """The line shown in ``row``."""
@@ -86,15 +91,28 @@ class SyslogModel(ItemTable):
         """Queue lines; they appear at the next :meth:`flush`."""
         self._pending.extend(lines)
 
-    def flush(self) -> None:
-        """Show queued lines, naming each one's device, dropping the oldest past the limit."""
-        if not self._pending:
-            return
-        fresh = list(self._pending)
-        self._pending.clear()
-        device_at = self._device_at
-        self.remove_rows(0, self.rowCount() + len(fresh) - self._limit)
-        self.append_rows([(line, *line_cells(line, device_at(line.client[0]))) for line in fresh])
+    @property
+    def pending(self) -> int:
+        """Lines queued and not shown yet."""
+        return len(self._pending)
+
+    def flush(self, budget: float | None = None) -> None:
+        """Show queued lines, naming each one's device, dropping the oldest past the limit.
+
+        With ``budget`` (seconds) it stops once that is spent and leaves the rest queued: a row
+        costs Qt some 50 µs to build, so a flood is shown in slices the event loop can breathe
+        between.
+        """
+        deadline = None if budget is None else time.perf_counter() + budget
+        pending, device_at = self._pending, self._device_at
+        while pending:
+            chunk = [pending.popleft() for _ in range(min(_CHUNK, len(pending)))]
+            self.remove_rows(0, self.rowCount() + len(chunk) - self._limit)
+            self.append_rows(
+                [(line, *line_cells(line, device_at(line.client[0]))) for line in chunk]
+            )
+            if deadline is not None and time.perf_counter() >= deadline:
+                return
 
     def clear(self) -> None:
         """Forget every line shown."""
