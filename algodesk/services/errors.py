@@ -127,12 +127,18 @@ def port_in_use_remedies(port: int, platform: str) -> tuple[str, ...]:
     return (f"Stop the other program using UDP port {port}, or choose another port with --port.",)
 
 
+def _program_path() -> str:
+    """What ``setcap`` must name: the bundle's executable, or the real Python binary."""
+    if getattr(sys, "frozen", False):
+        return f'"{sys.executable}"'
+    return '"$(readlink -f "$(command -v python3)")"'
+
+
 def permission_remedies(port: int, platform: str) -> tuple[str, ...]:
     """How to get the right to bind ``port`` on ``platform``."""
     if platform.startswith("linux"):
         remedies = [
-            "Let Python bind low ports: sudo setcap cap_net_bind_service=+ep "
-            '"$(readlink -f "$(command -v python3)")"',
+            f"Let algodesk bind low ports: sudo setcap cap_net_bind_service=+ep {_program_path()}",
             f"Or allow unprivileged low ports: sudo sysctl net.ipv4.ip_unprivileged_port_start={port}",
             "Or run algodesk serve with privileges (sudo).",
         ]

@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 
+# A windowed Windows app would flash a console window for every ping without this.
+_NO_CONSOLE = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 _TIMEOUT = 3.0
 
 
@@ -42,6 +44,7 @@ def answers(address: str) -> bool:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            creationflags=_NO_CONSOLE,
             timeout=_TIMEOUT,
             check=False,
         )
@@ -77,6 +80,7 @@ class Pinger:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                creationflags=_NO_CONSOLE,
             )
         except OSError:
             return False
