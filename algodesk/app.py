@@ -20,13 +20,17 @@ from algodesk.core.checks import check_folder
 from algodesk.core.events import Sink
 from algodesk.core.tracker import Tracker
 from algodesk.services import interfaces, paths
+from algodesk.services.credentials import CredentialStore
 from algodesk.services.history import HistoryError, HistoryStore
+from algodesk.services.profiles import ProfileStore
 from algodesk.services.settings import SettingsStore
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.ui import refcount_guard
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.companions_control import CompanionFactories, Companions
 from algodesk.ui.companions_wiring import CompanionsUi, install
+from algodesk.ui.editor_wiring import ProvisioningPages
+from algodesk.ui.editor_wiring import install as install_provisioning
 from algodesk.ui.live_feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
@@ -42,6 +46,7 @@ class Composition:
     history_error: str = ""
     companions: Companions | None = None
     network: CompanionsUi | None = None
+    provisioning: ProvisioningPages | None = None
 
     def close(self) -> None:
         """Stop serving and close the history (flushing it)."""
@@ -54,11 +59,15 @@ class Composition:
 
 
 def compose(
-    app_paths: paths.AppPaths, *, companion_factories: CompanionFactories | None = None
+    app_paths: paths.AppPaths,
+    *,
+    companion_factories: CompanionFactories | None = None,
+    credentials: CredentialStore | None = None,
 ) -> Composition:
     """Build services and the main window (call with a QApplication running).
 
-    ``companion_factories`` builds DHCP, syslog and zeroconf (tests put them on loopback).
+    ``companion_factories`` builds DHCP, syslog and zeroconf (tests put them on loopback);
+    ``credentials`` keeps profile passwords (tests give one over an in-memory keyring).
     """
     refcount_guard.install()
     app_paths.ensure()
@@ -95,10 +104,13 @@ def compose(
     )
     companions = Companions(factories, bridge, history, window)
     network = install(window, companions, bridge)
+    provisioning = install_provisioning(
+        window, ProfileStore(app_paths.config_dir / "profiles"), credentials or CredentialStore()
+    )
     bridge.setParent(window)
     feed.setParent(window)
     control.setParent(window)
-    return Composition(window, control, history, history_error, companions, network)
+    return Composition(window, control, history, history_error, companions, network, provisioning)
 
 
 def _nothing() -> None:

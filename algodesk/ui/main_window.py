@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
         self.services.settings.save(self.settings)
         self.toolbar.set_folder(path, self.settings.recent_folders)
         self.folder_page.set_folder(path)
-        self.feed.tracker.fetch = folder_fetcher(path)
+        self.feed.tracker.fetch = self.control.fetcher(folder_fetcher(path))
         if self.control.running:
             self.stop_serving()
             self.start_serving()

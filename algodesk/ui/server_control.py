@@ -124,6 +124,15 @@ class ServerControl(QObject):
         """
         return self._virtual.get(name)
 
+    def fetcher(self, fallback: Callable[[str], bytes | None]) -> Callable[[str], bytes | None]:
+        """Reads a served file as the engine finds it: from memory first, else ``fallback``."""
+
+        def fetch(name: str) -> bytes | None:
+            data = self._virtual.get(name)
+            return data if data is not None else fallback(name)
+
+        return fetch
+
     def serve_virtual(self, files: Mapping[str, bytes]) -> None:
         """Serve ``files`` from memory instead of the previous set, now and after every restart.
 
