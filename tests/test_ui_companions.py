@@ -570,9 +570,16 @@ def test_closing_the_app_stops_every_companion(launch, tmp_path: Path) -> None:
     companions = parts.companions
     assert companions.dhcp and companions.syslog and companions.discovery
     assert companions.roles() == ("tftp", "dhcp", "syslog")
+    dialog = parts.network.wiring.open_checksync()
+    dialog.new_address.setText("::1")  # nobody answers there: the NOTIFY is out for a while
+    dialog.new_address.returnPressed.emit()
+    dialog.port.setValue(free_port())
+    dialog.send()
+    assert dialog.worker.running
     parts.window.close()
     parts.close()
     assert companions.dhcp is None and companions.syslog is None and companions.discovery is None
+    assert not any(t.name == "algodesk-checksync" for t in threading.enumerate())
 
 
 def test_view_menu_reaches_the_syslog_page_and_brings_the_panel_back(

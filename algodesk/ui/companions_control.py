@@ -85,6 +85,8 @@ class Companions(QObject):
         self._algo_lock = threading.Lock()
         self._algo_addresses: set[str] = set()
         self._probes: list[threading.Thread] = []
+        self._sending = threading.Condition()
+        self._sends = 0
         self.probed.connect(self._on_probed)
 
     # --- events ----------------------------------------------------------------------------------
@@ -220,11 +222,24 @@ class Companions(QObject):
     # --- check-sync ------------------------------------------------------------------------------
     def send_check_sync(self, targets: list[NotifyTarget]) -> list[NotifyResult]:
         """NOTIFY ``targets`` and wait for the answers (blocks: call it off the GUI thread)."""
-        return self._factories.check_sync(targets, self.sink)
+        with self._sending:
+            self._sends += 1
+        try:
+            return self._factories.check_sync(targets, self.sink)
+        finally:
+            with self._sending:
+                self._sends -= 1
+                self._sending.notify_all()
+
+    def wait_for_check_sync(self, timeout: float = 10.0) -> bool:
+        """Wait until no check-sync is out (each ends within its timeout); False if one still is."""
+        with self._sending:
+            return self._sending.wait_for(lambda: self._sends == 0, timeout)
 
     # --- all -------------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Stop every companion (the window is closing)."""
+        """Stop every companion (the window is closing), letting a check-sync finish."""
+        self.wait_for_check_sync()
         self.stop_discovery()
         self.stop_syslog()
         self.stop_dhcp()
