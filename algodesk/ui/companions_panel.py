@@ -119,9 +119,10 @@ class CompanionsPanel(QWidget):
         self.discovered_model = DiscoveredModel(self)
         self.discovered = table(zeroconf_box)
         self.discovered.setModel(self.discovered_model)
-        self.discovered.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
+        header = self.discovered.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names are long
         self.discovered.setMinimumHeight(90)
         self.discovered.setMaximumHeight(160)
         self.probe_button = QPushButton("Probe model", zeroconf_box)
