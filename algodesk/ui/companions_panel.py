@@ -86,7 +86,7 @@ class CompanionsPanel(QWidget):
         dhcp_box = QGroupBox("Bench DHCP", self)
         self.dhcp_toggle = QCheckBox("Lease addresses, name the bench", dhcp_box)
         self.dhcp_button = QPushButton("Settings…", dhcp_box)
-        self.dhcp_button.clicked.connect(self.edit_dhcp)
+        self.dhcp_button.clicked.connect(self._on_dhcp_button_clicked)
         self.dhcp_status = _label(dhcp_box)
         row = QHBoxLayout()
         row.addWidget(self.dhcp_toggle, 1)
@@ -178,6 +178,9 @@ class CompanionsPanel(QWidget):
         return started
 
     @Slot()
+    def _on_dhcp_button_clicked(self) -> None:
+        self.edit_dhcp()  # a slot returns None: PySide mis-counts results
+
     def edit_dhcp(self) -> DhcpDialog:
         """Open the DHCP settings; saving them restarts a running server with them."""
         dialog = DhcpDialog(self.settings, self._running_dhcp_address(), self)

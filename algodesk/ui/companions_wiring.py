@@ -32,9 +32,9 @@ from algodesk.ui.syslog_page import SyslogPage
 
 PANEL_WIDTH = 380
 SYSLOG_HIGH_PORT = 5514
+"""Offered when port 514 is refused (no privileges, or a system syslog daemon has it)."""
 SLICE_SECONDS = 0.008
 """Longest stretch the Syslog page spends adding rows before the event loop runs again."""
-"""Offered when port 514 is refused (no privileges, or a system syslog daemon has it)."""
 _NAMES = {DHCP: "the bench DHCP server", SYSLOG: "the syslog receiver", "zeroconf": "zeroconf"}
 _RIVALS = {
     "dhcp-other-server": (
@@ -112,8 +112,8 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     window.live.devices.addAction(action)
     window.live.devices.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
     wiring = _Wiring(window, companions, bridge, panel, syslog_page)
-    action.triggered.connect(wiring.open_checksync)
-    panel.checksync_requested.connect(wiring.open_checksync)
+    action.triggered.connect(wiring.on_checksync_requested)
+    panel.checksync_requested.connect(wiring.on_checksync_requested)
     return CompanionsUi(panel, dock, syslog_model, syslog_page, action, wiring)
 
 
@@ -245,6 +245,10 @@ class _Wiring(QObject):
         self._panel.serving(None)
 
     @Slot()
+    def on_checksync_requested(self) -> None:
+        """Open the check-sync dialog (a slot returns None: PySide mis-counts results)."""
+        self.open_checksync()
+
     def open_checksync(self) -> CheckSyncDialog:
         """The check-sync dialog for the devices selected in the Live table."""
         rows = [
