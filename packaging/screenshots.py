@@ -3,7 +3,9 @@
 Starts ``Xvfb :99 -screen 0 1400x900x24`` (and stops it by PID), serves a bench folder on
 127.0.0.1 and boots a few virtual devices from their own loopback addresses (a finished fleet,
 a stage-1 hand-off, a missing md5, a missing config, one device still downloading firmware),
-then grabs the Live, Transfers, Folder and Log pages, the simulate dialog and an error banner.
+then grabs the Live, Transfers, Folder and Log pages, the simulate dialog and an error banner;
+then the Editor (a backup being edited, its diff), the two-stage wizard and the Stage 1 page
+serving a roster (passwords in an in-memory keyring, never the real one).
 
     uv run python packaging/screenshots.py [--out docs/screenshots] [--display :99]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,6 +35,16 @@ STAGE1 = (
     "prov.auth.user = bench\n"
 )
 DEVICE = "prov.use = 1\nsip.proxy = pbx.example.com\nsip.u1.user = 2001\nsip.u1.dname = Lobby\n"
+# The editor's sample backup: an integrator template with its placeholders filled (one wrong).
+BACKUP_VALUES = {
+    "http_auth_username": "algo",
+    "algo_firmware_path": "app/firmware",
+    "algo_download_method": "ftps",
+    "domain_name": "prov.example.com",
+    "algo_8186_version_firmware": "5.3.4",
+    "admin_password": "algo",
+    "algo_inbound_timeout": "30",
+}
 
 
 def start_xvfb(display: str) -> subprocess.Popen[bytes]:
@@ -80,9 +93,11 @@ def capture(out: Path) -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
     from algodesk.app import compose
+    from algodesk.services.credentials import CredentialStore
     from algodesk.services.paths import beside
     from algodesk.services.settings import Settings, SettingsStore
     from tests.bench.virtual_devices import run_fleet
+    from tests.test_credentials import MemoryKeyring
 
     app = QApplication.instance() or QApplication(sys.argv)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +111,7 @@ def capture(out: Path) -> list[Path]:
                 folder=str(folder), interface="lo", address="127.0.0.1", port=0, auto_md5=False
             )
         )
-        parts = compose(paths)
+        parts = compose(paths, credentials=CredentialStore(MemoryKeyring()))
         window = parts.window
         window.feed.tracker.settle_seconds = 3.0
         window.resize(1360, 860)
@@ -141,6 +156,7 @@ def capture(out: Path) -> list[Path]:
             dialog.run()
             shot("simulate", dialog.grab)
             dialog.close()
+            provisioning_shots(parts, Path(home), shot)
             slow.stop()
             window.stop_serving()
             window.pages.setCurrentIndex(0)
@@ -155,6 +171,66 @@ def capture(out: Path) -> list[Path]:
             window.close()
             parts.close()
     return written
+
+
+def provisioning_shots(parts: object, home: Path, shot: Callable[..., None]) -> None:
+    """The Editor with a backup being edited and its diff, the wizard, the Stage 1 page."""
+    from algodesk.ui.editor_files import Unsaved
+
+    pages = parts.provisioning  # type: ignore[attr-defined]
+    window = parts.window  # type: ignore[attr-defined]
+    editor, bench = pages.editor, pages.bench
+    backup = home / "lobby-8186-backup.conf"
+    template = (ROOT / "tests" / "data" / "fpbx-8186-2025__algo_mac_.conf").read_text()
+    backup.write_text(re.sub(r"\{\$([^}]*)\}", lambda m: BACKUP_VALUES.get(m[1], ""), template))
+    window.pages.setCurrentWidget(editor)
+    editor.open_file(backup)
+    editor.model.set_value("audio.page.vol", "-12dB")
+    editor.model.set_value("sip.interop.checksync", "always-reboot")
+    editor.model.set_value("prov.version.firmware", "5.4f")
+    editor.tree.collapseAll()
+    for row in range(editor.filter.rowCount()):
+        index = editor.filter.index(row, 0)
+        if editor.model.group_at(editor.filter.mapToSource(index)) in ("prov", "audio"):
+            editor.tree.expand(index)
+    editor.show_key("prov.version.firmware")
+    shot("editor", window.grab)
+    diff = editor.compare_with_opened()
+    shot("editor-diff", diff.grab)
+    diff.close()
+    editor.ask_unsaved = lambda _name: Unsaved.DISCARD  # the window closes without asking
+
+    window.pages.setCurrentWidget(bench)
+    wizard = bench.new_profile()
+    wizard.products_page.name.setText("lobby bench")
+    wizard.products_page.choose(("8186", "8301"), False)
+    wizard.next()
+    wizard.server_page.server.setText("https://prov.example.com/algo/config")
+    wizard.server_page.user.setText("algo")
+    wizard.server_page.password.setText("not-a-real-password")
+    shot("wizard-server", wizard.grab)
+    wizard.next()
+    wizard.extras_page.firmware.setText("5.4f")
+    wizard.extras_page.checksync.setCurrentIndex(2)
+    wizard.extras_page.syslog.setText("10.20.0.9")
+    wizard.next()
+    shot("wizard", wizard.grab)
+    wizard.accept()
+    roster = home / "roster.csv"
+    roster.write_text(
+        "mac,product,sip.u1.user,sip.u1.pwd,admin.devname\n"
+        "00:22:ee:60:00:01,8186,2001,pw-2001,lobby-1\n"
+        "00:22:ee:60:00:02,8186,2002,pw-2002,lobby-2\n"
+        "0022EE600003,8301,2003,,paging-hall\n"
+        "00:22:ee:60:00:zz,8186,2004,,typo\n"
+        "00:11:22:33:44:55,8186,2005,,not-algo\n"
+    )
+    bench.load_roster(roster)
+    bench.serve()
+    shot("stage1", window.grab)
+    window.pages.setCurrentWidget(window.live)
+    window.live.devices.scrollToBottom()
+    shot("live-roster", window.grab)  # the roster's devices: expected, not seen yet
 
 
 def _row_of(window: object, mac: str) -> int:

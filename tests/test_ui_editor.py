@@ -161,7 +161,7 @@ def test_invalid_values_are_refused_and_flagged(page: EditorPage, tmp_path: Path
     path.write_text("log.size = lots\nprov.use = 1\n")
     page.open_file(path)
     assert page.model.problem("log.size")  # read from the file: kept, flagged
-    assert "do not fit" in page.hint.text()
+    assert "1 value flagged ⚠ does not fit" in page.hint.text()
     page.problems_only.setChecked(True)
     assert page.filter.rowCount() == 1  # the log group, holding log.size only
     page.problems_only.setChecked(False)
@@ -348,11 +348,14 @@ def test_compare_with_disk_and_another_file(
     model = dialog.model
     qtmodeltester.check(model)
     rows = {model.row(n).key: model.row(n) for n in range(model.rowCount())}
+    # the file on disk (older) on the left, the edited document on the right
+    assert model.headerData(1, Qt.Orientation.Horizontal) == "hand.conf (on disk)"
     assert rows["prov.use"].change is Change.CHANGED
-    assert (rows["prov.use"].left, rows["prov.use"].right) == ("0", "1")
-    assert rows["mcast.zone1"].change is Change.ADDED  # on disk only: the right side
-    assert rows["prov.i"].change is Change.REMOVED
+    assert (rows["prov.use"].left, rows["prov.use"].right) == ("1", "0")
+    assert rows["mcast.zone1"].change is Change.REMOVED
+    assert rows["prov.i"].change is Change.ADDED
     assert "1 parameter changed" in dialog.summary.text()
+    assert "1 added" in dialog.summary.text() and "1 removed" in dialog.summary.text()
     dialog.show_same.setChecked(True)
     assert model.rowCount() == len(ConfigDocument.from_bytes(HAND_EDITED).keys()) + 1
     dialog.close()

@@ -143,6 +143,7 @@ def test_serving_a_roster_marks_each_device_as_it_is_served(
     assert page.roster_model.rowCount() == 5
     assert page.serve(), page.status.text()  # the server is not running yet
     assert "served as soon as it starts" in page.status.text()
+    assert "3 device files from the roster" in page.status.text()
     assert f"algom{LOBBY}.conf" in bench.control.virtual_files
     assert bench.control.start(bench.folder, "127.0.0.1", 0)  # files installed on start
     qtbot.waitUntil(lambda: "as soon as it starts" not in page.status.text())

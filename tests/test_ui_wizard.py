@@ -277,7 +277,9 @@ def test_a_saved_profile_serves_its_stage1_bytes_over_tftp(
     assert md5_file is not None and md5.verify(md5_file, served)
     assert fetch_file("127.0.0.1", server.port, "algop8180.conf", timeout=2.0) is None
     assert list((tmp_path / "bench").iterdir()) == []  # served from memory, nothing on disk
-    assert "Serving 6 files from memory" in page.status.text()
+    status = page.status.text()
+    assert "Serving 6 files from memory" in status
+    assert "stage 1 as algop8186.conf, algop8301.conf" in status and "device file" not in status
 
 
 def test_no_keyring_is_said_once_and_the_password_kept_in_memory(

@@ -44,8 +44,8 @@ class Change(StrEnum):
 
     SAME = "same"
     CHANGED = "changed"
-    ADDED = "only right"
-    REMOVED = "only left"
+    ADDED = "added"
+    REMOVED = "removed"
 
 
 _TINTS = {
@@ -211,8 +211,8 @@ class DiffDialog(QDialog):
             return
         self.summary.setText(
             f"<b>{count(found[Change.CHANGED], 'parameter')} changed</b>, "
-            f"{found[Change.ADDED]} only on the right, {found[Change.REMOVED]} only on the left, "
-            f"{found[Change.SAME]} the same."
+            f"{found[Change.ADDED]} added (only on the right), "
+            f"{found[Change.REMOVED]} removed (only on the left), {found[Change.SAME]} the same."
         )
 
     @Slot(bool)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import IntEnum
+from functools import cache
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QUndoStack
+from PySide6.QtGui import QColor, QFont, QIcon, QPixmap, QUndoStack
 
 from algodesk.core.catalog import Catalog, ParamInfo, ParamType, is_secret, mask
 from algodesk.core.config import ConfigDocument, ConfigError, Line
@@ -43,6 +44,13 @@ _FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
 _DECORATION = Qt.ItemDataRole.DecorationRole.value
 _FONT = Qt.ItemDataRole.FontRole.value
+
+
+@cache
+def _blank_icon() -> QIcon:
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    return QIcon(pixmap)
 
 
 class ParameterModel(GroupedKeys):
@@ -240,8 +248,9 @@ class ParameterModel(GroupedKeys):
         if role == _TOOLTIP:
             return self._tooltip(key)
         flagged = self.flagged(key)
-        if role == _DECORATION and column == Column.KEY and flagged:
-            return status_style.icon(Level.WARNING)
+        if role == _DECORATION and column == Column.KEY:
+            # every key gets an icon's width, so flagged keys line up with the rest
+            return status_style.icon(Level.WARNING) if flagged else _blank_icon()
         if role == _BACKGROUND and column == Column.VALUE and flagged:
             return status_style.tint(Level.WARNING)
         if role == _FOREGROUND and column == Column.DESCRIPTION:

@@ -45,6 +45,7 @@ from algodesk.ui.editor_files import (
 )
 from algodesk.ui.editor_filter import ParameterFilter
 from algodesk.ui.editor_model import Column, ParameterModel
+from algodesk.ui.text import count
 
 _ERROR, _OK = "#c62828", "#2e7d32"
 
@@ -222,8 +223,9 @@ class EditorPage(QWidget):
         self.tree.expandAll()
         self.recent.remember(path)
         problems = len(self.model.problems())
-        note = f"; {problems} values need a look" if problems else ""
-        self._say(_OK, f"Opened {path.name}: {len(self.model.shown_keys())} parameters{note}.")
+        note = f"; {count(problems, 'value')} to look at" if problems else ""
+        keys = count(len(self.model.shown_keys()), "parameter")
+        self._say(_OK, f"Opened {path.name}: {keys}{note}.")
         self._update_state()
         return True
 
@@ -328,35 +330,43 @@ class EditorPage(QWidget):
             self.tree.setCurrentIndex(index)
 
     # --- comparing and exporting -----------------------------------------------------------------
-    def _compare(self, title: str, other: config.ConfigDocument) -> DiffDialog:
+    def _compare(
+        self, title: str, other: config.ConfigDocument, *, other_first: bool = False
+    ) -> DiffDialog:
+        """The edited document against ``other`` (on the left when it is the older version)."""
         name = self.path.name if self.path else "document"
-        dialog = DiffDialog(f"{name} (edited)", self.model.document, title, other, self)
+        mine = (f"{name} (edited)", self.model.document)
+        theirs = (title, other)
+        left, right = (theirs, mine) if other_first else (mine, theirs)
+        dialog = DiffDialog(left[0], left[1], right[0], right[1], self)
         dialog.reveal.setChecked(self.reveal.isChecked())
         dialog.show()
         return dialog
 
     @Slot()
     def compare_with_disk(self) -> DiffDialog | None:
-        """Compare the document with its file as it is on disk now."""
+        """Compare the file as it is on disk now (left) with the document (right)."""
         if self.path is None:
             return None
-        return self.compare_with(self.path, f"{self.path.name} (on disk)")
+        return self.compare_with(self.path, f"{self.path.name} (on disk)", other_first=True)
 
     @Slot()
     def compare_with_opened(self) -> DiffDialog | None:
-        """Compare the document with the file as it was opened."""
+        """Compare the file as it was opened (left) with the document (right)."""
         if self.path is None:
             return None
-        return self._compare(f"{self.path.name} (as opened)", self.opened)
+        return self._compare(f"{self.path.name} (as opened)", self.opened, other_first=True)
 
-    def compare_with(self, path: Path, title: str = "") -> DiffDialog | None:
-        """Compare the document with the file at ``path``."""
+    def compare_with(
+        self, path: Path, title: str = "", *, other_first: bool = False
+    ) -> DiffDialog | None:
+        """Compare the document with the file at ``path`` (called ``title``)."""
         try:
             other = config.load(path)
         except config.ConfigError as error:
             self._say(_ERROR, str(error))
             return None
-        return self._compare(title or path.name, other)
+        return self._compare(title or path.name, other, other_first=other_first)
 
     @Slot()
     def compare_dialog(self) -> DiffDialog | None:
@@ -381,7 +391,11 @@ class EditorPage(QWidget):
         has_file = self.path is not None
         for action in (self.save_action, self.save_as_action, self.export_action):
             action.setEnabled(has_file)
-        for action in (self.compare_disk_action, self.compare_opened_action):
+        for action in (
+            self.compare_disk_action,
+            self.compare_opened_action,
+            self.compare_file_action,
+        ):
             action.setEnabled(has_file)
         self.add_bar.remove_button.setEnabled(bool(self.selected_keys()))
         if self.path is None:
@@ -405,8 +419,9 @@ class EditorPage(QWidget):
         problems = self.model.problems()
         if problems:
             self.hint.setText(
-                f"<span style='color:#e65100'>{len(problems)} values do not fit their "
-                "parameter (flagged ⚠): they are kept as they are until you change them.</span>"
+                f"<span style='color:#e65100'>{count(len(problems), 'value')} flagged ⚠ "
+                f"{'does' if len(problems) == 1 else 'do'} not fit the parameter: kept as read "
+                "until you change it.</span>"
             )
         else:
             self.hint.clear()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.core.fileio import atomic_write
+from algodesk.core.names import FileKind, classify
 from algodesk.core.profile import BenchProfile, ProfileError
 from algodesk.core.roster import Roster, parse_roster
 from algodesk.core.tracker import Tracker
@@ -101,7 +102,11 @@ class BenchPage(QWidget):
         header = self.roster_view.horizontalHeader()
         for column in (Column.LINE, Column.MAC, Column.PRODUCT, Column.FILE):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(Column.PARAMETERS, 360)
+        header.resizeSection(Column.PARAMETERS, 300)
+        self.roster_view.setWordWrap(True)
+        self.roster_view.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         roster_row = QHBoxLayout()
         roster_row.addWidget(self.roster_label, 1)
         roster_row.addWidget(self.import_button)
@@ -317,11 +322,15 @@ class BenchPage(QWidget):
         if served is None:
             self.status.setText("Nothing served from memory.")
             return
-        names = sorted(served.files)
+        kinds = [classify(name).kind for name in served.files]
+        generic = sorted(n for n in served.files if classify(n).kind is FileKind.GENERIC)
+        shown = ", ".join(generic[:3]) + (", …" if len(generic) > 3 else "")
+        devices = kinds.count(FileKind.DEVICE)
         parts = [
-            f"Serving {count(len(names), 'file')} from memory for profile "
-            f"<b>{html.escape(self._serving_profile)}</b>: {html.escape(', '.join(names[:4]))}"
-            + (", …" if len(names) > 4 else "")
+            f"Serving {count(len(kinds), 'file')} from memory for profile "
+            f"<b>{html.escape(self._serving_profile)}</b>: stage 1 as {html.escape(shown)}"
+            + (f", {count(devices, 'device file')} from the roster" if devices else "")
+            + ", each with its md5 files."
         ]
         if not self.control.running:
             parts.append("The server is stopped: they are served as soon as it starts.")
