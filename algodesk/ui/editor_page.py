@@ -12,18 +12,13 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Slot
+from PySide6.QtCore import QItemSelection, Qt, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
-    QToolBar,
-    QToolButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +28,6 @@ from algodesk.core.catalog import Catalog
 from algodesk.core.fileio import atomic_write
 from algodesk.ui.editor_add import AddParameterBar
 from algodesk.ui.editor_commands import copy_lines
-from algodesk.ui.editor_delegate import ValueDelegate
 from algodesk.ui.editor_diff import DiffDialog
 from algodesk.ui.editor_export import ProvisioningDialog
 from algodesk.ui.editor_files import (
@@ -44,7 +38,9 @@ from algodesk.ui.editor_files import (
     choose_save_file,
 )
 from algodesk.ui.editor_filter import ParameterFilter
-from algodesk.ui.editor_model import Column, ParameterModel
+from algodesk.ui.editor_model import ParameterModel
+from algodesk.ui.editor_toolbar import EditorToolbar, connect
+from algodesk.ui.editor_view import ParameterView
 from algodesk.ui.text import count
 
 _ERROR, _OK = "#c62828", "#2e7d32"
@@ -84,7 +80,6 @@ class EditorPage(QWidget):
         self.undo_stack = self.model.undo_stack
         self.filter = ParameterFilter(self.model, self)
 
-        self.toolbar = QToolBar(self)
         self._build_actions()
         self.file_label = QLabel(self)
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -101,24 +96,10 @@ class EditorPage(QWidget):
         search_row.addWidget(self.problems_only)
         search_row.addWidget(self.reveal)
 
-        self.tree = QTreeView(self)
-        self.tree.setModel(self.filter)
-        self.tree.setItemDelegateForColumn(Column.VALUE, ValueDelegate(self.model, self.tree))
-        self.tree.setAlternatingRowColors(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tree.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.SelectedClicked
-        )
-        for column, width in ((Column.KEY, 280), (Column.VALUE, 260), (Column.TYPE, 70)):
-            self.tree.header().resizeSection(column, width)
+        self.tree = ParameterView(self.model, self.filter, self)
         self.tree.selectionModel().selectionChanged.connect(self._on_tree_selection_changed)
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.tree.addAction(self.remove_action)
-        self.filter.rowsInserted.connect(self._on_filter_rows_inserted)
 
         self.add_bar = AddParameterBar(self.model, self)
         self.add_bar.added.connect(self._on_add_bar_added)
@@ -145,62 +126,33 @@ class EditorPage(QWidget):
 
     # --- actions ---------------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        bar = self.toolbar
-        self.open_action = QAction("Open…", self)
-        self.open_action.setToolTip("Open a config backup or provisioning file (or drop one here)")
-        self.open_action.triggered.connect(self.open_dialog)
-        open_button = QToolButton(self)
-        open_button.setDefaultAction(self.open_action)
-        open_button.setMenu(self.recent.menu)
-        open_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        bar.addWidget(open_button)
-        self.save_action = self._add("Save", self.save, QKeySequence.StandardKey.Save)
-        self.save_as_action = self._add("Save as…", self.save_as_dialog)
-        self.export_action = self._add("Save as provisioning file…", self.export_dialog)
-        compare = QMenu(self)
-        self.compare_disk_action = compare.addAction("With the file on disk")
-        self.compare_disk_action.triggered.connect(self.compare_with_disk)
-        self.compare_opened_action = compare.addAction("With the file as opened")
-        self.compare_opened_action.triggered.connect(self.compare_with_opened)
-        self.compare_file_action = compare.addAction("With another file…")
-        self.compare_file_action.triggered.connect(self.compare_dialog)
-        compare_button = QToolButton(self)
-        compare_button.setText("Compare")
-        compare_button.setMenu(compare)
-        compare_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        bar.addWidget(compare_button)
-        bar.addSeparator()
-        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        bar = self.toolbar = EditorToolbar(self.undo_stack, self.recent.menu, self)
+        self.open_action, self.save_action = bar.open_action, bar.save_action
+        self.save_as_action, self.export_action = bar.save_as_action, bar.export_action
+        self.compare_disk_action = bar.compare_disk_action
+        self.compare_opened_action = bar.compare_opened_action
+        self.compare_file_action = bar.compare_file_action
+        self.undo_action, self.redo_action = bar.undo_action, bar.redo_action
+        for action, slot in (
+            (self.open_action, self.open_dialog),
+            (self.save_action, self.save),
+            (self.save_as_action, self.save_as_dialog),
+            (self.export_action, self.export_dialog),
+            (self.compare_disk_action, self.compare_with_disk),
+            (self.compare_opened_action, self.compare_with_opened),
+            (self.compare_file_action, self.compare_dialog),
+        ):
+            connect(action, slot)
         self.remove_action = QAction("Remove", self)
         self.remove_action.setShortcut(QKeySequence.StandardKey.Delete)
-        self.remove_action.triggered.connect(self.remove_selected)
+        connect(self.remove_action, self.remove_selected)
         find = QAction("Find", self)
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self._on_find_triggered)
-        for action in (self.undo_action, self.redo_action, find):
+        for action in (self.undo_action, self.redo_action, self.save_action, find):
             # Page shortcuts: the window's own (Ctrl+O, Ctrl+1…) stay unambiguous.
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
-        self.save_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.addAction(self.save_action)
-        bar.addAction(self.undo_action)
-        bar.addAction(self.redo_action)
-
-    def _add(
-        self, label: str, slot: Callable[[], object], keys: QKeySequence.StandardKey | None = None
-    ) -> QAction:
-        action = self.toolbar.addAction(label)
-
-        def run(_checked: bool = False) -> None:
-            slot()  # discard any result: PySide mis-counts a slot's bool result
-
-        action.triggered.connect(run)
-        if keys is not None:
-            action.setShortcut(QKeySequence(keys))
-        return action
 
     # --- files -----------------------------------------------------------------------------------
     @property
@@ -306,12 +258,7 @@ class EditorPage(QWidget):
 
     def selected_keys(self) -> list[str]:
         """Keys of the selected parameter rows."""
-        found = []
-        for index in self.tree.selectionModel().selectedRows():
-            key = self.model.key_at(self.filter.mapToSource(index))
-            if key is not None:
-                found.append(key)
-        return found
+        return self.tree.selected_keys()
 
     @Slot()
     def remove_selected(self) -> bool:
@@ -324,10 +271,7 @@ class EditorPage(QWidget):
     @Slot(str)
     def show_key(self, key: str) -> None:
         """Select and scroll to ``key`` (if the search shows it)."""
-        index = self.filter.mapFromSource(self.model.key_index(key))
-        if index.isValid():
-            self.tree.scrollTo(index)
-            self.tree.setCurrentIndex(index)
+        self.tree.show_key(key)
 
     # --- comparing and exporting -----------------------------------------------------------------
     def _compare(
@@ -454,9 +398,3 @@ class EditorPage(QWidget):
     @Slot(QItemSelection, QItemSelection)
     def _on_tree_selection_changed(self, _new: QItemSelection, _old: QItemSelection) -> None:
         self.add_bar.remove_button.setEnabled(bool(self.selected_keys()))
-
-    @Slot(QModelIndex, int, int)
-    def _on_filter_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        if not parent.isValid():  # a new group: show its keys
-            for row in range(first, last + 1):
-                self.tree.expand(self.filter.index(row, 0))
