@@ -184,7 +184,10 @@ class LossyRelay:
         self._wake_w.send(b"x")
         thread.join(timeout=2.0)
         self._thread = None
+        # Closed here, after the join: were the thread to close its end, a wake-up sent just as
+        # it saw ``_stopping`` would fail with a broken pipe.
         self._wake_w.close()
+        self._wake_r.close()
 
     def __enter__(self) -> LossyRelay:
         self.start()
@@ -254,7 +257,7 @@ class LossyRelay:
                     self._send(item.out, item.data, item.target, item.direction)
         finally:
             selector.close()
-            for sock in {*upstream.values(), *downstream.values(), listen, self._wake_r}:
+            for sock in {*upstream.values(), *downstream.values(), listen}:
                 sock.close()
 
     def _socket(self) -> socket.socket:
