@@ -246,3 +246,26 @@ def test_entry_model_limit_edge_cases(limit: int, qtmodeltester) -> None:
     assert model.rowCount(model.index(0, 0)) == 0
     assert model.data(QModelIndex()) is None
     qtmodeltester.check(model)
+
+
+def test_tables_follow_new_rows_until_the_user_scrolls_away(qtbot) -> None:
+    from algodesk.ui.table_view import EndFollower, table
+
+    tracker = Tracker()
+    model = TransferTableModel()
+    view = table(None)
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 200)
+    view.show()
+    EndFollower(view)
+    bar = view.verticalScrollBar()
+    tracker.apply_all(fleet(30).events)
+    model.apply_changes(tracker.take_changes())
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    bar.setValue(0)  # the user looks at older rows
+    tracker.apply_all(fleet(5).events)
+    model.apply_changes(tracker.take_changes())
+    qtbot.waitUntil(lambda: model.rowCount() == 35 * 3)
+    qtbot.wait(50)
+    assert bar.value() == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.ui.log_model import LogFilter, LogModel
-from algodesk.ui.table_view import table
+from algodesk.ui.table_view import EndFollower, table
 
 KINDS = (
     ("All events", ""),
@@ -63,22 +62,8 @@ class LogPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((80, 130, 150)):
             header.resizeSection(column, width)
-        # follow new rows once per batch, not once per row
-        self._following = QTimer(self)
-        self._following.setSingleShot(True)
-        self._following.timeout.connect(self._follow)
-        model.rowsInserted.connect(self._on_model_rows_inserted)
+        EndFollower(self.table)
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
-
-    @Slot()
-    def _on_model_rows_inserted(self) -> None:
-        self._following.start(0)
-
-    @Slot()
-    def _follow(self) -> None:
-        bar = self.table.verticalScrollBar()
-        if bar.value() >= bar.maximum() - 2:
-            self.table.scrollToBottom()

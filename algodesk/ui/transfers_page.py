@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QVBoxLayout, QWidget
 
-from algodesk.ui.table_view import table
+from algodesk.ui.table_view import EndFollower, table
 from algodesk.ui.transfer_model import OUTCOME_FILTERS, TransferFilter, TransferTableModel
 
 
@@ -33,22 +32,8 @@ class TransfersPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((80, 150, 150, 300, 160, 80, 90)):
             header.resizeSection(column, width)
-        # follow new rows once per batch, not once per row
-        self._following = QTimer(self)
-        self._following.setSingleShot(True)
-        self._following.timeout.connect(self._follow)
-        model.rowsInserted.connect(self._on_model_rows_inserted)
+        EndFollower(self.table)
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
-
-    @Slot()
-    def _on_model_rows_inserted(self) -> None:
-        self._following.start(0)
-
-    @Slot()
-    def _follow(self) -> None:
-        bar = self.table.verticalScrollBar()
-        if bar.value() >= bar.maximum() - 2:
-            self.table.scrollToBottom()
