@@ -136,10 +136,12 @@ class LivePage(QWidget):
         header = self.devices.horizontalHeader()
         for column in (Column.MAC, Column.PRODUCT, Column.IP, Column.FILES, Column.LAST_SEEN):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(Column.STAGE, 170)
-        header.resizeSection(Column.PROGRESS, 220)
-        self.timeline.horizontalHeader().resizeSection(1, 230)
-        self.timeline.horizontalHeader().resizeSection(5, 250)
+        header.resizeSection(Column.STAGE, 140)
+        header.resizeSection(Column.PROGRESS, 170)
+        self.timeline.horizontalHeader().resizeSection(1, 210)
+        self.timeline.horizontalHeader().resizeSection(5, 235)
+        for column in (0, 3, 4, 7):  # time, source, size, duration
+            self.timeline.horizontalHeader().resizeSection(column, 75)
         self._show_device(None)
 
     def device_model(self) -> DeviceTableModel:
