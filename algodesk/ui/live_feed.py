@@ -1,9 +1,10 @@
 """The GUI side of the event stream: events in, coalesced model updates out.
 
 Events from the bridge are folded into the tracker in slices of a few milliseconds (so a burst
-never freezes the window) and queued for the log; the models hear about it only on the refresh
-timer (400 ms), one batch of row inserts and ``dataChanged`` ranges per tick, so a burst of
-thousands of events costs a few repaints.
+never freezes the window) and queued for the log. The models hear about it only on the refresh
+timer (400 ms): new rows then, changed rows rewritten in slices right after with one
+``dataChanged`` per dirty range, so a burst of thousands of events costs a few repaints. Pages
+out of sight keep a bounded queue and catch up when shown.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from algodesk.ui.transfer_model import TransferTableModel
 
 REFRESH_MS = 400
 SLICE_SECONDS = 0.008
-"""Longest stretch the GUI thread spends folding events before it handles input and paints."""
+"""Longest stretch the GUI thread spends on events or rows before it handles input and paints."""
 _CHUNK = 64
 _ROWS_PER_STEP = 25
 _SERVER_EVENTS = (ev.ServerStarted, ev.ServerStopped, ev.ServerFailed)
