@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
 from algodesk.core.catalog import MASK, Catalog
 from algodesk.core.config import ConfigDocument
@@ -43,7 +44,7 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def page(qtbot, tmp_path: Path, catalog: Catalog) -> EditorPage:
+def page(qtbot, tmp_path: Path, catalog: Catalog) -> Iterator[EditorPage]:
     bench = tmp_path / "bench"
     bench.mkdir()
     widget = EditorPage(catalog, tmp_path / "editor.ini", lambda: bench)
@@ -51,7 +52,14 @@ def page(qtbot, tmp_path: Path, catalog: Catalog) -> EditorPage:
     widget.resize(1100, 700)
     widget.show()
     qtbot.waitExposed(widget)
-    return widget
+    try:
+        yield widget
+    finally:
+        # QTest sends no release for a modifier of a key click: the app would think Ctrl is
+        # still held (a later test's selectRow would toggle rather than select). A key without
+        # modifiers sets it straight.
+        qtbot.keyClick(widget, Qt.Key.Key_Escape)
+        assert QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture
