@@ -215,6 +215,16 @@ def test_an_unreadable_roster_is_said(bench: Bench, tmp_path: Path) -> None:
     assert bench.page.roster is None and bench.page.roster_model.rowCount() == 0
 
 
+def test_profiles_made_elsewhere_show_when_the_page_is_shown(bench: Bench, qtbot) -> None:
+    page = bench.page
+    bench.profiles.save(BenchProfile(name="from-cli", host="10.0.0.5", products=("8180",)))
+    assert page.profile_box.findText("from-cli") < 0
+    page.show()
+    qtbot.waitExposed(page)
+    assert page.profile_box.findText("from-cli") >= 0
+    assert page.profile_box.currentText() == "bench"  # the choice is kept
+
+
 def test_delete_profile_forgets_its_password(bench: Bench) -> None:
     page = bench.page
     page.delete_profile()

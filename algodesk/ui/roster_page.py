@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -157,6 +158,11 @@ class BenchPage(QWidget):
         self.profile_box.setCurrentIndex(max(found, 0) if self.profile_box.count() else -1)
         self.profile_box.blockSignals(False)
         self._on_profile_box_changed()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """List the profiles again: ``algodesk profile`` may have changed them meanwhile."""
+        self.reload_profiles()
+        super().showEvent(event)
 
     def current_profile(self) -> BenchProfile | None:
         """The selected profile (None when there is none or it cannot be read)."""
