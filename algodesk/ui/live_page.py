@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -133,15 +132,24 @@ class LivePage(QWidget):
         self.devices.setModel(devices)
         self.timeline.setModel(timeline)
         self.devices.selectionModel().selectionChanged.connect(self._on_devices_selection_changed)
+        # fixed widths: sizing columns to their contents would measure every row on each update
         header = self.devices.horizontalHeader()
-        for column in (Column.MAC, Column.PRODUCT, Column.IP, Column.FILES, Column.LAST_SEEN):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(Column.STAGE, 140)
-        header.resizeSection(Column.PROGRESS, 170)
+        metrics = self.devices.fontMetrics()
+        samples = {
+            Column.MAC: "00:22:EE:00:00:00 ",
+            Column.PRODUCT: "Product ",
+            Column.IP: "255.255.255.255 ",
+            Column.STAGE: "applying/rebooting",
+            Column.PROGRESS: "algo-8196-5.4f.sfw 100%",
+            Column.FILES: "Files ",
+            Column.LAST_SEEN: "59 min ago ",
+        }
+        for column, sample in samples.items():
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
         self.timeline.horizontalHeader().resizeSection(1, 210)
         self.timeline.horizontalHeader().resizeSection(5, 235)
-        for column in (0, 3, 4, 7):  # time, source, size, duration
-            self.timeline.horizontalHeader().resizeSection(column, 75)
+        for section in (0, 3, 4, 7):  # time, source, size, duration
+            self.timeline.horizontalHeader().resizeSection(section, 75)
         self._show_device(None)
 
     def device_model(self) -> DeviceTableModel:
