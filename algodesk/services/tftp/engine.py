@@ -1,15 +1,18 @@
 """The engine's loop: one thread polls the listening socket and every transfer socket.
 
 Requests are resolved and answered here; ACKs are dispatched to their transfer; a lazy timer heap
-drives retransmissions (a transfer's deadline moves with every ACK without touching the heap; a
-heap entry found early is simply pushed again). Progress events come from a periodic sweep, so
-nothing per packet ever reaches the sink.
+drives retransmissions. A transfer's deadline moves later with every ACK without touching the heap
+(an entry found early is simply pushed again); when it moves earlier (the timeout shrank once a
+round trip was measured) a new entry is pushed and the old one goes stale: each entry carries a
+sequence number and only the transfer's latest one counts. Progress events come from a periodic
+sweep, so nothing per packet ever reaches the sink.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import logging
 import socket
 import threading
@@ -99,6 +102,7 @@ class Engine:
         self.strangers: dict[int, Transfer] = {}
         self.by_client: dict[tuple[str, int], Transfer] = {}
         self.timers: list[tuple[float, int, Transfer]] = []
+        self.timer_seq = itertools.count()
         self.next_id = 1
         self.buffer = bytearray(RECV_BUFFER)
         self.pktinfo = False
@@ -154,6 +158,8 @@ class Engine:
                             self._finish(transfer, now)
                         elif status == FAILED:
                             self._fail(transfer, transfer.failure, notify=False)
+                        elif transfer.deadline < transfer.scheduled:
+                            self._schedule(transfer)
                     elif fd in self.strangers:
                         self.strangers[fd].on_stranger(buffer)
                     elif fd == listen_fd:
@@ -169,14 +175,21 @@ class Engine:
         finally:
             self._shutdown()
 
+    def _schedule(self, transfer: Transfer) -> None:
+        """Push the transfer's deadline; any older entry of the transfer goes stale."""
+        seq = next(self.timer_seq)
+        transfer.scheduled = transfer.deadline
+        transfer.timer_seq = seq
+        heapq.heappush(self.timers, (transfer.deadline, seq, transfer))
+
     def _run_timers(self, now: float) -> None:
         timers = self.timers
         while timers and timers[0][0] <= now:
-            deadline, tid, transfer = heapq.heappop(timers)
-            if self.transfers.get(transfer.fd) is not transfer:
+            _deadline, seq, transfer = heapq.heappop(timers)
+            if seq != transfer.timer_seq or self.transfers.get(transfer.fd) is not transfer:
                 continue
-            if transfer.deadline > deadline:
-                heapq.heappush(timers, (transfer.deadline, tid, transfer))
+            if transfer.deadline > now:
+                self._schedule(transfer)
                 continue
             try:
                 alive = transfer.on_timeout(now)
@@ -190,7 +203,7 @@ class Engine:
             if not alive:
                 self._fail(transfer, transfer.failure)
                 continue
-            heapq.heappush(timers, (transfer.deadline, tid, transfer))
+            self._schedule(transfer)
 
     def _sweep_progress(self) -> None:
         for record in list(self.active.values()):
@@ -343,7 +356,7 @@ class Engine:
         except OSError as error:
             self._fail(transfer, f"send failed ({error.strerror or error})", notify=False)
             return
-        heapq.heappush(self.timers, (transfer.deadline, tid, transfer))
+        self._schedule(transfer)
 
     def _refuse(
         self, client: tuple[str, int], name: str, reason: RefusalReason, detail: str, code: int

@@ -72,6 +72,7 @@ class Transfer:
         "retries",
         "rto",
         "rttvar",
+        "scheduled",
         "sent_at",
         "sent_upto",
         "size",
@@ -80,6 +81,7 @@ class Transfer:
         "started",
         "stranger",
         "tid",
+        "timer_seq",
         "told_stranger",
         "view",
         "window",
@@ -127,6 +129,10 @@ class Transfer:
         self.rttvar = 0.0
         self.sent_at = now
         self.deadline = now + self.rto
+        # The deadline the engine's timer heap holds for this transfer, and that entry's
+        # sequence number (the transfer's older entries are stale).
+        self.scheduled = float("inf")
+        self.timer_seq = -1
         self.retries = 0
         self.retransmissions = 0
         self.retried_window = False
