@@ -4,9 +4,11 @@ busybox tftp (an embedded client that sends no ``timeout`` option, so the server
 retransmission timer decides) fetches a 2 MiB file at blksize 1428 through the relay at 2% loss
 each way, once per seed, after lossless runs through the same relay. Prints per-run figures and
 medians; the cost per lost packet is (time - lossless time) / packets dropped. Last line e.g.
-``loss 2%: ours 0.41 s, tftpd-hpa 6.3 s, ratio 0.065, 18 ms per lost packet``.
+``loss 2%: ours 0.41 s, tftpd-hpa 6.3 s, ratio 0.065, 18 ms per lost packet``. ``--direction``
+drops one way only, to split the cost: ``to-client`` loses DATA, ``to-server`` loses ACKs.
 
     uv run python tests/bench/tftp_loss.py [--runs 5] [--loss 0.02] [--servers ours,tftpd-hpa]
+        [--direction both|to-client|to-server] [--ours min_timeout=0.03]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import _tftp_peers as peers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.lossy_relay import LossyRelay
+from tests.lossy_relay import Direction, Impairment, LossyRelay
 
 BLKSIZE = 1428
 SIZE = 2 << 20
@@ -38,11 +40,19 @@ class Fetch:
 
 
 def fetch_through_relay(
-    server: peers.ServerProcess, md5: str, out: Path, loss: float, seed: int
+    server: peers.ServerProcess, md5: str, out: Path, loss: float, seed: int, direction: str
 ) -> Fetch:
-    """Fetch the file with busybox through a relay dropping ``loss`` each way; md5-checked."""
+    """Fetch the file with busybox through a relay dropping ``loss`` (``direction``: one way or
+    "both"); md5-checked."""
     target = out / f"{server.name}-{seed}.bin"
-    relay = LossyRelay.symmetric((peers.HOST, server.port), drop=loss, seed=seed)
+    up = loss if direction in ("both", Direction.TO_SERVER) else 0.0
+    down = loss if direction in ("both", Direction.TO_CLIENT) else 0.0
+    relay = LossyRelay(
+        (peers.HOST, server.port),
+        to_server=Impairment(drop=up),
+        to_client=Impairment(drop=down),
+        seed=seed,
+    )
     with relay:
         started = time.perf_counter()
         result = peers.fetch(peers.busybox_argv(relay.port, NAME, target, BLKSIZE), timeout=600)
@@ -67,15 +77,17 @@ class Summary:
 
 
 def bench_server(
-    server: peers.ServerProcess, md5: str, out: Path, loss: float, runs: int
+    server: peers.ServerProcess, md5: str, out: Path, loss: float, runs: int, direction: str
 ) -> Summary:
     """Lossless runs, then one lossy run per seed; prints each and returns the medians."""
-    clean = [fetch_through_relay(server, md5, out, 0.0, seed).seconds for seed in range(runs)]
+    clean = [
+        fetch_through_relay(server, md5, out, 0.0, seed, direction).seconds for seed in range(runs)
+    ]
     lossless = statistics.median(clean)
     print(f"  {server.name:<10} lossless: median {lossless:.3f} s of {runs}", flush=True)
     fetches = []
     for seed in range(1, runs + 1):
-        fetch = fetch_through_relay(server, md5, out, loss, seed)
+        fetch = fetch_through_relay(server, md5, out, loss, seed, direction)
         fetches.append(fetch)
         cost = (fetch.seconds - lossless) / fetch.dropped * 1000 if fetch.dropped else 0.0
         print(
@@ -99,6 +111,12 @@ def main() -> None:
     parser.add_argument("--loss", type=float, default=0.02, help="drop probability each way")
     parser.add_argument("--servers", default="ours,tftpd-hpa", help="comma-separated")
     parser.add_argument(
+        "--direction",
+        choices=["both", Direction.TO_CLIENT.value, Direction.TO_SERVER.value],
+        default="both",
+        help="which way packets are dropped (to-client: DATA, to-server: ACKs)",
+    )
+    parser.add_argument(
         "--ours",
         action="append",
         default=[],
@@ -112,7 +130,8 @@ def main() -> None:
 
     peers.exit_on_sigterm()
     print(peers.load_line("at start"))
-    print(f"busybox tftp, {SIZE >> 20} MiB, blksize {BLKSIZE}, {args.loss:.0%} loss each way")
+    way = "each way" if args.direction == "both" else args.direction
+    print(f"busybox tftp, {SIZE >> 20} MiB, blksize {BLKSIZE}, {args.loss:.0%} loss {way}")
     if ours_settings:
         print(f"ours with {ours_settings}")
     summaries: dict[str, Summary] = {}
@@ -129,7 +148,9 @@ def main() -> None:
                 print(f"{name}: could not start: {error}")
                 continue
             with server:
-                summaries[name] = bench_server(server, md5, out, args.loss, args.runs)
+                summaries[name] = bench_server(
+                    server, md5, out, args.loss, args.runs, args.direction
+                )
 
     print(peers.load_line("at end"))
     print()

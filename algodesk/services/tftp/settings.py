@@ -25,7 +25,9 @@ class TftpSettings:
             instead of on our measured round trip.
         initial_timeout: Retransmission timeout before any round trip was measured (seconds).
         min_timeout: Lower bound of the measured retransmission timeout (a bench LAN answers in
-            well under a millisecond; 50 ms still leaves room for a slow device).
+            well under a millisecond; 50 ms still leaves room for a slow device). A client seen
+            to ignore duplicate DATA (busybox) gets a lower floor, and after one unanswered
+            resend every client gets time for its own timer to repeat its ACK (transfer.py).
         max_timeout: Upper bound of the timeout, back-off included.
         max_retries: Consecutive timeouts after which a transfer fails.
         max_transfers: Simultaneous transfers; more requests are refused as busy.

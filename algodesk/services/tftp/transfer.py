@@ -21,6 +21,16 @@ _UNKNOWN_TID = packets.error_packet(packets.ERR_UNKNOWN_TID, "unknown transfer I
 
 # On the hot path, one ACK in 16 gives a round-trip sample: plenty for a timer, and cheaper.
 _SAMPLE_EVERY = 15
+# Some clients never answer a duplicate DATA: they repeat their ACK only when their own timer
+# fires, and every packet they receive restarts it (busybox tftp: 100 ms, then x1.5). For them a
+# lost ACK is recovered by their timer, and each early resend of ours only postpones it. So after
+# one unanswered resend the next waits this long (or the timer learnt from this client, if longer)
+# times _PATIENCE, for the client's repeated ACK to arrive first.
+_CLIENT_TIMER = 0.1
+_PATIENCE = 1.25
+# Once a client has shown it ignores duplicates, an early resend costs it nothing (no echoed ACK)
+# while a lost DATA is recovered sooner: its timeout floor drops to this.
+_DEAF_FLOOR = 0.005
 
 RUNNING = 0
 FINISHED = 1
@@ -51,6 +61,7 @@ class Transfer:
     __slots__ = (
         "base",
         "blksize",
+        "client_timer",
         "connected",
         "deadline",
         "failure",
@@ -75,6 +86,7 @@ class Transfer:
         "scheduled",
         "sent_at",
         "sent_upto",
+        "settled",
         "size",
         "sock",
         "srtt",
@@ -125,6 +137,8 @@ class Transfer:
         self.maximum = timing.maximum
         self.max_retries = timing.max_retries
         self.rto = timing.fixed if timing.fixed is not None else timing.initial
+        self.settled = self.rto  # the timeout without back-off
+        self.client_timer = _CLIENT_TIMER
         self.srtt = 0.0
         self.rttvar = 0.0
         self.sent_at = now
@@ -214,11 +228,11 @@ class Transfer:
                 # The hot path (window 1, the expected ACK, a full block next): what on_ack and
                 # _send_window would do, without their generality.
                 self.base = acked + 1
-                self.retries = 0
                 if self.retried_window:
-                    self.retried_window = False
+                    self._recovered(now)
                 elif not acked & _SAMPLE_EVERY:
                     self._measure(now)
+                self.retries = 0
                 offset = acked * self.blksize
                 self.outv[4:] = self.view[offset : offset + self.blksize]
                 _pack_block(self.out, 2, (acked + 1) & 0xFFFF)
@@ -255,8 +269,8 @@ class Transfer:
         if self.oack is not None:
             if block == 0:
                 self.oack = None
-                self.retries = 0
                 self._measure(now)
+                self.retries = 0
                 self._send_window(now)
             return RUNNING
         acked_before = self.base - 1
@@ -282,9 +296,9 @@ class Transfer:
         self.base = acked + 1
         if acked >= self.last_block:
             return FINISHED
-        self.retries = 0
         if acked == self.sent_upto:
             self._measure(now)
+        self.retries = 0
         self._send_window(now)
         return RUNNING
 
@@ -295,7 +309,12 @@ class Transfer:
             self.failure = f"no answer after {self.max_retries} retries"
             return False
         if self.fixed is None:
-            self.rto = min(self.rto * 2.0, self.maximum)
+            backed_off = self.rto * 2.0
+            if self.retries == 1:
+                # Early resends recover a lost DATA quickly; once one went unanswered, the
+                # client may be one that waits for its own timer (see _CLIENT_TIMER).
+                backed_off = max(backed_off, self.client_timer * _PATIENCE)
+            self.rto = min(backed_off, self.maximum)
         if self.oack is not None:
             self._resend_oack(now)
         else:
@@ -317,10 +336,27 @@ class Transfer:
         self.sent_at = now
         self.deadline = now + self.rto
 
+    def _recovered(self, now: float) -> None:
+        """A resent window was acknowledged: settle the timeout again, learn the client's timer."""
+        self.retried_window = False
+        if self.fixed is not None:
+            return
+        if self.retries:
+            # An answer to our resend comes within a round trip; one this late is the client's
+            # own timer firing (its wait restarted when our resend arrived).
+            waited = now - self.sent_at
+            if waited > max(2.0 * self.settled, 0.5 * _CLIENT_TIMER):
+                self.client_timer = min(max(waited, self.client_timer), self.maximum)
+                if self.minimum > _DEAF_FLOOR:
+                    self.minimum = _DEAF_FLOOR
+                    if self.srtt:
+                        self.settled = max(self.srtt + 4.0 * self.rttvar, _DEAF_FLOOR)
+        self.rto = self.settled
+
     def _measure(self, now: float) -> None:
         # Karn: a window that was retransmitted gives no usable round-trip sample.
         if self.retried_window:
-            self.retried_window = False
+            self._recovered(now)
         elif self.fixed is None:
             sample = now - self.sent_at
             if self.srtt == 0.0:
@@ -330,6 +366,7 @@ class Transfer:
                 self.srtt += 0.125 * (sample - self.srtt)
             rto = self.srtt + 4.0 * self.rttvar
             self.rto = self.minimum if rto < self.minimum else min(rto, self.maximum)
+            self.settled = self.rto
 
     def _send_window(self, now: float) -> None:
         block = self.base
