@@ -7,7 +7,7 @@ probes the GUI event loop: how late each tick fires is the latency a technician 
 Resident memory is sampled every second; growth compares the second quarter of the run with the
 last one. Goals: p99 under 50 ms, RSS under 250 MB, no growth over a 10-minute soak.
 
-    uv run python tests/bench/gui_liveview.py [--devices 200] [--duration 60]
+    uv run python tests/bench/gui_liveview.py [--devices 200] [--duration 60] [--page Live]
 
 The last line is the headline: the p99 GUI latency.
 """
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,8 +31,10 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
 from algodesk.app import compose
+from algodesk.core.diagnosis import Level
 from algodesk.services.paths import beside
 from algodesk.services.settings import Settings, SettingsStore
+from algodesk.ui.main_window import PAGES
 from tests.bench.virtual_devices import make_bench_folder
 
 PROBE_MS = 10
@@ -58,6 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--duration", type=float, default=60.0, help="soak length in seconds")
+    parser.add_argument(
+        "--page", default="Live", choices=PAGES, help="the page on screen during the run"
+    )
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv)
@@ -71,6 +77,8 @@ def main() -> None:
         window = parts.window
         window.resize(1400, 900)
         window.show()
+        tabs = [window.pages.tabText(i) for i in range(window.pages.count())]
+        window.pages.setCurrentIndex(tabs.index(args.page))
         if not window.start_serving():
             raise SystemExit(f"cannot serve: {window.banner.details.text()}")
         server = parts.control.server
@@ -138,6 +146,12 @@ def main() -> None:
         feed = window.feed
         devices, _active, attention = feed.counts()
         boots = sum(d.boots for d in feed.tracker.devices.values())
+        flags = Counter(
+            d.code
+            for device in feed.tracker.devices.values()
+            for d in device.diagnoses
+            if d.level.rank >= Level.WARNING.rank
+        )
         rounds = [line for line in output.splitlines() if line.startswith("{")]
         parts.window.close()
         parts.close()
@@ -145,7 +159,10 @@ def main() -> None:
     quarter = max(1, len(memory) // 4)
     early = statistics.median(memory[quarter : 2 * quarter] or memory or [0.0])
     late = statistics.median(memory[-quarter:] or [0.0])
+    print(f"page on screen: {args.page}")
     print(f"devices: {args.devices} virtual, {devices} in the live view, {attention} flagged")
+    if flags:
+        print("flags: " + ", ".join(f"{code} {count}" for code, count in flags.most_common()))
     print(f"rounds: {len(rounds)} in {seconds:.0f} s, {boots} boots seen")
     print(
         f"events to the GUI: {feed.events_seen} ({feed.events_seen / seconds:.0f}/s), "
