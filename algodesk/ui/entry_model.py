@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject
 from algodesk.core.diagnosis import Level
 from algodesk.core.tracker import Outcome, TimelineEntry
 from algodesk.ui import status_style, text
-from algodesk.ui.item_table import ItemTable, Values, cell
+from algodesk.ui.item_table import TRIM_ROWS, ItemTable, Values, cell
 
 Cell = Callable[[TimelineEntry], str]
 
@@ -106,7 +106,9 @@ class EntryTableModel(ItemTable):
         new = [e for e in new if id(e) not in self._positions][-self._limit :]
         overflow = self.rowCount() + len(new) - self._limit
         # trim in chunks: removing rows from the front costs the whole table each time
-        if overflow > self._limit // 10 or (overflow > 0 and overflow >= self.rowCount()):
+        if overflow > min(self._limit // 10, TRIM_ROWS) or (
+            overflow > 0 and overflow >= self.rowCount()
+        ):
             for row in range(overflow):
                 shown = self.entry(row)
                 if shown is not None:

@@ -34,6 +34,10 @@ OBJECT_ROLE = Qt.ItemDataRole.UserRole.value + 2
 SEARCH_ROLE = Qt.ItemDataRole.UserRole.value + 3
 """Lower-case text the filters match (set on the first cell)."""
 
+TRIM_ROWS = 100
+"""Rows past a table's limit that are dropped together: removing rows from the front costs the
+whole table each time, and 100 at a time keeps each removal to a couple of milliseconds."""
+
 ROLES: tuple[int, ...] = (
     Qt.ItemDataRole.DisplayRole.value,
     Qt.ItemDataRole.DecorationRole.value,

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.ui import status_style, text
-from algodesk.ui.item_table import SEARCH_ROLE, ItemTable, Values, cell
+from algodesk.ui.item_table import SEARCH_ROLE, TRIM_ROWS, ItemTable, Values, cell
 
 LOG_LIMIT = 10_000
 HEADERS = ("Time", "Event", "From", "Message")
@@ -116,7 +116,7 @@ class LogModel(ItemTable):
         count = len(self._pending) if most is None else min(most, len(self._pending))
         fresh = [self._pending.popleft() for _ in range(count)]
         overflow = self.rowCount() + len(fresh) - self._limit
-        if overflow > self._limit // 10 or overflow >= self.rowCount():
+        if overflow > min(self._limit // 10, TRIM_ROWS) or overflow >= self.rowCount():
             # trim in chunks: removing rows from the front costs the whole table each time
             self.remove_rows(0, overflow)
         self.append_rows([(e, *event_cells(e)) for e in fresh])
