@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "algodesk.commands.serve",
     "algodesk.commands.notify",
     "algodesk.commands.profile",
+    "algodesk.commands.tftp_worker",
 )
 
 

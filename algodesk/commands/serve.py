@@ -58,6 +58,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--no-auto-md5", action="store_true", help="do not generate missing .md5 files")
     p.add_argument("--progress", action="store_true", help="also print progress lines")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="engine processes sharing the port (Linux; 0: one per CPU; default 1)",
+    )
     extra = p.add_argument_group("bench DHCP and syslog (each off unless asked for)")
     extra.add_argument(
         "--dhcp", metavar="FIRST-LAST", help="lease this pool to Algo devices, naming the bench"
@@ -201,7 +208,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be 0..65535, not {args.port}")
     try:
-        settings = TftpSettings(max_blksize=args.max_blksize, auto_md5=not args.no_auto_md5)
+        settings = TftpSettings(
+            max_blksize=args.max_blksize, auto_md5=not args.no_auto_md5, workers=args.workers
+        )
     except ValueError as error:
         raise CommandError(str(error)) from None
     stage1 = (

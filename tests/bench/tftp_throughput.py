@@ -5,6 +5,10 @@ each server in turn; every download is md5-checked. Prints aggregate MiB/s and t
 seconds per run, then, on the last line, ours/tftpd-hpa at N=50, blksize 1428.
 
     uv run python tests/bench/tftp_throughput.py [--quick] [--servers ours,tftpd-hpa,tftpy]
+        [--ours workers=2]
+
+A server may carry settings of our engine after ``@``, e.g. ``--servers ours,ours@workers=2``
+to compare both side by side (the ratio column stays ``ours``/tftpd-hpa).
 """
 
 from __future__ import annotations
@@ -91,15 +95,25 @@ def main() -> None:
     parser.add_argument("--blksizes", default="512,1428", help="comma-separated block sizes")
     parser.add_argument("--servers", default="ours,tftpd-hpa,tftpy", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="rounds per setting (median)")
+    parser.add_argument(
+        "--ours",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a TftpSettings field for our engine, e.g. workers=2 (repeatable)",
+    )
     args = parser.parse_args()
     size = int((args.size or (4 if args.quick else 16)) * MIB)
     clients = [int(n) for n in (args.clients or ("1,10" if args.quick else "1,10,50")).split(",")]
     blksizes = [int(b) for b in args.blksizes.split(",")]
     servers = args.servers.split(",")
+    ours_settings = dict(item.split("=", 1) for item in args.ours)
 
     peers.exit_on_sigterm()
     print(peers.load_line("at start"))
     print(f"file {size / MIB:g} MiB, curl clients, loopback")
+    if ours_settings:
+        print(f"ours with {ours_settings}")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="algodesk-bench-") as tmp, ExitStack() as stack:
         root = peers.make_root(Path(tmp) / "root")
@@ -107,15 +121,19 @@ def main() -> None:
         out.mkdir()
         md5 = peers.make_file(root, "bench.bin", size)
         started: list[peers.ServerProcess] = []
-        for name in servers:
+        for label in servers:
+            name, _, extra = label.partition("@")
+            settings = dict(ours_settings) if name == "ours" else {}
+            settings.update(item.split("=", 1) for item in extra.split(",") if item)
             try:
-                server = stack.enter_context(peers.SERVERS[name](root))
+                server = stack.enter_context(peers.SERVERS[name](root, **settings))
             except (RuntimeError, OSError) as error:
-                print(f"{name}: could not start: {error}")
+                print(f"{label}: could not start: {error}")
                 continue
+            server.name = label
             started.append(server)
             if not server.counts_children:
-                print(f"{name}: no cgroup; CPU excludes children the server never waited for")
+                print(f"{label}: no cgroup; CPU excludes children the server never waited for")
         # Servers take turns at each setting, so a change in the machine's load (it is shared)
         # hits them alike; with --repeat, each figure is the median of the rounds.
         for blksize in blksizes:

@@ -183,6 +183,11 @@ class VirtualFiles:
         with self._lock:
             return sorted(self._files)
 
+    def data(self, name: str) -> bytes:
+        """The bytes registered under the normalised ``name`` (KeyError when absent)."""
+        with self._lock:
+            return bytes(self._files[name].data)
+
     def find(self, key: str, *, case_fallback: bool) -> tuple[str, Content] | None:
         """The name and content registered for ``key`` (exact, then case-insensitive)."""
         with self._lock:

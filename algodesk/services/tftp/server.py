@@ -2,16 +2,19 @@
 
 ``start()`` binds in the caller's thread (so errors surface as ``ServerStartError``) and then runs
 the engine on one named thread, ``algodesk-tftp``. ``stop()`` wakes the loop through a socket pair,
-so it returns at once even with transfers in flight; those get ERROR 0.
+so it returns at once even with transfers in flight; those get ERROR 0. With
+``TftpSettings.workers`` above 1 (Linux), engines run in worker processes instead (``worker``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from algodesk.core import events as ev
 from algodesk.core.events import Sink, null_sink
@@ -19,6 +22,11 @@ from algodesk.services.errors import ServerStartError, bind_error
 from algodesk.services.tftp.engine import Counters, Engine
 from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.settings import TftpSettings
+
+if TYPE_CHECKING:
+    from algodesk.services.tftp.worker import WorkerPool
+
+log = logging.getLogger(__name__)
 
 SERVICE = "tftp"
 _JOIN_TIMEOUT = 5.0
@@ -74,6 +82,7 @@ class TftpServer:
         self._engine: Engine | None = None
         self._thread: threading.Thread | None = None
         self._waker: socket.socket | None = None
+        self._pool: WorkerPool | None = None
 
     @property
     def address(self) -> str:
@@ -97,7 +106,10 @@ class TftpServer:
 
     @property
     def running(self) -> bool:
-        """Whether the engine thread is serving."""
+        """Whether the engine thread (or the worker processes) is serving."""
+        pool = self._pool
+        if pool is not None:
+            return pool.alive
         thread = self._thread
         return thread is not None and thread.is_alive()
 
@@ -105,6 +117,13 @@ class TftpServer:
         """Bind and start serving; raises ``ServerStartError`` when the port cannot be bound."""
         with self._lock:
             if self.running:
+                return
+            # Imported here: the worker module is also run as a program (python -m ...).
+            from algodesk.services.tftp import worker
+
+            count = worker.worker_count(self._settings.workers)
+            if count > 1:
+                self._start_pool(count)
                 return
             listener = self._bind()
             _raise_open_file_limit(_FDS_PER_TRANSFER * self._settings.max_transfers + _FDS_SPARE)
@@ -133,9 +152,61 @@ class TftpServer:
             )
             self._thread.start()
 
+    def _start_pool(self, count: int) -> None:
+        from algodesk.services.tftp import worker
+
+        family = socket.AF_INET6 if ":" in self._address else socket.AF_INET
+        try:
+            listeners = worker.bind_group(family, self._address, self._requested_port, count)
+        except (OSError, OverflowError, ValueError) as error:
+            raise self._bind_failed(error) from None
+        self._port = listeners[0].getsockname()[1]
+        _raise_open_file_limit(_FDS_PER_TRANSFER * self._settings.max_transfers + _FDS_SPARE)
+        pool = worker.WorkerPool(self._pool_began, self._pool_event, self._pool_ended)
+        virtual = [(name, self._virtual.data(name)) for name in self._virtual.names()]
+        pool.start(listeners, self._settings, self._root, virtual)
+        self._pool = pool
+
+    def _pool_began(self) -> None:
+        root = str(self._root) if self._root is not None else ""
+        self._emit(
+            ev.ServerStarted(service=SERVICE, address=self._address, port=self._port, root=root)
+        )
+
+    def _pool_event(self, event: ev.Event) -> None:
+        from algodesk.services.tftp.worker import count_event
+
+        count_event(self._counters, event)
+        self._emit(event)
+
+    def _pool_ended(self, died: bool) -> None:
+        if died:
+            message = "tftp: a worker process stopped"
+            self._emit(
+                ev.ServerFailed(
+                    service=SERVICE,
+                    address=self._address,
+                    port=self._port,
+                    code="engine-failed",
+                    message=message,
+                )
+            )
+        self._emit(ev.ServerStopped(service=SERVICE, address=self._address, port=self._port))
+
+    def _emit(self, event: ev.Event) -> None:
+        try:
+            self._sink(event)
+        except Exception:
+            log.exception("event sink failed on %s", event.kind)
+
     def stop(self) -> None:
         """Stop serving: in-flight transfers get ERROR 0; returns once the thread has ended."""
         with self._lock:
+            pool = self._pool
+            if pool is not None:
+                pool.stop()
+                self._pool = None
+                return
             engine, thread, waker = self._engine, self._thread, self._waker
             if engine is None or thread is None:
                 return
@@ -154,21 +225,34 @@ class TftpServer:
         engine = self._engine
         if engine is not None:
             engine.root = self._root
+        pool = self._pool
+        if pool is not None:
+            pool.broadcast("root", self._root)
 
     def set_virtual_file(self, name: str, data: bytes) -> str:
         """Serve ``data`` as ``name`` from memory, before any disk file; returns the stored name.
 
         Raises ``ValueError`` for a name no client could request (absolute, ``..``, ...).
         """
-        return self._virtual.set(name, data)
+        stored = self._virtual.set(name, data)
+        pool = self._pool
+        if pool is not None:
+            pool.broadcast("set", stored, bytes(data))
+        return stored
 
     def remove_virtual_file(self, name: str) -> None:
         """Stop serving the virtual file ``name`` (transfers under way finish)."""
         self._virtual.remove(name)
+        pool = self._pool
+        if pool is not None:
+            pool.broadcast("remove", name)
 
     def clear_virtual_files(self) -> None:
         """Stop serving every virtual file."""
         self._virtual.clear()
+        pool = self._pool
+        if pool is not None:
+            pool.broadcast("clear")
 
     def virtual_files(self) -> list[str]:
         """Names of the virtual files, sorted."""
@@ -195,15 +279,18 @@ class TftpServer:
             sock.bind((self._address, self._requested_port))
         except (OSError, OverflowError, ValueError) as error:
             sock.close()
-            if not isinstance(error, OSError):
-                error = OSError(None, str(error))
-            failure = bind_error(
-                error, service=SERVICE, address=self._address, port=self._requested_port
-            )
-            self._emit_failed(failure)
-            raise failure from None
+            raise self._bind_failed(error) from None
         sock.setblocking(False)
         return sock
+
+    def _bind_failed(self, error: Exception) -> ServerStartError:
+        if not isinstance(error, OSError):
+            error = OSError(None, str(error))
+        failure = bind_error(
+            error, service=SERVICE, address=self._address, port=self._requested_port
+        )
+        self._emit_failed(failure)
+        return failure
 
     def _emit_failed(self, failure: ServerStartError) -> None:
         self._sink(

@@ -38,6 +38,8 @@ class TftpSettings:
             place would (SIGBUS on Unix).
         cache_bytes: Bytes of files no transfer uses that stay cached for the next device.
         md5_limit: Largest file whose md5 is computed for the transfer-started event.
+        workers: Engine processes sharing the port (Linux, SO_REUSEPORT): 1 serves from one
+            thread of this process; 0 means one per CPU. Other platforms always use 1.
     """
 
     max_blksize: int = 1468
@@ -55,6 +57,7 @@ class TftpSettings:
     mmap_threshold: int = 128 << 20
     cache_bytes: int = 64 << 20
     md5_limit: int = 8 << 20
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if not MIN_BLKSIZE <= self.max_blksize <= MAX_BLKSIZE:
@@ -65,5 +68,7 @@ class TftpSettings:
             raise ValueError("need 0 < min_timeout <= initial_timeout <= max_timeout")
         if self.max_retries < 0 or self.max_transfers < 1:
             raise ValueError("max_retries must be >= 0 and max_transfers >= 1")
+        if not 0 <= self.workers <= 64:
+            raise ValueError("workers must be 0..64")
         if self.progress_interval <= 0:
             raise ValueError("progress_interval must be positive")

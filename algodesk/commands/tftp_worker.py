@@ -1,0 +1,28 @@
+"""``algodesk tftp-worker FD``: one TFTP engine worker process, started by the TFTP server.
+
+A bundled app has no ``python -m``, so the server starts its workers through this command there.
+It is registered without help, so it stays out of the command list.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the hidden ``tftp-worker`` sub-command."""
+    p = subparsers.add_parser(
+        "tftp-worker",
+        description="Internal: serve TFTP on the inherited socket FD, commands on stdin, "
+        "events on stdout (started by the TFTP server with --workers).",
+    )
+    p.add_argument("fd", type=int, help="descriptor of the bound listening socket")
+    p.set_defaults(handler=run_worker)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Run the worker until the server tells it to stop."""
+    from algodesk.services.tftp import worker
+
+    return worker.main([str(args.fd)])
