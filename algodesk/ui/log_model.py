@@ -13,7 +13,7 @@ from algodesk.core.diagnosis import Level
 from algodesk.ui import status_style, text
 from algodesk.ui.item_table import SEARCH_ROLE, TRIM_ROWS, ItemTable, Values, cell
 
-LOG_LIMIT = 10_000
+LOG_LIMIT = 5_000
 HEADERS = ("Time", "Event", "From", "Message")
 
 
