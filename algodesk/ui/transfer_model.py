@@ -12,7 +12,7 @@ from algodesk.ui import text
 from algodesk.ui.entry_model import EntryTableModel, outcome_text
 from algodesk.ui.item_table import SEARCH_ROLE
 
-TRANSFER_LIMIT = 5000
+TRANSFER_LIMIT = 3000
 
 
 def _device(entry: TimelineEntry) -> str:
