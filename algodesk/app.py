@@ -25,7 +25,6 @@ from algodesk.services.history import HistoryError, HistoryStore
 from algodesk.services.profiles import ProfileStore
 from algodesk.services.settings import SettingsStore
 from algodesk.services.tftp import TftpServer, TftpSettings
-from algodesk.ui import refcount_guard
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.companions_control import CompanionFactories, Companions
 from algodesk.ui.companions_wiring import CompanionsUi, install
@@ -69,7 +68,6 @@ def compose(
     ``companion_factories`` builds DHCP, syslog and zeroconf (tests put them on loopback);
     ``credentials`` keeps profile passwords (tests give one over an in-memory keyring).
     """
-    refcount_guard.install()
     app_paths.ensure()
     store = SettingsStore(app_paths.settings_file)
     settings = store.load()

@@ -22,11 +22,6 @@ from algodesk.core.events import (
     TransferStarted,
 )
 from algodesk.core.md5 import md5_hex
-from algodesk.ui import refcount_guard
-
-# GUI tests call Qt thousands of times (qtbot.waitUntil alone polls every 10 ms): protect the
-# process from PySide6 builds that drop references to None/True (see refcount_guard).
-refcount_guard.install()
 
 QT_WARNINGS_FAIL = [
     pytest.mark.qt_log_level_fail("WARNING"),
