@@ -15,21 +15,10 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TypeVar
 
+from algodesk.core import boot_stages as stages
 from algodesk.core import diagnosis as dx
-from algodesk.core.device import (
-    Stage,
-    Step,
-    config_values,
-    provisioning_enabled,
-    request_step,
-    server_changed,
-    server_location,
-)
-from algodesk.core.diagnosis import Diagnosis, Level
+from algodesk.core.device import Stage, Step, request_step
 from algodesk.core.events import (
     Address,
     Event,
@@ -44,153 +33,34 @@ from algodesk.core.events import (
     TransferProgress,
     TransferStarted,
 )
-from algodesk.core.md5 import md5_hex, parse_md5
-from algodesk.core.names import FileKind, FileName, MacError, classify, normalize_mac
+from algodesk.core.names import FileName, MacError, classify, normalize_mac
+from algodesk.core.served_facts import Fetcher, ServedFacts
+from algodesk.core.tracked_device import (
+    NOT_SEEN,
+    SYSLOG_LIMIT,
+    TIMELINE_LIMIT,
+    Changes,
+    Outcome,
+    TimelineEntry,
+    TrackedDevice,
+)
 
-Fetcher = Callable[[str], bytes | None]
-"""Reads a served file by name (None when absent); lets the tracker check md5s and hand-offs."""
+__all__ = [
+    "ENTRY_BACKLOG",
+    "NOT_SEEN",
+    "SYSLOG_LIMIT",
+    "TIMELINE_LIMIT",
+    "Changes",
+    "Fetcher",
+    "Outcome",
+    "TimelineEntry",
+    "TrackedDevice",
+    "Tracker",
+    "settle_all",
+]
 
-TIMELINE_LIMIT = 500
-SYSLOG_LIMIT = 200
-"""Syslog lines kept per device, and per address that no device is known at yet."""
 _LOOSE_ADDRESSES = 64
-NOT_SEEN = "expected — not seen yet"
-"""Status of a device on the roster that has not made a request yet."""
-_CACHE_LIMIT = 256
-_T = TypeVar("_T")
 ENTRY_BACKLOG = 20_000
-
-
-class Outcome(StrEnum):
-    """What became of one request."""
-
-    REQUESTED = "requested"
-    SENDING = "sending"
-    SERVED = "served"
-    NOT_FOUND = "not found"
-    REFUSED = "refused"
-    FAILED = "failed"
-
-
-@dataclass(slots=True, eq=False)
-class TimelineEntry:
-    """One request from a device and what became of it."""
-
-    seq: int
-    time: float
-    client: Address
-    requested: str
-    name: FileName
-    step: Step
-    device: TrackedDevice | None = None
-    served: str = ""
-    source: str = ""
-    size: int | None = None
-    md5: str = ""
-    outcome: Outcome = Outcome.REQUESTED
-    reason: str = ""
-    bytes_sent: int = 0
-    duration: float | None = None
-    updated: float = 0.0
-    transfer_id: int | None = None
-
-    @property
-    def speed(self) -> float | None:
-        """Bytes per second so far (None before any time has passed)."""
-        elapsed = self.duration if self.duration is not None else self.updated - self.time
-        return self.bytes_sent / elapsed if elapsed > 0 else None
-
-    @property
-    def fraction(self) -> float | None:
-        """How much of the file has gone (0..1), None when the size is unknown."""
-        if self.outcome is Outcome.SERVED:
-            return 1.0
-        if not self.size:
-            return None
-        return min(1.0, self.bytes_sent / self.size)
-
-
-@dataclass(slots=True)
-class _Boot:
-    """What the tracker learned during the device's current boot."""
-
-    device_file_missing: bool = False
-    config: str = ""
-    config_md5: str = ""
-    accepted: bool = False
-    repeat: bool = False
-    config_known: bool = False
-    handoff: str | None = None
-    provisioning_off: bool = False
-
-
-@dataclass(slots=True, eq=False)
-class TrackedDevice:
-    """One device on the bench, keyed by its MAC (or ``ip:<address>`` until the MAC is known)."""
-
-    key: str
-    mac: str = ""
-    ip: str = ""
-    product: str = ""
-    first_seen: float = 0.0
-    last_seen: float = 0.0
-    stage: Stage | None = None
-    boots: int = 0
-    files_served: int = 0
-    current: TimelineEntry | None = None
-    timeline: deque[TimelineEntry] = field(default_factory=lambda: deque(maxlen=TIMELINE_LIMIT))
-    syslog: deque[SyslogLine] = field(default_factory=lambda: deque(maxlen=SYSLOG_LIMIT))
-    findings: list[Diagnosis] = field(default_factory=list)
-    loop: Diagnosis | None = None
-    boot: _Boot = field(default_factory=_Boot)
-    last_config: tuple[str, str] | None = None
-    same_config_boots: int = 0
-    expected: bool = False
-
-    @property
-    def seen(self) -> bool:
-        """Whether the device has shown up (every device the tracker learns of has an IP)."""
-        return bool(self.ip)
-
-    @property
-    def diagnoses(self) -> list[Diagnosis]:
-        """Everything known about the device, worst first."""
-        found = [*self.findings, *([self.loop] if self.loop else [])]
-        return sorted(found, key=lambda d: -d.level.rank)
-
-    @property
-    def status(self) -> tuple[Level, str]:
-        """The one line a technician reads from across the room."""
-        if not self.seen:
-            return Level.INFO, NOT_SEEN
-        found = [*self.findings, self.loop] if self.loop else self.findings
-        worst = max(found, key=lambda d: d.level.rank, default=None)
-        if worst and worst.level.rank >= Level.WARNING.rank:
-            return worst.level, worst.short
-        handed = next((d for d in self.findings if d.code == "handed-off"), None)
-        if self.stage is Stage.LEFT and handed:
-            return Level.OK, handed.short
-        return dx.stage_status(self.stage)
-
-    def drop_finding(self, code: str) -> None:
-        """Forget the finding with ``code``."""
-        self.findings = [d for d in self.findings if d.code != code]
-
-    def add_finding(self, finding: Diagnosis) -> None:
-        """Record ``finding``, replacing one with the same code."""
-        self.drop_finding(finding.code)
-        self.findings.append(finding)
-
-
-@dataclass(slots=True)
-class Changes:
-    """What changed since the last :meth:`Tracker.take_changes`, for the models."""
-
-    new_devices: list[TrackedDevice] = field(default_factory=list)
-    updated_devices: list[TrackedDevice] = field(default_factory=list)
-    removed_devices: list[TrackedDevice] = field(default_factory=list)
-    new_entries: list[TimelineEntry] = field(default_factory=list)
-    updated_entries: list[TimelineEntry] = field(default_factory=list)
 
 
 class Tracker:
@@ -221,8 +91,7 @@ class Tracker:
         self._changes = Changes()
         self._dirty: dict[int, TrackedDevice] = {}
         self._dirty_entries: dict[int, TimelineEntry] = {}
-        self._facts: dict[tuple[str, str], tuple[str, str | None, bool]] = {}
-        self._hashes: dict[tuple[str, str], str | None] = {}
+        self._served = ServedFacts()
         self._loose: dict[str, deque[SyslogLine]] = {}
         self._handlers: dict[type[Event], Callable[[Event], None]] = {
             RequestReceived: self._on_request,  # type: ignore[dict-item]
@@ -382,7 +251,7 @@ class Tracker:
         new.append(entry)
         if len(new) > ENTRY_BACKLOG:
             del new[: len(new) - ENTRY_BACKLOG]
-        self._note_request(device, entry)
+        stages.note_request(device, entry)
         return entry
 
     def _on_request(self, event: RequestReceived) -> None:
@@ -391,26 +260,6 @@ class Tracker:
     def _pending_entry(self, when: float, client: Address, requested: str) -> TimelineEntry:
         entry = self._pending.pop(client, None)
         return entry if entry is not None else self._entry(when, client, requested)
-
-    def _note_request(self, device: TrackedDevice, entry: TimelineEntry) -> None:
-        step = entry.step
-        if entry.name.kind is FileKind.DEVICE:
-            # algom<MAC>.conf is the first name of every boot (domain.md §4 step 3).
-            if device.stage is not Stage.APPLYING:
-                device.last_config, device.same_config_boots = None, 0
-            device.boots += 1
-            device.boot = _Boot()
-            device.findings = []
-            device.stage = Stage.LOOKING_FOR_CONFIG
-        elif step is Step.CONFIG and not device.boot.config:
-            device.stage = Stage.LOOKING_FOR_CONFIG
-        elif step in (Step.FIRMWARE, Step.FIRMWARE_MD5):
-            device.stage = Stage.FIRMWARE
-        elif step in (Step.DATA, Step.DATA_MD5):
-            device.stage = Stage.DATA
-        product = entry.name.product or (entry.name.target.product if entry.name.target else "")
-        if product:
-            device.product = product
 
     def _on_refused(self, event: RequestRefused) -> None:
         entry = self._pending_entry(event.time, event.client, event.filename)
@@ -423,23 +272,7 @@ class Tracker:
         if device is None:
             return
         self._touch(device, event.time)
-        name, step, boot = entry.name, entry.step, device.boot
-        if found:
-            device.add_finding(dx.refused(entry.requested, entry.reason))
-        elif name.kind is FileKind.DEVICE:
-            boot.device_file_missing = True
-        elif name.kind is FileKind.GENERIC and not boot.config:
-            device.add_finding(dx.no_config(device.mac, device.product))
-            device.stage = Stage.STOPPED
-        elif step is Step.CONFIG_MD5 and boot.config:
-            device.add_finding(dx.md5_missing(boot.config, entry.requested))
-            device.stage = Stage.STOPPED
-        elif step in (Step.FIRMWARE, Step.FIRMWARE_MD5):
-            # a missing .sfw is followed by a try for the older .fw: name the first file missed
-            if not any(d.code == "firmware-missing" for d in device.findings):
-                device.add_finding(dx.file_missing(entry.requested, "firmware"))
-        elif step in (Step.DATA, Step.DATA_MD5):
-            device.add_finding(dx.file_missing(entry.requested, "data"))
+        stages.note_refusal(device, entry, found=found)
 
     # --- transfers -------------------------------------------------------------------------------
     def _on_started(self, event: TransferStarted) -> None:
@@ -456,81 +289,24 @@ class Tracker:
         self._touch(device, event.time)
         step = entry.step
         if step is Step.CONFIG:
-            self._config_served(device, entry)
+            facts = self._served.config_facts(entry, self.fetch)
+            stages.config_served(device, entry, facts, self.loop_threshold)
         elif step is Step.CONFIG_MD5 and device.boot.config:
-            self._md5_served(device, entry, event.source)
+            matches = self._md5_matches(device, entry, event.source)
+            stages.md5_served(device, entry, matches=matches)
         elif step in (Step.FIRMWARE, Step.FIRMWARE_MD5):
             device.drop_finding("firmware-missing")
             device.stage = Stage.FIRMWARE
         elif step in (Step.DATA, Step.DATA_MD5):
             device.stage = Stage.DATA
 
-    def _config_served(self, device: TrackedDevice, entry: TimelineEntry) -> None:
-        boot = device.boot
-        boot.config = entry.served.replace("\\", "/").rsplit("/", 1)[-1]
-        boot.config_md5 = entry.md5
-        device.stage = Stage.CONFIG_SERVED
-        device.drop_finding("no-config")
-        if entry.name.kind is FileKind.GENERIC and boot.device_file_missing:
-            device.add_finding(dx.generic_fallback(device.product))
-        facts = self._config_facts(entry)
-        if facts is not None:
-            boot.config_known = True
-            boot.config_md5, boot.handoff, boot.provisioning_off = facts
-        seen = (boot.config, boot.config_md5)
-        device.same_config_boots = device.same_config_boots + 1 if device.last_config == seen else 1
-        device.last_config = seen
-        boot.repeat = device.same_config_boots > 1
-        loops = device.same_config_boots >= self.loop_threshold
-        device.loop = dx.reboot_loop(boot.config, device.same_config_boots) if loops else None
-
-    def _config_facts(self, entry: TimelineEntry) -> tuple[str, str | None, bool] | None:
-        """``(md5, hand-off server, provisioning off)`` of a served config, read via the fetcher.
-
-        A bench serves one config to hundreds of devices: parse it once per content (the
-        engine's md5 names the content; without one, the file is read to compute it).
-        """
-        key = (entry.served, entry.md5)
-        if entry.md5 and key in self._facts:
-            return self._facts[key]
-        content = self.fetch(entry.served) if self.fetch else None
-        if content is None:
-            return None
-        values = config_values(content)
-        handoff = str(server_location(values)) if server_changed({}, values) else None
-        facts = (entry.md5 or md5_hex(content), handoff, not provisioning_enabled(values))
-        self._remember(self._facts, (entry.served, facts[0]), facts)
-        return facts
-
-    def _held_md5(self, entry: TimelineEntry) -> str | None:
-        """The hash an md5 file holds (cached per content, like configs); None if unreadable."""
-        key = (entry.served, entry.md5)
-        if entry.md5 and key in self._hashes:
-            return self._hashes[key]
-        held = self.fetch(entry.served) if self.fetch else None
-        found = parse_md5(held) if held is not None else None
-        if entry.md5 and held is not None:
-            self._remember(self._hashes, key, found)
-        return found if held is not None else None
-
-    @staticmethod
-    def _remember(cache: dict[tuple[str, str], _T], key: tuple[str, str], value: _T) -> None:
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[key] = value
-
-    def _md5_served(self, device: TrackedDevice, entry: TimelineEntry, source: Source) -> None:
-        boot = device.boot
-        matches = True
-        if source is not Source.AUTO_MD5 and self.fetch and boot.config_md5:
-            held = self._held_md5(entry)
-            matches = held is None or held == boot.config_md5.lower()
-        if matches:
-            boot.accepted = True
-            device.stage = Stage.MD5_SERVED
-        else:
-            device.add_finding(dx.md5_mismatch(boot.config, entry.requested))
-            device.stage = Stage.STOPPED
+    def _md5_matches(self, device: TrackedDevice, entry: TimelineEntry, source: Source) -> bool:
+        """Whether a served md5 file holds the config's hash (True when it cannot be told)."""
+        config_md5 = device.boot.config_md5
+        if source is Source.AUTO_MD5 or not self.fetch or not config_md5:
+            return True
+        held = self._served.held_md5(entry, self.fetch)
+        return held is None or held == config_md5.lower()
 
     def _on_progress(self, event: TransferProgress) -> None:
         entry = self._transfers.get(event.transfer_id)
@@ -618,24 +394,8 @@ class Tracker:
 
     # --- settling --------------------------------------------------------------------------------
     def _settle(self, device: TrackedDevice) -> None:
-        boot = device.boot
-        if device.stage is Stage.APPLYING:
-            if boot.provisioning_off:
-                device.stage = Stage.DONE
-                device.add_finding(dx.provisioning_disabled(boot.config))
-            elif boot.handoff is not None:
-                device.stage = Stage.LEFT
-                device.add_finding(dx.handed_off(boot.config, boot.handoff))
-            elif boot.repeat or boot.config_known:
-                device.stage = Stage.DONE
-            else:
-                device.stage = Stage.LEFT
-                device.add_finding(dx.stopped_after_stage1(boot.config))
-        elif device.stage is Stage.DATA:
-            device.stage = Stage.DONE
-        else:
-            return
-        self._dirty[id(device)] = device
+        if stages.settle(device):
+            self._dirty[id(device)] = device
 
 
 def settle_all(tracker: Tracker) -> None:
