@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import sys
 import threading
 from pathlib import Path
@@ -67,6 +68,13 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     tftp.add_argument(
         "--timeout", type=float, default=1.0, metavar="S", help="seconds before a retransmission"
     )
+    tftp.add_argument(
+        "--source-base",
+        metavar="ADDR",
+        help="send device n's requests from IPv4 address ADDR + n - 1 (e.g. 127.1.0.1, "
+        "127.1.0.2, ...), so a server tells the devices apart; Linux answers on all of "
+        "127.0.0.0/8, other systems need each address configured (loopback aliases)",
+    )
     parser.add_argument(
         "--devices",
         type=int,
@@ -93,11 +101,25 @@ def parse_server(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def fetcher_factory_from_args(args: argparse.Namespace) -> FetcherFactory:
-    """How each device gets its fetcher: one folder fetcher for all, or a TFTP client each."""
+def source_addresses(base: str, count: int) -> list[str]:
+    """``count`` IPv4 addresses counting up from ``base``."""
+    try:
+        first = ipaddress.IPv4Address(base.strip())
+    except ValueError:
+        raise CommandError(f"--source-base must be an IPv4 address, not {base!r}") from None
+    if int(first) + count - 1 > int(ipaddress.IPv4Address("255.255.255.255")):
+        raise CommandError(f"--source-base {first}: no room for {count} addresses above it")
+    return [str(first + i) for i in range(count)]
+
+
+def fetcher_factories_from_args(args: argparse.Namespace, count: int) -> list[FetcherFactory]:
+    """Each of ``count`` devices' fetcher factory: one folder fetcher shared by all, or a TFTP
+    client each (sending from its own address with ``--source-base``)."""
     if args.server is None:
+        if args.source_base is not None:
+            raise CommandError("--source-base goes with --server, not with DIR")
         shared = folder_fetcher_from_args(args)
-        return lambda _cancel: shared
+        return [lambda _cancel: shared] * count
     if args.firmware_dir is not None:
         raise CommandError("--firmware-dir goes with DIR, not with --server")
     host, port = parse_server(args.server)
@@ -105,13 +127,21 @@ def fetcher_factory_from_args(args: argparse.Namespace) -> FetcherFactory:
         raise CommandError("--blksize must be 8..65464")
     if args.timeout <= 0:
         raise CommandError("--timeout must be positive")
+    sources: list[str | None] = [None] * count
+    if args.source_base is not None:
+        sources = list(source_addresses(args.source_base, count))
     try:
-        tftp_fetcher(host, port)  # resolves the host now, so a typo is bad input (exit 2)
+        # Resolves the host now (in the sources' family), so a typo is bad input (exit 2).
+        tftp_fetcher(host, port, source=sources[0])
     except TftpError as error:
         raise CommandError(str(error)) from None
-    return lambda cancel: tftp_fetcher(
-        host, port, blksize=args.blksize, timeout=args.timeout, cancel=cancel
-    )
+
+    def factory(source: str | None) -> FetcherFactory:
+        return lambda cancel: tftp_fetcher(
+            host, port, blksize=args.blksize, timeout=args.timeout, cancel=cancel, source=source
+        )
+
+    return [factory(source) for source in sources]
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -261,10 +291,10 @@ def run_simulate(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         args.mac = macs[0]
     state = state_from_args(args)
-    factory = fetcher_factory_from_args(args)
+    factories = fetcher_factories_from_args(args, args.devices)
     if args.devices > 1:
-        return _run_fleet(args, [dataclasses.replace(state, mac=mac) for mac in macs], factory)
-    fetch = factory(threading.Event())
+        return _run_fleet(args, [dataclasses.replace(state, mac=mac) for mac in macs], factories)
+    fetch = factories[0](threading.Event())
     if args.json:
         result = simulate(state, fetch, args.max_boots)
         print_json(result_to_dict(result))
@@ -273,8 +303,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0 if result.steady else 1
 
 
-def _run_fleet(args: argparse.Namespace, states: list[DeviceState], factory: FetcherFactory) -> int:
-    fleet = SimFleet(states, factory, max_boots=args.max_boots)
+def _run_fleet(
+    args: argparse.Namespace, states: list[DeviceState], factories: list[FetcherFactory]
+) -> int:
+    fleet = SimFleet(states, factories, max_boots=args.max_boots)
     fleet.start()
     try:
         fleet.wait()

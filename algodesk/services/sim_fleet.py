@@ -1,7 +1,8 @@
 """Many virtual devices booting at once against one server: a load generator and bench rehearsal.
 
 Each device runs the simulator on its own thread, ``algodesk-sim-<n>``, with its own fetcher (a
-TFTP client per device, like real devices each with their own sockets). ``stop()`` sets a cancel
+TFTP client per device, like real devices each with their own sockets). One factory may make
+every device's fetcher, or each device may have its own (to send from its own address, say). ``stop()`` sets a cancel
 event that the fetchers and the step loop watch, so it returns within a poll interval.
 """
 
@@ -55,18 +56,26 @@ class FleetTotals:
 
 
 class SimFleet:
-    """Boot ``states`` at once, one thread each; collect how each ended."""
+    """Boot ``states`` at once, one thread each; collect how each ended.
+
+    ``fetcher_factory`` serves every device, or is a sequence with one factory per state.
+    """
 
     def __init__(
         self,
         states: Sequence[DeviceState],
-        fetcher_factory: FetcherFactory,
+        fetcher_factory: FetcherFactory | Sequence[FetcherFactory],
         *,
         max_boots: int = 10,
         on_finished: Callable[[FleetDevice], None] | None = None,
     ) -> None:
         self._states = list(states)
-        self._factory = fetcher_factory
+        if callable(fetcher_factory):
+            self._factories = [fetcher_factory] * len(self._states)
+        else:
+            self._factories = list(fetcher_factory)
+            if len(self._factories) != len(self._states):
+                raise ValueError("one fetcher factory per device, or one for all")
         self._max_boots = max_boots
         self._on_finished = on_finished
         self._cancel = threading.Event()
@@ -130,7 +139,7 @@ class SimFleet:
         result: SimulationResult | None = None
         error: str | None = None
         try:
-            trace = run(state, self._factory(self._cancel), self._max_boots)
+            trace = run(state, self._factories[n - 1](self._cancel), self._max_boots)
             while True:
                 if self._cancel.is_set():
                     trace.close()

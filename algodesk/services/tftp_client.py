@@ -9,6 +9,7 @@ cannot be cancelled mid-transfer, which a fleet of 200 virtual devices needs on 
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 import threading
@@ -49,14 +50,25 @@ def tftp_fetcher(
     timeout: float = 1.0,
     retries: int = 5,
     cancel: threading.Event | None = None,
+    source: str | None = None,
 ) -> Fetcher:
-    """A fetcher reading each requested file from the TFTP server at ``host``:``port``."""
+    """A fetcher reading each requested file from the TFTP server at ``host``:``port``.
+
+    ``source`` is the local IP address every request is sent from (any port): a virtual device
+    of its own, since servers tell devices apart by address. The host resolves in its family.
+    """
     if not 8 <= blksize <= 65464:
         raise ValueError("blksize must be 8..65464")
-    family, address = _resolve(host, port)
+    want = socket.AF_UNSPEC
+    if source is not None:
+        try:
+            want = socket.AF_INET6 if ipaddress.ip_address(source).version == 6 else socket.AF_INET
+        except ValueError:
+            raise TftpError(f"not an IP address: {source!r}") from None
+    family, address = _resolve(host, port, want)
 
     def fetch(name: str) -> bytes | None:
-        return _Transfer(family, address, name, blksize, timeout, retries, cancel).run()
+        return _Transfer(family, address, name, blksize, timeout, retries, cancel, source).run()
 
     return fetch
 
@@ -69,14 +81,20 @@ def fetch_file(
     blksize: int = DEFAULT_BLKSIZE,
     timeout: float = 1.0,
     retries: int = 5,
+    source: str | None = None,
 ) -> bytes | None:
     """Read one file: its bytes, or None when the server says it has no such file."""
-    return tftp_fetcher(host, port, blksize=blksize, timeout=timeout, retries=retries)(name)
+    fetch = tftp_fetcher(
+        host, port, blksize=blksize, timeout=timeout, retries=retries, source=source
+    )
+    return fetch(name)
 
 
-def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]]:
+def _resolve(
+    host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+) -> tuple[socket.AddressFamily, tuple[str, int]]:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_DGRAM)
     except socket.gaierror as error:
         raise TftpError(f"cannot resolve {host}: {error.strerror}") from None
     family, _type, _proto, _name, sockaddr = infos[0]
@@ -95,8 +113,10 @@ class _Transfer:
         timeout: float,
         retries: int,
         cancel: threading.Event | None,
+        source: str | None = None,
     ) -> None:
         self.family = family
+        self.source = source
         self.server = server
         self.name = name
         self.blksize = blksize
@@ -106,6 +126,11 @@ class _Transfer:
 
     def run(self) -> bytes | None:
         with socket.socket(self.family, socket.SOCK_DGRAM) as sock:
+            if self.source is not None:
+                try:
+                    sock.bind((self.source, 0))
+                except OSError as error:
+                    raise TftpError(f"cannot send from {self.source}: {error.strerror}") from None
             try:
                 return self._read(sock, with_options=True)
             except _RetryWithoutOptions:
