@@ -1,8 +1,9 @@
 """Benchmark: the live view under 200 devices booting at full speed, again and again.
 
 The whole app runs offscreen in this process (window, TFTP engine, history) serving a
-realistic folder on 127.0.0.1; a subprocess boots the virtual devices of
-``virtual_devices.py`` (each from its own loopback address) round after round. A 10 ms QTimer
+realistic folder on 127.0.0.1; ``algodesk simulate --devices N --source-base 127.1.0.1`` boots
+the virtual devices (each from its own loopback address, so the live view tells them apart) as a
+subprocess, round after round until the soak time is over. A 10 ms QTimer
 probes the GUI event loop: how late each tick fires is the latency a technician would feel.
 Resident memory is sampled every second; growth compares the second quarter of the run with the
 last one. Goals: p99 under 50 ms, RSS under 250 MB, no growth over a 10-minute soak.
@@ -15,6 +16,7 @@ The last line is the headline: the p99 GUI latency.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -35,10 +37,12 @@ from algodesk.core.diagnosis import Level
 from algodesk.services.paths import beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.ui.main_window import PAGES
-from tests.bench.virtual_devices import make_bench_folder
+from tests.bench.virtual_devices import PRODUCT, make_bench_folder
 
 PROBE_MS = 10
-DRIVER = Path(__file__).with_name("virtual_devices.py")
+SOURCE_BASE = "127.1.0.1"
+BASE_MAC = "00:22:EE:10:00:00"
+INSTALLED_FIRMWARE = "5.3"  # older than the folder's, so every boot fetches the firmware too
 
 
 def rss_mb() -> float:
@@ -55,6 +59,64 @@ def rss_mb() -> float:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+class Rounds:
+    """Runs ``algodesk simulate`` for the fleet again and again until ``end`` (monotonic); each
+    round writes its JSON summary into ``folder``."""
+
+    def __init__(self, port: int, devices: int, end: float, folder: Path) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "algodesk",
+            "simulate",
+            "--server",
+            f"127.0.0.1:{port}",
+            "--devices",
+            str(devices),
+            "--source-base",
+            SOURCE_BASE,
+            "--mac",
+            BASE_MAC,
+            "--product",
+            PRODUCT,
+            "--firmware",
+            INSTALLED_FIRMWARE,
+            "--json",
+        ]
+        self.end = end
+        self.totals: list[dict[str, float]] = []
+        self.failures: list[str] = []
+        self._process: subprocess.Popen[bytes] | None = None
+        self._output = folder / "round.json"
+
+    def step(self) -> bool:
+        """Collect a finished round and start the next; False once the soak is over."""
+        process = self._process
+        if process is not None:
+            if process.poll() is None:
+                return True
+            self._collect(process.returncode)
+            self._process = None
+        if time.monotonic() >= self.end:
+            return False
+        # A file, not a pipe: 200 devices' JSON could fill a pipe nobody reads mid-round.
+        with self._output.open("wb") as out:
+            self._process = subprocess.Popen(self.command, stdout=out)
+        return True
+
+    def kill(self) -> None:
+        """Stop a round still running (by its PID)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def _collect(self, code: int) -> None:
+        try:
+            self.totals.append(json.loads(self._output.read_text())["totals"])
+        except (OSError, ValueError, KeyError):
+            self.failures.append(f"exit {code}, no totals")
 
 
 def main() -> None:
@@ -107,41 +169,26 @@ def main() -> None:
 
         sampler.timeout.connect(sample)
         start_rss = rss_mb()
-        driver = subprocess.Popen(
-            [
-                sys.executable,
-                str(DRIVER),
-                "--port",
-                str(server.port),
-                "--devices",
-                str(args.devices),
-                "--duration",
-                str(args.duration),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        started = time.monotonic()
+        rounds = Rounds(server.port, args.devices, started + args.duration, Path(home))
         watcher = QTimer()
         watcher.setInterval(200)
 
-        def check_driver() -> None:  # a slot must return None: PySide mis-counts a bool result
-            if driver.poll() is not None:
+        def check_rounds() -> None:  # a slot must return None: PySide mis-counts a bool result
+            if not rounds.step():
                 app.quit()
 
-        watcher.timeout.connect(check_driver)
-        started = time.monotonic()
+        watcher.timeout.connect(check_rounds)
         try:
+            rounds.step()
             ticker.start()
             sampler.start()
             watcher.start()
             app.exec()
             for timer in (ticker, sampler, watcher):
                 timer.stop()
-            output = driver.stdout.read() if driver.stdout else ""
         finally:
-            if driver.poll() is None:
-                driver.kill()
-                driver.wait()
+            rounds.kill()
         seconds = time.monotonic() - started
         feed = window.feed
         devices, _active, attention = feed.counts()
@@ -152,7 +199,6 @@ def main() -> None:
             for d in device.diagnoses
             if d.level.rank >= Level.WARNING.rank
         )
-        rounds = [line for line in output.splitlines() if line.startswith("{")]
         parts.window.close()
         parts.close()
 
@@ -163,7 +209,15 @@ def main() -> None:
     print(f"devices: {args.devices} virtual, {devices} in the live view, {attention} flagged")
     if flags:
         print("flags: " + ", ".join(f"{code} {count}" for code, count in flags.most_common()))
-    print(f"rounds: {len(rounds)} in {seconds:.0f} s, {boots} boots seen")
+    steady = sum(int(t["steady"]) for t in rounds.totals)
+    booted = sum(int(t["devices"]) for t in rounds.totals)
+    round_s = statistics.median([t["seconds"] for t in rounds.totals] or [0.0])
+    print(
+        f"rounds: {len(rounds.totals)} in {seconds:.0f} s (median {round_s:.1f} s), "
+        f"{steady}/{booted} devices steady, {boots} boots seen"
+    )
+    if rounds.failures:
+        print("rounds without totals: " + "; ".join(rounds.failures))
     print(
         f"events to the GUI: {feed.events_seen} ({feed.events_seen / seconds:.0f}/s), "
         f"backlog max {max(backlog, default=0)}, at the end {backlog[-1] if backlog else 0}"
@@ -171,8 +225,11 @@ def main() -> None:
     print(
         f"GUI latency (ms): p50 {percentile(lateness, 0.5):.1f}  p90 "
         f"{percentile(lateness, 0.9):.1f}  p99 {percentile(lateness, 0.99):.1f}  "
-        f"max {max(lateness, default=0):.1f}  ({len(lateness)} ticks)"
+        f"max {max(lateness, default=0):.1f}  ({len(lateness)} ticks, "
+        f"{sum(late_ms > 100 for late_ms in lateness)} over 100 ms)"
     )
+    # The machine may be shared: a load far above its cores starves the GUI thread too.
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"RSS (MB): start {start_rss:.0f}  peak {max(memory, default=0):.0f}  "
         f"second quarter {early:.0f}  last quarter {late:.0f}  growth {late - early:+.1f}"

@@ -1,18 +1,16 @@
-"""Virtual devices, each with its own loopback address, for the GUI benchmark and screenshots.
+"""Virtual devices, each with its own loopback address, for the screenshots; the bench folder.
 
 The live view tells devices apart by IP (an IP's first request names its MAC), so every virtual
 device here sends from its own address in 127.0.0.0/8 (Linux routes the whole block to
 loopback). Each runs the real device algorithm (core/simulator) through a small TFTP client
-bound to that address. Loopback only: the server address must be 127.0.0.1.
-
-    python tests/bench/virtual_devices.py --port PORT [--devices 200] [--duration 60]
+bound to that address, whose acknowledgements can be slowed down so transfers stay on screen
+(the reason ``algodesk simulate --source-base`` does not replace it here). Loopback only: the
+server address must be 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import os
 import socket
 import struct
@@ -142,38 +140,3 @@ def run_fleet(
     fleet = SimFleet(states, factory)
     fleet.start()
     return fleet
-
-
-def drive(port: int, devices: int, duration: float) -> None:
-    """Boot the fleet again and again until ``duration`` is over; one JSON line per round."""
-    end = time.monotonic() + duration
-    while time.monotonic() < end:
-        fleet = run_fleet(port, devices)
-        fleet.wait(max(1.0, end - time.monotonic() + 30))
-        fleet.stop()
-        totals = fleet.totals()
-        print(
-            json.dumps(
-                {
-                    "devices": totals.devices,
-                    "steady": totals.steady,
-                    "files": totals.files,
-                    "bytes": totals.bytes,
-                    "seconds": round(totals.seconds, 3),
-                }
-            ),
-            flush=True,
-        )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--duration", type=float, default=60.0)
-    args = parser.parse_args()
-    drive(args.port, args.devices, args.duration)
-
-
-if __name__ == "__main__":
-    main()
