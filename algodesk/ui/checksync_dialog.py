@@ -10,15 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,9 +31,9 @@ from algodesk.core.sip_notify import Notify, SipError
 from algodesk.services.checksync import NotifyResult, NotifyTarget
 from algodesk.services.settings import Settings
 from algodesk.ui import status_style
+from algodesk.ui.list_table_model import Index, ListTableModel
 from algodesk.ui.table_view import table
 
-Index = QModelIndex | QPersistentModelIndex
 Sender = Callable[[list[NotifyTarget]], list[NotifyResult]]
 """Sends the NOTIFYs and waits for the answers (``check_sync`` with a timeout and a sink)."""
 HEADERS = ("Device", "Address", "Extension", "Answer")
@@ -68,37 +60,18 @@ def answer_text(result: NotifyResult) -> str:
     return f"{result.status} {result.reason} ({result.elapsed * 1000:.0f} ms)"
 
 
-class CheckSyncModel(QAbstractTableModel):
+class CheckSyncModel(ListTableModel[list[str]]):
     """One row per device to NOTIFY: who, where, which extension, and what it answered."""
+
+    headers = HEADERS
 
     def __init__(
         self, rows: Sequence[tuple[str, str]], extension: str, parent: QObject | None = None
     ) -> None:
         """Rows of ``(device label, address)``, each with ``extension`` to start with."""
-        super().__init__(parent)
-        self._rows: list[list[str]] = [[label, host, extension] for label, host in rows]
+        super().__init__(parent, ([label, host, extension] for label, host in rows))
         self._answers: list[NotifyResult | None] = [None] * len(self._rows)
         self._sending = False
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of devices (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Address and extension are editable (not while sending)."""
@@ -111,15 +84,14 @@ class CheckSyncModel(QAbstractTableModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell text; the answer's colour and icon."""
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.item_at(index)
+        if row is None:
             return None
         column = index.column()
-        if not 0 <= column < len(HEADERS):
-            return None
         result = self._answers[index.row()]
         if column != _ANSWER:
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-                return self._rows[index.row()][column]
+                return row[column]
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             if result is None:

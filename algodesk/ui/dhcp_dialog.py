@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,8 +29,8 @@ from algodesk.core.names import MacError, format_mac, normalize_mac
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.settings import Settings
 from algodesk.ui.dhcp_config import check_no_password, default_pool_start, dhcp_settings
+from algodesk.ui.list_table_model import Index, ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 RESERVATION_HEADERS = ("MAC", "IP address")
 
 
@@ -38,33 +38,14 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-class ReservationsModel(QAbstractTableModel):
+class ReservationsModel(ListTableModel[list[str]]):
     """Static leases, MAC -> IP, edited in place; a cell only takes a well-formed value."""
+
+    headers = RESERVATION_HEADERS
 
     def __init__(self, lines: list[str], parent: QObject | None = None) -> None:
         """Show ``MAC=IP`` lines (as saved in the settings)."""
-        super().__init__(parent)
-        self._rows = [list(line.partition("=")[::2]) for line in lines]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of reservations (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """MAC and IP."""
-        return 0 if parent.isValid() else len(RESERVATION_HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(RESERVATION_HEADERS)
-        ):
-            return RESERVATION_HEADERS[section]
-        return None
+        super().__init__(parent, (list(line.partition("=")[::2]) for line in lines))
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Every cell is editable."""
@@ -74,11 +55,10 @@ class ReservationsModel(QAbstractTableModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """The MAC or address; a hint in an empty cell's tooltip."""
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.item_at(index)
+        if row is None:
             return None
-        if not 0 <= index.column() < len(RESERVATION_HEADERS):
-            return None
-        value = self._rows[index.row()][index.column()]
+        value = row[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return value
         if role == Qt.ItemDataRole.ToolTipRole and not value:

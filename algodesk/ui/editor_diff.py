@@ -11,14 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Slot,
-)
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,10 +26,9 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.catalog import is_secret, mask
 from algodesk.core.config import ConfigDocument, diff
+from algodesk.ui.list_table_model import Index, ListTableModel
 from algodesk.ui.table_view import table
 from algodesk.ui.text import count
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 class Change(StrEnum):
@@ -78,14 +70,13 @@ def diff_rows(left: ConfigDocument, right: ConfigDocument) -> list[DiffRow]:
     ]
 
 
-class DiffModel(QAbstractTableModel):
+class DiffModel(ListTableModel[DiffRow]):
     """Key | left value | right value, one row per key (only differences unless asked)."""
 
     def __init__(self, left_title: str, right_title: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.headers = ("Parameter", left_title, right_title, "Change")
         self._all: list[DiffRow] = []
-        self._rows: list[DiffRow] = []
         self.show_same = False
         self.reveal = False
 
@@ -121,31 +112,11 @@ class DiffModel(QAbstractTableModel):
 
     def row(self, number: int) -> DiffRow | None:
         """The row shown at ``number``."""
-        return self._rows[number] if 0 <= number < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Rows shown (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles (the two documents' names)."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
+        return self.item(number)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Values (masked secrets), and a tint per kind of change."""
-        row = self.row(index.row()) if index.isValid() else None
+        row = self.item_at(index)
         if row is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:

@@ -10,13 +10,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from algodesk.core import md5, names
 from algodesk.core.diagnosis import Level
 from algodesk.ui import status_style, text
+from algodesk.ui.list_table_model import Index, ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("File", "What it is", "Size", "md5", "Findings")
 FOLDER_ROW = "(folder)"
 
@@ -132,32 +132,10 @@ def scan(folder: Path, findings: Sequence[Finding], *, auto_md5: bool) -> list[F
     return ([general] if general.findings else []) + list(files.values())
 
 
-class FolderModel(QAbstractTableModel):
+class FolderModel(ListTableModel[FolderRow]):
     """Rows from :func:`scan`, replaced as a whole on :meth:`load`."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[FolderRow] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of files (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
+    headers = HEADERS
 
     def rows(self) -> list[FolderRow]:
         """The rows shown."""
@@ -165,9 +143,10 @@ class FolderModel(QAbstractTableModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell text; the findings column carries the worst finding's colour and icon."""
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.item_at(index)
+        if row is None:
             return None
-        row, column = self._rows[index.row()], index.column()
+        column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 4:
                 return "\n".join(finding_text(f) for f in row.findings)
@@ -187,6 +166,4 @@ class FolderModel(QAbstractTableModel):
 
     def load(self, rows: list[FolderRow]) -> None:
         """Show ``rows`` (from :func:`scan`)."""
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self._replace_rows(rows)

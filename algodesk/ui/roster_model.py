@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from algodesk.core.catalog import is_secret, mask
 from algodesk.core.diagnosis import Level
 from algodesk.core.names import device_name
 from algodesk.core.roster import Roster, RosterIssue, RosterRow, Severity
 from algodesk.ui import status_style, text
-
-Index = QModelIndex | QPersistentModelIndex
+from algodesk.ui.list_table_model import Index, ListTableModel
 
 
 class Column(IntEnum):
@@ -70,46 +69,22 @@ def roster_lines(roster: Roster) -> list[RosterLine]:
     ]
 
 
-class RosterModel(QAbstractTableModel):
+class RosterModel(ListTableModel[RosterLine]):
     """The roster's lines; read-only."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._lines: list[RosterLine] = []
+    headers = HEADERS
 
     def set_roster(self, roster: Roster | None) -> None:
         """Show ``roster`` (None: nothing)."""
-        self.beginResetModel()
-        self._lines = roster_lines(roster) if roster is not None else []
-        self.endResetModel()
+        self._replace_rows(roster_lines(roster) if roster is not None else [])
 
     def line(self, row: int) -> RosterLine | None:
         """The roster line shown in ``row``."""
-        return self._lines[row] if 0 <= row < len(self._lines) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of lines shown (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._lines)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
+        return self.item(row)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell text; the check column is coloured by level."""
-        line = self.line(index.row()) if index.isValid() else None
+        line = self.item_at(index)
         if line is None:
             return None
         column = Column(index.column())

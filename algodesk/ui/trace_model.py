@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from algodesk.core.diagnosis import Level
 from algodesk.core.trace import StepKind, TraceStep
 from algodesk.ui import status_style, text
+from algodesk.ui.list_table_model import Index, ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Boot", "Stage", "Step", "File", "Result")
 _LEVELS = {
     StepKind.DECISION: Level.INFO,
@@ -32,38 +32,17 @@ def _result(step: TraceStep) -> str:
     return step.message
 
 
-class TraceModel(QAbstractTableModel):
+class TraceModel(ListTableModel[TraceStep]):
     """One row per response, decision, reboot and outcome (requests show with their response)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._steps: list[TraceStep] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of steps shown (0 under any item: the model is flat)."""
-        return 0 if parent.isValid() else len(self._steps)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation is Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
+    headers = HEADERS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell text; outcome rows carry a colour and an icon."""
-        if not index.isValid() or not 0 <= index.row() < len(self._steps):
+        step = self.item_at(index)
+        if step is None:
             return None
-        step, column = self._steps[index.row()], index.column()
+        column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (str(step.boot), step.stage.value, step.kind.value, step.file, _result(step))[
                 column
@@ -80,6 +59,4 @@ class TraceModel(QAbstractTableModel):
 
     def set_steps(self, steps: Sequence[TraceStep]) -> None:
         """Show ``steps`` (requests are folded into their responses)."""
-        self.beginResetModel()
-        self._steps = [s for s in steps if s.kind is not StepKind.REQUEST]
-        self.endResetModel()
+        self._replace_rows(s for s in steps if s.kind is not StepKind.REQUEST)
