@@ -10,6 +10,8 @@ import errno
 import socket
 import sys
 
+from algodesk.core.events import ServerFailed
+
 PORT_IN_USE = "port-in-use"
 PERMISSION_DENIED = "permission-denied"
 BAD_ADDRESS = "bad-address"
@@ -47,6 +49,17 @@ class ServerStartError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def failed_event(self, service: str) -> ServerFailed:
+        """The ``ServerFailed`` event that reports this failure of ``service``."""
+        return ServerFailed(
+            service=service,
+            address=self.address,
+            port=self.port,
+            code=self.code,
+            message=self.message,
+            remedies=self.remedies,
+        )
 
 
 def bind_error(

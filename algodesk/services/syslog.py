@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
-import threading
 
 from algodesk.core import syslog_parse
 from algodesk.core.events import (
-    ServerFailed,
     ServerStarted,
     ServerStopped,
     Sink,
@@ -22,6 +20,7 @@ from algodesk.core.events import (
     null_sink,
 )
 from algodesk.services.errors import ServerStartError, bind_error
+from algodesk.services.service_thread import ServiceThread
 
 SERVICE = "syslog"
 DEFAULT_PORT = 514
@@ -45,10 +44,7 @@ class SyslogReceiver:
         self._port = port
         self._sink = sink
         self._socket: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
+        self._loop = ServiceThread("algodesk-syslog")
         self._received = 0
 
     @property
@@ -64,7 +60,7 @@ class SyslogReceiver:
     @property
     def running(self) -> bool:
         """Whether the receiver thread is running."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.running
 
     @property
     def received(self) -> int:
@@ -73,7 +69,7 @@ class SyslogReceiver:
 
     def start(self) -> None:
         """Bind and start receiving; raises ``ServerStartError`` when the port cannot be bound."""
-        if self._thread is not None:
+        if self._loop.started:
             raise RuntimeError("syslog receiver already running")
         family = socket.AF_INET6 if ":" in self._address else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -85,40 +81,20 @@ class SyslogReceiver:
         except OSError as error:
             sock.close()
             failure = _syslog_bind_error(error, self._address, self._requested_port)
-            self._sink(
-                ServerFailed(
-                    service=SERVICE,
-                    address=failure.address,
-                    port=failure.port,
-                    code=failure.code,
-                    message=failure.message,
-                    remedies=failure.remedies,
-                )
-            )
+            self._sink(failure.failed_event(SERVICE))
             raise failure from None
         self._socket = sock
         self._port = sock.getsockname()[1]
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="algodesk-syslog", daemon=True)
-        self._thread.start()
+        self._loop.start(self._run)
         self._sink(ServerStarted(service=SERVICE, address=self._address, port=self._port))
 
     def stop(self) -> None:
         """Stop receiving and close the socket; returns within milliseconds."""
-        thread = self._thread
-        if thread is None:
+        if not self._loop.stop():
             return
-        self._stopping.set()
-        assert self._wake_w is not None
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        thread.join(timeout=2.0)
-        self._thread = None
-        for sock in (self._socket, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-        self._socket = self._wake_r = self._wake_w = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         self._sink(ServerStopped(service=SERVICE, address=self._address, port=self._port))
 
     def __enter__(self) -> SyslogReceiver:
@@ -129,19 +105,19 @@ class SyslogReceiver:
         self.stop()
 
     def _run(self) -> None:
-        assert self._socket is not None and self._wake_r is not None
+        assert self._socket is not None
         sock = self._socket
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
-            while not self._stopping.is_set():
+            selector.register(self._loop.wake, selectors.EVENT_READ)
+            while not self._loop.stopping():
                 for key, _events in selector.select():
                     if key.fileobj is sock:
                         self._drain(sock)
 
     def _drain(self, sock: socket.socket) -> None:
         """Read every datagram waiting, so a burst costs one wake-up."""
-        while not self._stopping.is_set():
+        while not self._loop.stopping():
             try:
                 data, peer = sock.recvfrom(_MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):

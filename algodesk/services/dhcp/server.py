@@ -15,14 +15,12 @@ import ipaddress
 import selectors
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from algodesk.core.events import (
     Address,
-    ServerFailed,
     ServerStarted,
     ServerStopped,
     ServiceNotice,
@@ -43,6 +41,7 @@ from algodesk.services.dhcp.responder import (
 from algodesk.services.dhcp.rival import RivalWatch, probe_discover
 from algodesk.services.dhcp.settings import DhcpSettings
 from algodesk.services.interfaces import list_interfaces
+from algodesk.services.service_thread import ServiceThread
 
 SERVER_PORT = 67
 CLIENT_PORT = 68
@@ -85,10 +84,7 @@ class DhcpServer:
         self._responder: DhcpResponder | None = None
         self._socket: socket.socket | None = None
         self._rival: RivalWatch | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._loop = ServiceThread("algodesk-dhcp")
         self._port = server_port
         self._pinger = Pinger()
         self._ping_checks: dict[str, PingCheck] = {}
@@ -101,7 +97,7 @@ class DhcpServer:
     @property
     def running(self) -> bool:
         """Whether the server thread runs."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.running
 
     @property
     def other_servers(self) -> set[str]:
@@ -116,7 +112,7 @@ class DhcpServer:
 
     def start(self) -> None:
         """Load leases, bind, probe for other servers and serve; raises ``ServerStartError``."""
-        if self._thread is not None:
+        if self._loop.started:
             raise RuntimeError("DHCP server already running")
         settings = self.settings
         leases = LeaseStore(self._leases_path)
@@ -128,16 +124,7 @@ class DhcpServer:
             interface = settings.interface or self._interface_of(settings.server_address)
             self._socket = self._open(self._server_port, interface, service_port=True)
         except errors.ServerStartError as failure:
-            self._sink(
-                ServerFailed(
-                    service=SERVICE,
-                    address=failure.address,
-                    port=failure.port,
-                    code=failure.code,
-                    message=failure.message,
-                    remedies=failure.remedies,
-                )
-            )
+            self._sink(failure.failed_event(SERVICE))
             raise
         self._port = self._socket.getsockname()[1]
         if interface and not sys.platform.startswith("linux"):
@@ -175,29 +162,18 @@ class DhcpServer:
                     "dhcp-probe-unavailable",
                     f"cannot look for other DHCP servers: {error.message}",
                 )
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="algodesk-dhcp", daemon=True)
-        self._thread.start()
+        self._loop.start(self._run)
         self._sink(ServerStarted(service=SERVICE, address=settings.server_address, port=self._port))
 
     def stop(self) -> None:
         """Stop serving and close every socket; leases stay on disk."""
-        thread = self._thread
-        if thread is None:
+        if not self._loop.stop():
             return
-        self._stopping.set()
-        assert self._wake_w is not None
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        thread.join(timeout=2.0)
-        self._thread = None
-        for sock in (self._socket, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         if self._rival is not None:
             self._rival.socket.close()  # still open when stopped within the probe window
-        self._socket = self._wake_r = self._wake_w = None
         self._sink(
             ServerStopped(service=SERVICE, address=self.settings.server_address, port=self._port)
         )
@@ -271,10 +247,10 @@ class DhcpServer:
     # -- the thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        assert self._socket is not None and self._wake_r is not None
+        assert self._socket is not None
         selector = selectors.DefaultSelector()
         selector.register(self._socket, selectors.EVENT_READ)
-        selector.register(self._wake_r, selectors.EVENT_READ)
+        selector.register(self._loop.wake, selectors.EVENT_READ)
         rival, probe_deadline = self._rival, None
         if rival is not None:
             selector.register(rival.socket, selectors.EVENT_READ)
@@ -283,7 +259,7 @@ class DhcpServer:
             self._send(discover.encode(), (BROADCAST, self._probe_port), rival.socket)
             probe_deadline = time.monotonic() + self._probe_seconds
         try:
-            while not self._stopping.is_set():
+            while not self._loop.stopping():
                 timeouts = [_PING_POLL] if self._pinger.pending else []
                 if probe_deadline is not None:
                     timeouts.append(max(0.0, probe_deadline - time.monotonic()))
@@ -311,7 +287,7 @@ class DhcpServer:
 
     def _serve(self, sock: socket.socket) -> None:
         responder = self._responder_of()
-        while not self._stopping.is_set():
+        while not self._loop.stopping():
             try:
                 data, peer = sock.recvfrom(_MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
