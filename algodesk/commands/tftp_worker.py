@@ -7,7 +7,7 @@ It is registered without help, so it stays out of the command list.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
 
 
 def register(subparsers: Any) -> None:
@@ -21,8 +21,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_worker)
 
 
-def run_worker(args: argparse.Namespace) -> int:
-    """Run the worker until the server tells it to stop."""
+def run_worker(args: argparse.Namespace) -> NoReturn:
+    """Run the worker until the server tells it to stop; the process then exits."""
     from algodesk.services.tftp import worker
 
-    return worker.main([str(args.fd)])
+    worker.main([str(args.fd)])
