@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import http.server
 import queue
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
-from zeroconf import IPVersion, ServiceInfo, Zeroconf
+from zeroconf import Zeroconf
 
 from algodesk.core.events import Event, ServiceNotice
 from algodesk.services.discovery import (
@@ -20,8 +19,7 @@ from algodesk.services.discovery import (
     fetch_title,
     read_model,
 )
-
-LOOPBACK = "127.0.0.1"
+from tests.zeroconf_peers import LOOPBACK, algo_page, announce, loopback_zeroconf
 
 
 class Notices:
@@ -41,51 +39,14 @@ class Notices:
 
 @pytest.fixture
 def rival_zeroconf() -> Iterator[Zeroconf]:
-    zc = Zeroconf(interfaces=[LOOPBACK], ip_version=IPVersion.V4Only)
-    try:
+    with loopback_zeroconf() as zc:
         yield zc
-    finally:
-        zc.close()
 
 
 @pytest.fixture
 def device_page() -> Iterator[int]:
-    """A loopback web server that looks like an Algo 8186's landing page."""
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><head><title>Algo 8186</title></head><body>login</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer((LOOPBACK, 0), Page)
-    thread = threading.Thread(target=server.serve_forever, name="algodesk-test-http", daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def register(zc: Zeroconf, kind: str, instance: str, port: int, **properties: str) -> None:
-    zc.register_service(
-        ServiceInfo(
-            kind,
-            f"{instance}.{kind}",
-            addresses=[socket.inet_aton(LOOPBACK)],
-            port=port,
-            properties=properties,
-            server=f"{instance.replace(' ', '-').lower()}.local.",
-        )
-    )
+    with algo_page() as port:
+        yield port
 
 
 def test_two_benches_see_each_other_but_not_themselves() -> None:
@@ -110,7 +71,7 @@ def test_two_benches_see_each_other_but_not_themselves() -> None:
 def test_a_foreign_tftp_server_is_reported(rival_zeroconf: Zeroconf) -> None:
     notices = Notices()
     with Discovery(notices, interfaces=[LOOPBACK]):
-        register(rival_zeroconf, TFTP_TYPE, "tftpd64 at desk 3", 69)
+        announce(rival_zeroconf, TFTP_TYPE, "tftpd64 at desk 3", 69)
         warning = notices.wait("zeroconf-other-server", "another provisioning server")
         assert warning.message.startswith(f"another provisioning server is active at {LOOPBACK}:69")
         assert warning.client == (LOOPBACK, 69)
@@ -121,8 +82,8 @@ def test_algo_devices_are_listed_and_their_model_probed(
 ) -> None:
     notices = Notices()
     with Discovery(notices, interfaces=[LOOPBACK]) as discovery:
-        register(rival_zeroconf, HTTP_TYPE, "Printer on desk 3", 8080)
-        register(rival_zeroconf, HTTP_TYPE, "Algo 8186 Horn 0022EE010203", device_page)
+        announce(rival_zeroconf, HTTP_TYPE, "Printer on desk 3", 8080)
+        announce(rival_zeroconf, HTTP_TYPE, "Algo 8186 Horn 0022EE010203", device_page)
         notices.wait("zeroconf-algo-device", "Algo 8186 Horn")
         (device,) = discovery.devices()
         assert device.addresses == (LOOPBACK,)
@@ -137,7 +98,7 @@ def test_devices_recognised_by_address(rival_zeroconf: Zeroconf) -> None:
     with Discovery(
         notices, interfaces=[LOOPBACK], is_algo_address=lambda address: address == LOOPBACK
     ) as discovery:
-        register(rival_zeroconf, HTTP_TYPE, "web-ui", 80)
+        announce(rival_zeroconf, HTTP_TYPE, "web-ui", 80)
         notices.wait("zeroconf-algo-device", "web-ui")
         assert [d.label for d in discovery.devices()] == ["web-ui"]
 

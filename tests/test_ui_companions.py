@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import http.server
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel
-from zeroconf import IPVersion, ServiceInfo, Zeroconf
+from zeroconf import Zeroconf
 
 from algodesk.app import Composition, compose
 from algodesk.core import dhcp_packet as dp
@@ -37,10 +36,10 @@ from algodesk.ui.device_model import Column
 from algodesk.ui.dhcp_dialog import DhcpDialog
 from algodesk.ui.syslog_model import HEADERS
 from tests.conftest_qt import QT_WARNINGS_FAIL
+from tests.zeroconf_peers import LOOPBACK, algo_page, announce, loopback_zeroconf
 
 pytestmark = QT_WARNINGS_FAIL
 
-LOOPBACK = "127.0.0.1"
 MAC = "0022EE000042"
 CONFIG = b"prov.use = 1\nlog.server = 127.0.0.1\n"
 
@@ -456,49 +455,14 @@ def test_checksync_the_devices_selected_in_the_live_table(
 
 @pytest.fixture
 def rival_zeroconf() -> Iterator[Zeroconf]:
-    zc = Zeroconf(interfaces=[LOOPBACK], ip_version=IPVersion.V4Only)
-    try:
+    with loopback_zeroconf() as zc:
         yield zc
-    finally:
-        zc.close()
 
 
 @pytest.fixture
 def device_page() -> Iterator[int]:
-    """A loopback web server that looks like an Algo 8186's landing page."""
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><head><title>Algo 8186</title></head></html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer((LOOPBACK, 0), Page)
-    thread = threading.Thread(target=server.serve_forever, name="algodesk-test-http", daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def announce(zc: Zeroconf, kind: str, instance: str, port: int) -> None:
-    zc.register_service(
-        ServiceInfo(
-            kind,
-            f"{instance}.{kind}",
-            addresses=[socket.inet_aton(LOOPBACK)],
-            port=port,
-            server=f"{instance.replace(' ', '-').lower()}.local.",
-        )
-    )
+    with algo_page() as port:
+        yield port
 
 
 def test_zeroconf_setting_announces_the_bench_warns_and_lists_devices(

@@ -1,0 +1,64 @@
+"""Loopback stand-ins for what zeroconf finds on a bench: other announcers and an Algo web page."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+
+from zeroconf import IPVersion, ServiceInfo, Zeroconf
+
+LOOPBACK = "127.0.0.1"
+
+
+@contextlib.contextmanager
+def loopback_zeroconf() -> Iterator[Zeroconf]:
+    """A second zeroconf on loopback, to announce rivals and devices from."""
+    zc = Zeroconf(interfaces=[LOOPBACK], ip_version=IPVersion.V4Only)
+    try:
+        yield zc
+    finally:
+        zc.close()
+
+
+@contextlib.contextmanager
+def algo_page() -> Iterator[int]:
+    """A loopback web server that looks like an Algo 8186's landing page; yields its port."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><head><title>Algo 8186</title></head><body>login</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer((LOOPBACK, 0), Page)
+    thread = threading.Thread(target=server.serve_forever, name="algodesk-test-http", daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def announce(zc: Zeroconf, kind: str, instance: str, port: int, **properties: str) -> None:
+    """Announce ``instance`` of service ``kind`` at loopback ``port``."""
+    zc.register_service(
+        ServiceInfo(
+            kind,
+            f"{instance}.{kind}",
+            addresses=[socket.inet_aton(LOOPBACK)],
+            port=port,
+            properties=properties,
+            server=f"{instance.replace(' ', '-').lower()}.local.",
+        )
+    )
