@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from algodesk import __version__
 from algodesk.core.checks import check_folder
 from algodesk.core.events import Sink
+from algodesk.core.resources import resource_path
 from algodesk.core.tracker import Tracker
 from algodesk.services import interfaces, paths
 from algodesk.services.credentials import CredentialStore
@@ -140,9 +142,13 @@ class _ExitWhenShown(QObject):
 
 def main() -> int:
     """Open the window and run until it closes; returns the exit code."""
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("algodesk")
     app.setApplicationVersion(__version__)
+    icon = resource_path("algodesk.png")
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
     parts = compose(paths.resolve())
     # Ctrl+C or a kill closes the window as the user would (state saved, run ended, history
     # flushed); Python only sees signals while it runs, so a timer lets it run now and then.

@@ -21,6 +21,7 @@ ICONS = REPO / "packaging" / "icons"
 HOOKS = REPO / "packaging" / "hooks"
 VERSION_INFO = REPO / "packaging" / "version_info.txt"
 CATALOG = REPO / "resources" / "catalog.tsv"
+WINDOW_ICON = REPO / "resources" / "algodesk.png"
 # catalog.catalog_path() looks beside the package, as in the wheel (pyproject force-include).
 CATALOG_DEST = "algodesk/_resources"
 
@@ -121,7 +122,7 @@ def keep_hook_entry(entry: tuple[str, str]) -> bool:
 
 def data_files() -> list[tuple[str, str]]:
     """``(source, destination folder)`` pairs for PyInstaller's ``datas``."""
-    return [(str(CATALOG), CATALOG_DEST)]
+    return [(str(CATALOG), CATALOG_DEST), (str(WINDOW_ICON), CATALOG_DEST)]
 
 
 def icon_file(platform: str) -> Path | None:

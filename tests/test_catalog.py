@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from algodesk.core import catalog
+from algodesk.core import catalog, resources
 from algodesk.core.catalog import (
     MASK,
     Catalog,
@@ -254,7 +254,7 @@ def test_catalog_is_found_in_the_wheel_layout_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wheel, checkout = tmp_path / "_resources", tmp_path / "resources"
-    monkeypatch.setattr(catalog, "_SEARCH_PATH", (wheel, checkout))
+    monkeypatch.setattr(resources, "SEARCH_PATH", (wheel, checkout))
     with pytest.raises(CatalogError, match="not found"):
         catalog.catalog_path()
     checkout.mkdir()

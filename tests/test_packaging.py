@@ -21,7 +21,7 @@ import pytest
 
 import algodesk
 from algodesk import cli
-from algodesk.core import catalog
+from algodesk.core import catalog, resources
 from algodesk.services import paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def test_catalog_goes_where_the_app_looks_for_it() -> None:
     (source, dest), *_ = contents.data_files()
     assert Path(source) == catalog.catalog_path() == ROOT / "resources" / "catalog.tsv"
     package_dir = Path(catalog.__file__).resolve().parents[1]
-    assert catalog._SEARCH_PATH[0] == package_dir.parent / dest
+    assert resources.SEARCH_PATH[0] == package_dir.parent / dest
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"] == {
         "resources": dest

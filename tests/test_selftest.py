@@ -10,7 +10,7 @@ import pytest
 from keyring.backends import fail
 
 from algodesk import cli, selftest
-from algodesk.core import catalog
+from algodesk.core import resources
 from algodesk.services import tftp_client
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -66,7 +66,7 @@ def test_imports_fail_when_modules_loaded_by_name_are_not_seen(
 
 
 def test_missing_catalog_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(catalog, "_SEARCH_PATH", (tmp_path,))
+    monkeypatch.setattr(resources, "SEARCH_PATH", (tmp_path,))
     code, report = _run(("catalog", selftest.check_catalog))
     assert code == 1
     assert "FAIL  catalog  CatalogError" in report

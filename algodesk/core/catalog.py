@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from algodesk.core import resources
+
 CATALOG_FILE = "catalog.tsv"
 MASK = "********"
 
-_HERE = Path(__file__).resolve().parent
 # Wheel first: an installed package must not pick up a stray checkout's copy.
-_SEARCH_PATH = (_HERE.parent / "_resources", _HERE.parents[1] / "resources")
 
 _COLUMNS = ("key", "group", "type", "choices", "observed", "description")
 _SEPARATOR = "|"
@@ -249,11 +249,10 @@ class Catalog:
 
 def catalog_path() -> Path:
     """Where the bundled catalog is: the wheel's ``_resources`` or the checkout's ``resources``."""
-    for folder in _SEARCH_PATH:
-        candidate = folder / CATALOG_FILE
-        if candidate.is_file():
-            return candidate
-    tried = ", ".join(str(folder) for folder in _SEARCH_PATH)
+    found = resources.resource_path(CATALOG_FILE)
+    if found is not None:
+        return found
+    tried = ", ".join(str(folder) for folder in resources.SEARCH_PATH)
     raise CatalogError(f"{CATALOG_FILE} not found (looked in {tried})")
 
 
