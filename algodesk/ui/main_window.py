@@ -376,13 +376,24 @@ class MainWindow(QMainWindow):
         """Show the About box."""
         QMessageBox.about(self, "About algodesk", self.about_text())
 
+    def _resize_for_first_start(self) -> None:
+        """1440x900, or most of a smaller screen: the Live table and the network dock side by side."""
+        screen = self.screen()
+        available = screen.availableGeometry() if screen is not None else None
+        if available is None or available.isEmpty():
+            self.resize(1440, 900)
+            return
+        self.resize(
+            min(1440, int(available.width() * 0.95)), min(900, int(available.height() * 0.9))
+        )
+
     def _restore_window_state(self) -> None:
         state = self._window_state
         geometry = state.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self._resize_for_first_start()
         toolbars = state.value("window/state")
         if toolbars is not None:
             self.restoreState(toolbars)
