@@ -148,7 +148,9 @@ class LivePage(QWidget):
             header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
         # The status is what a technician reads from across the room: show it right after the
         # MAC, so a narrow window never scrolls it out of sight.
-        header.resizeSection(Column.STATUS, metrics.horizontalAdvance("Updating its firmware") + 40)
+        header.resizeSection(
+            Column.STATUS, metrics.horizontalAdvance("No config for it in the folder") + 40
+        )
         header.moveSection(header.visualIndex(Column.STATUS), 1)
         self.timeline.horizontalHeader().resizeSection(1, 210)
         self.timeline.horizontalHeader().resizeSection(5, 235)
