@@ -242,16 +242,17 @@ def _row_of(window: object, mac: str) -> int:
     return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run(capture_into: Callable[[Path], list[Path]], description: str, display: str) -> None:
+    """Parse ``--out``/``--display``, run ``capture_into`` on its own Xvfb, print what it wrote."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--display", default=":99")
+    parser.add_argument("--display", default=display)
     args = parser.parse_args()
     xvfb = start_xvfb(args.display)
     try:
         os.environ["DISPLAY"] = args.display
         os.environ["QT_QPA_PLATFORM"] = "xcb"
-        for path in capture(args.out):
+        for path in capture_into(args.out):
             print(path)
     finally:
         xvfb.terminate()
@@ -260,6 +261,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             xvfb.kill()
             xvfb.wait()
+
+
+def main() -> None:
+    run(capture, __doc__.splitlines()[0], ":99")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,7 @@ the syslog receiver, a SIP responder answering the check-sync, zeroconf on loopb
 
 from __future__ import annotations
 
-import argparse
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "packaging"))
 
-from screenshots import pump, start_xvfb  # noqa: E402  (the page screenshots' Xvfb helpers)
+from screenshots import pump, run  # noqa: E402  (the page screenshots' Xvfb helpers)
 
 LOOPBACK = "127.0.0.1"
 CONFIG = b"prov.use = 1\nlog.server = 127.0.0.1\nsip.proxy = pbx.example.com\n"
@@ -280,23 +277,7 @@ def capture(out: Path) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--display", default=":97")
-    args = parser.parse_args()
-    xvfb = start_xvfb(args.display)
-    try:
-        os.environ["DISPLAY"] = args.display
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
-        for path in capture(args.out):
-            print(path)
-    finally:
-        xvfb.terminate()
-        try:
-            xvfb.wait(5)
-        except subprocess.TimeoutExpired:
-            xvfb.kill()
-            xvfb.wait()
+    run(capture, __doc__.splitlines()[0], ":97")
 
 
 if __name__ == "__main__":
