@@ -13,7 +13,6 @@ from __future__ import annotations
 import socket
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -25,7 +24,14 @@ sys.path.insert(0, str(ROOT / "packaging"))
 
 from screenshots import pump, run  # noqa: E402  (the page screenshots' Xvfb helpers)
 
-LOOPBACK = "127.0.0.1"
+from tests.loopback_peers import (  # noqa: E402  (the tests' loopback stand-ins)
+    LOOPBACK,
+    algo_page,
+    announce,
+    loopback_zeroconf,
+    sip_device,
+)
+
 CONFIG = b"prov.use = 1\nlog.server = 127.0.0.1\nsip.proxy = pbx.example.com\n"
 DEVICE_MAC = "0022EE100001"
 LEASED = ["0022EE2000A1", "0022EE2000A2", "0022EE2000A3", "0022EE2000A4"]
@@ -98,74 +104,11 @@ def lease(server_port: int, mac: str) -> None:
 @contextmanager
 def announced_web_page() -> Iterator[None]:
     """An Algo-looking web page on loopback, announced over zeroconf as a device does."""
-    import http.server
-
-    from zeroconf import IPVersion, ServiceInfo, Zeroconf
-
     from algodesk.services.discovery import HTTP_TYPE
 
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><head><title>Algo 8186 SIP Horn</title></head></html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer((LOOPBACK, 0), Page)
-    thread = threading.Thread(target=server.serve_forever, name="algodesk-shots-http")
-    thread.start()
-    zc = Zeroconf(interfaces=[LOOPBACK], ip_version=IPVersion.V4Only)
-    try:
-        zc.register_service(
-            ServiceInfo(
-                HTTP_TYPE,
-                f"Algo 8186 Horn 0022EE100001.{HTTP_TYPE}",
-                addresses=[socket.inet_aton(LOOPBACK)],
-                port=server.server_address[1],
-                server="algo-8186-horn.local.",
-            )
-        )
+    with algo_page() as port, loopback_zeroconf() as zc:
+        announce(zc, HTTP_TYPE, "Algo 8186 Horn 0022EE100001", port)
         yield
-    finally:
-        zc.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@contextmanager
-def sip_device() -> Iterator[int]:
-    """A loopback SIP endpoint answering 200 OK to every NOTIFY; yields its port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((LOOPBACK, 0))
-    sock.settimeout(0.05)
-    stopping = threading.Event()
-
-    def run() -> None:
-        while not stopping.is_set():
-            try:
-                data, peer = sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            keep = [
-                line
-                for line in data.decode().split("\r\n")
-                if line.split(":")[0] in ("Via", "From", "To", "Call-ID", "CSeq")
-            ]
-            sock.sendto(("\r\n".join(["SIP/2.0 200 OK", *keep]) + "\r\n\r\n").encode(), peer)
-
-    thread = threading.Thread(target=run, name="algodesk-shots-sip", daemon=True)
-    thread.start()
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        stopping.set()
-        thread.join(timeout=2)
-        sock.close()
 
 
 def capture(out: Path) -> list[Path]:
@@ -185,7 +128,7 @@ def capture(out: Path) -> list[Path]:
     _CLIENT.settimeout(5)
     with (
         tempfile.TemporaryDirectory(prefix="algodesk-shots-") as home,
-        sip_device() as sip_port,
+        sip_device("algodesk-shots-sip") as sip_port,
         announced_web_page(),
     ):
         paths = beside(Path(home), portable=False).ensure()

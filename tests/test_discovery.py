@@ -19,7 +19,7 @@ from algodesk.services.discovery import (
     fetch_title,
     read_model,
 )
-from tests.zeroconf_peers import LOOPBACK, algo_page, announce, loopback_zeroconf
+from tests.loopback_peers import LOOPBACK, algo_page, announce, loopback_zeroconf
 
 
 class Notices:

@@ -36,7 +36,7 @@ from algodesk.ui.device_model import Column
 from algodesk.ui.dhcp_dialog import DhcpDialog
 from algodesk.ui.syslog_model import HEADERS
 from tests.conftest_qt import QT_WARNINGS_FAIL
-from tests.zeroconf_peers import LOOPBACK, algo_page, announce, loopback_zeroconf
+from tests.loopback_peers import LOOPBACK, algo_page, announce, loopback_zeroconf, sip_device
 
 pytestmark = QT_WARNINGS_FAIL
 
@@ -377,42 +377,18 @@ def test_refused_syslog_port_offers_a_high_port(
 
 
 @pytest.fixture
-def sip_device() -> Iterator[socket.socket]:
-    """A loopback device that answers every NOTIFY with 200 OK (echoing the headers)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((LOOPBACK, 0))
-    sock.settimeout(0.05)
-    stopping = threading.Event()
-
-    def run() -> None:
-        while not stopping.is_set():
-            try:
-                data, peer = sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            keep = [
-                line
-                for line in data.decode().split("\r\n")
-                if line.split(":")[0] in ("Via", "From", "To", "Call-ID", "CSeq")
-            ]
-            sock.sendto(("\r\n".join(["SIP/2.0 200 OK", *keep]) + "\r\n\r\n").encode(), peer)
-
-    thread = threading.Thread(target=run, name="algodesk-test-sip", daemon=True)
-    thread.start()
-    try:
-        yield sock
-    finally:
-        stopping.set()
-        thread.join(timeout=2)
-        sock.close()
+def sip_port() -> Iterator[int]:
+    """A loopback device that answers every NOTIFY with 200 OK."""
+    with sip_device() as port:
+        yield port
 
 
 def test_checksync_the_devices_selected_in_the_live_table(
-    launch, tmp_path: Path, qtbot, sip_device: socket.socket
+    launch, tmp_path: Path, qtbot, sip_port: int
 ) -> None:
     parts = launch(loopback(tmp_path))
     assert parts.network is not None and parts.companions is not None
-    port = sip_device.getsockname()[1]
+    port = sip_port
     # Two devices the bench DHCP leased: one answers, one (IPv6 loopback, nobody there) is silent.
     for mac, ip in (("00:22:EE:00:00:01", LOOPBACK), ("00:22:EE:00:00:02", "::1")):
         parts.companions.sink(LeaseGranted(mac=mac, ip=ip, lease_seconds=600))

@@ -1,4 +1,5 @@
-"""Loopback stand-ins for what zeroconf finds on a bench: other announcers and an Algo web page."""
+"""Loopback stand-ins for what a bench talks to: zeroconf announcers, an Algo web page, and a SIP
+device answering check-sync. Used by the tests and by packaging/screenshots_network.py."""
 
 from __future__ import annotations
 
@@ -62,3 +63,35 @@ def announce(zc: Zeroconf, kind: str, instance: str, port: int, **properties: st
             server=f"{instance.replace(' ', '-').lower()}.local.",
         )
     )
+
+
+@contextlib.contextmanager
+def sip_device(name: str = "algodesk-test-sip") -> Iterator[int]:
+    """A loopback SIP endpoint answering 200 OK (echoing the dialog headers) to every request;
+    yields its port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((LOOPBACK, 0))
+    sock.settimeout(0.05)
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.is_set():
+            try:
+                data, peer = sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            keep = [
+                line
+                for line in data.decode().split("\r\n")
+                if line.split(":")[0] in ("Via", "From", "To", "Call-ID", "CSeq")
+            ]
+            sock.sendto(("\r\n".join(["SIP/2.0 200 OK", *keep]) + "\r\n\r\n").encode(), peer)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        stopping.set()
+        thread.join(timeout=2)
+        sock.close()
