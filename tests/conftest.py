@@ -7,7 +7,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
+
+from tests.memory_keyring import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -19,6 +22,25 @@ SAMPLES = sorted(DATA.glob("*.conf"))
 def data_dir() -> Path:
     """The folder of sample files (read-only: copy before editing)."""
     return DATA
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty algodesk home (config, data, logs) for one test."""
+    monkeypatch.setenv("ALGODESK_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """keyring's global backend replaced by an in-memory one for the test."""
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -8,31 +8,12 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
 
 from algodesk.services.credentials import SERVICE, CredentialStore, Storage, keyring_user
+from tests.memory_keyring import MemoryKeyring
 
 SECRET = "S3cr3t-Credential-Canary"
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring backend for tests (set explicitly, never discovered)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class LockedKeyring(MemoryKeyring):

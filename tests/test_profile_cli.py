@@ -10,33 +10,14 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
-from test_credentials import MemoryKeyring
 
 from algodesk.cli import main
 from algodesk.core import config, md5, names
 from algodesk.services.credentials import SERVICE, keyring_user
+from tests.memory_keyring import MemoryKeyring
 
 DATA = Path(__file__).parent / "data"
 SECRET = "S3cr3t-Cli-Canary"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty algodesk home (config, data, logs) for one test."""
-    monkeypatch.setenv("ALGODESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """keyring's global backend replaced by an in-memory one for the test."""
-    backend = MemoryKeyring()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -23,10 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import keyring
 import pytest
 import tftpy
-from test_credentials import MemoryKeyring
 
 from algodesk.cli import main
 from algodesk.commands.profile import serving_files
@@ -39,6 +37,7 @@ from algodesk.services.credentials import CredentialStore
 from algodesk.services.history import HistoryStore
 from algodesk.services.profiles import ProfileStore
 from algodesk.services.tftp import TftpServer
+from tests.memory_keyring import MemoryKeyring
 
 CANARY = "S3cr3t-Leak-Canary-9f2"
 ROSTER_CANARY = "Sip-Roster-Leak-Canary-4e1"
@@ -63,23 +62,6 @@ def everything_under(folder: Path) -> Iterator[tuple[Path, bytes]]:
     for path in folder.rglob("*"):
         if path.is_file():
             yield path, path.read_bytes()
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ALGODESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture

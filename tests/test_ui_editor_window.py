@@ -18,7 +18,7 @@ from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.editor_files import Unsaved
 from algodesk.ui.editor_wiring import ProvisioningPages
 from tests.conftest_qt import QT_WARNINGS_FAIL
-from tests.test_credentials import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring
 
 pytestmark = QT_WARNINGS_FAIL
 

@@ -24,7 +24,7 @@ from algodesk.ui.roster_page import BenchPage
 from algodesk.ui.server_control import ServerControl
 from algodesk.ui.wizard_dialog import StageOneWizard
 from tests.conftest_qt import QT_WARNINGS_FAIL
-from tests.test_credentials import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring
 
 pytestmark = QT_WARNINGS_FAIL
 
