@@ -29,7 +29,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from algodesk.app import compose
@@ -37,9 +37,9 @@ from algodesk.core.diagnosis import Level
 from algodesk.services.paths import beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.ui.main_window import PAGES
+from tests.bench._latency import LatencyProbe
 from tests.bench.virtual_devices import PRODUCT, make_bench_folder
 
-PROBE_MS = 10
 SOURCE_BASE = "127.1.0.1"
 BASE_MAC = "00:22:EE:10:00:00"
 INSTALLED_FIRMWARE = "5.3"  # older than the folder's, so every boot fetches the firmware too
@@ -54,11 +54,6 @@ def rss_mb() -> float:
     except OSError:
         pass
     return 0.0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
 class Rounds:
@@ -145,20 +140,8 @@ def main() -> None:
             raise SystemExit(f"cannot serve: {window.banner.details.text()}")
         server = parts.control.server
         assert server is not None
-        lateness: list[float] = []
+        probe = LatencyProbe()
         memory: list[float] = []
-        clock = QElapsedTimer()
-        clock.start()
-        last = [clock.nsecsElapsed()]
-
-        def probe() -> None:
-            now = clock.nsecsElapsed()
-            lateness.append(max(0.0, (now - last[0]) / 1e6 - PROBE_MS))
-            last[0] = now
-
-        ticker = QTimer()
-        ticker.setInterval(PROBE_MS)
-        ticker.timeout.connect(probe)
         sampler = QTimer()
         sampler.setInterval(1000)
         backlog: list[int] = []
@@ -181,11 +164,12 @@ def main() -> None:
         watcher.timeout.connect(check_rounds)
         try:
             rounds.step()
-            ticker.start()
+            probe.start()
             sampler.start()
             watcher.start()
             app.exec()
-            for timer in (ticker, sampler, watcher):
+            probe.stop()
+            for timer in (sampler, watcher):
                 timer.stop()
         finally:
             rounds.kill()
@@ -222,19 +206,14 @@ def main() -> None:
         f"events to the GUI: {feed.events_seen} ({feed.events_seen / seconds:.0f}/s), "
         f"backlog max {max(backlog, default=0)}, at the end {backlog[-1] if backlog else 0}"
     )
-    print(
-        f"GUI latency (ms): p50 {percentile(lateness, 0.5):.1f}  p90 "
-        f"{percentile(lateness, 0.9):.1f}  p99 {percentile(lateness, 0.99):.1f}  "
-        f"max {max(lateness, default=0):.1f}  ({len(lateness)} ticks, "
-        f"{sum(late_ms > 100 for late_ms in lateness)} over 100 ms)"
-    )
+    print(probe.summary())
     # The machine may be shared: a load far above its cores starves the GUI thread too.
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"RSS (MB): start {start_rss:.0f}  peak {max(memory, default=0):.0f}  "
         f"second quarter {early:.0f}  last quarter {late:.0f}  growth {late - early:+.1f}"
     )
-    print(f"p99 GUI latency: {percentile(lateness, 0.99):.1f} ms")
+    print(f"p99 GUI latency: {probe.p99():.1f} ms")
 
 
 if __name__ == "__main__":

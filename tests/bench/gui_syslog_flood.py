@@ -27,7 +27,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 LOOPBACK = "127.0.0.1"
-PROBE_MS = 10
 LAST = b"flood finished"
 
 
@@ -48,11 +47,6 @@ def send(port: int, rate: int, duration: float) -> None:
         print(sent + 1, flush=True)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=2000, help="lines a second")
@@ -63,7 +57,7 @@ def main() -> None:
         send(args.send, args.rate, args.duration)
         return
 
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from algodesk.app import compose
@@ -72,6 +66,7 @@ def main() -> None:
     from algodesk.services.settings import Settings, SettingsStore
     from algodesk.services.syslog import SyslogReceiver
     from algodesk.ui.companions_control import CompanionFactories
+    from tests.bench._latency import LatencyProbe
 
     app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory(prefix="algodesk-syslog-bench-") as home:
@@ -103,19 +98,7 @@ def main() -> None:
         receiver = companions.syslog
         assert receiver is not None, window.banner.details.text()
 
-        lateness: list[float] = []
-        clock = QElapsedTimer()
-        clock.start()
-        last = [clock.nsecsElapsed()]
-
-        def probe() -> None:
-            now = clock.nsecsElapsed()
-            lateness.append(max(0.0, (now - last[0]) / 1e6 - PROBE_MS))
-            last[0] = now
-
-        ticker = QTimer()
-        ticker.setInterval(PROBE_MS)
-        ticker.timeout.connect(probe)
+        probe = LatencyProbe()
         sender = subprocess.Popen(
             [
                 sys.executable,
@@ -145,10 +128,10 @@ def main() -> None:
         watcher.timeout.connect(watch)
         started = time.monotonic()
         try:
-            ticker.start()
+            probe.start()
             watcher.start()
             app.exec()
-            ticker.stop()
+            probe.stop()
             watcher.stop()
             sent = int((sender.stdout.read() if sender.stdout else "0").strip() or 0)
         finally:
@@ -171,12 +154,8 @@ def main() -> None:
         f"(bounded), device keeps {attached}, secrets masked: {masked}"
     )
     print(f"last line on the page {1000 * caught_up:.0f} ms after the sender finished")
-    print(
-        f"GUI latency (ms): p50 {percentile(lateness, 0.5):.1f}  p90 "
-        f"{percentile(lateness, 0.9):.1f}  p99 {percentile(lateness, 0.99):.1f}  "
-        f"max {max(lateness, default=0):.1f}  ({len(lateness)} ticks)"
-    )
-    print(f"p99 GUI latency: {percentile(lateness, 0.99):.1f} ms")
+    print(probe.summary())
+    print(f"p99 GUI latency: {probe.p99():.1f} ms")
 
 
 if __name__ == "__main__":
