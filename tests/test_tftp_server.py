@@ -6,6 +6,7 @@ import errno
 import os
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -255,6 +256,7 @@ def test_stats_count_devices_files_and_bytes(root: Path) -> None:
             with RawClient(server.port) as client:
                 client.fetch(name)
         log.wait_for(ev.TransferFinished, 2)
+        log.wait_for(ev.RequestRefused)  # worker processes report a moment after they answer
         stats = server.stats()
     assert (stats.devices, stats.files, stats.bytes_sent) == (1, 1, 2 * len(CONFIG))
     assert (stats.requests, stats.refused, stats.done, stats.failed, stats.active) == (
@@ -279,7 +281,8 @@ def test_an_internal_error_costs_one_request_not_the_server(
         return real(options, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine, "negotiate", buggy)
-    with running_server(root, FAST) as (server, _log):
+    # The bug is planted in this process: the engine must run here, not in worker processes.
+    with running_server(root, replace(FAST, workers=1)) as (server, _log):
         with RawClient(server.port) as client:
             client.rrq("algom0022EE010203.conf", boom=1)
             reply = client.recv()
@@ -302,7 +305,8 @@ def test_200_simultaneous_transfers_share_one_read(
         return real_read(self, path, key)
 
     monkeypatch.setattr(FileCache, "_read", counting_read)
-    with running_server(root, TftpSettings(max_retries=20)) as (server, log):
+    # Reads are counted in this process: one engine, here (each worker has its own cache).
+    with running_server(root, TftpSettings(max_retries=20, workers=1)) as (server, log):
         clients = [RawClient(server.port) for _ in range(200)]
         try:
             for client in clients:

@@ -1,4 +1,5 @@
-"""Worker processes (TftpSettings.workers > 1, Linux): the same server, engines in processes."""
+"""Worker processes (TftpSettings.workers > 1, Linux): the same server, engines in processes
+behind one listening socket that the parent reads and balances (dispatch.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from algodesk.services.errors import ServerStartError
 from algodesk.services.tftp import TftpServer, TftpSettings, worker
 from tests.tftp_helpers import DATA, ERROR, LOOPBACK, EventLog, RawClient, running_server
 
-pytestmark = pytest.mark.skipif(not worker.AVAILABLE, reason="needs Linux SO_REUSEPORT")
+pytestmark = pytest.mark.skipif(not worker.AVAILABLE, reason="worker processes are Linux's")
 
 WORKERS = TftpSettings(workers=2, initial_timeout=0.2, min_timeout=0.05, max_timeout=0.4)
 FILES = {f"file{i}.bin": os.urandom(3000 + i) for i in range(8)}
@@ -39,7 +40,7 @@ def test_workers_serve_every_request_and_the_parent_counts_them(
     served: tuple[TftpServer, EventLog],
 ) -> None:
     server, log = served
-    # Each client has its own port, so the kernel spreads the requests over both workers.
+    # One client after another: each goes to an idle worker, and both get some.
     for name, data in FILES.items():
         with RawClient(server.port) as client:
             assert client.fetch(name)[0] == data
@@ -118,3 +119,47 @@ def test_the_bundle_starts_workers_through_the_cli(
     )
     with running_server(root, WORKERS) as (server, _log), RawClient(server.port) as client:
         assert client.fetch("file1.bin")[0] == FILES["file1.bin"]
+
+
+def test_max_transfers_holds_for_the_whole_server(root: Path) -> None:
+    settings = TftpSettings(workers=2, max_transfers=2, initial_timeout=0.2, max_timeout=0.4)
+    with running_server(root, settings) as (server, log):
+        clients = [RawClient(server.port) for _ in range(3)]
+        try:
+            for client in clients[:2]:
+                client.rrq("big.bin")
+                assert client.recv().opcode == DATA  # two transfers held, one per worker
+            clients[2].rrq("big.bin")
+            reply = clients[2].recv()
+        finally:
+            for client in clients:
+                client.close()
+    assert (reply.opcode, reply.code) == (ERROR, 0)
+    refused = log.wait_until(lambda e: isinstance(e, ev.RequestRefused))
+    assert isinstance(refused, ev.RequestRefused) and refused.reason is ev.RefusalReason.BUSY
+
+
+def test_200_simultaneous_transfers_through_the_workers(root: Path) -> None:
+    settings = TftpSettings(workers=2, max_retries=20)
+    with running_server(root, settings) as (server, log):
+        clients = [RawClient(server.port) for _ in range(200)]
+        try:
+            for client in clients:
+                client.rrq("file7.bin")
+            first = [client.recv() for client in clients]
+            assert all(reply.block == 1 for reply in first)  # all in flight at once
+            data = {id(c): reply.data for c, reply in zip(clients, first, strict=True)}
+            for block in (1, 2, 3, 4, 5):
+                for client in clients:
+                    client.ack(block)
+                    if len(data[id(client)]) < len(FILES["file7.bin"]):
+                        data[id(client)] += client.recv().data
+            for client in clients:
+                client.ack(6)
+            log.wait_for(ev.TransferFinished, 200)
+        finally:
+            for client in clients:
+                client.close()
+        assert all(received == FILES["file7.bin"] for received in data.values())
+        stats = server.stats()
+    assert (stats.done, stats.active, stats.failed) == (200, 0, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +161,14 @@ class EventLog:
         """Events of type ``kind`` so far."""
         with self._cond:
             return [event for event in self.events if isinstance(event, kind)]
+
+    def wait_until(self, match: Callable[[ev.Event], bool], timeout: float = 5.0) -> ev.Event:
+        """Wait for an event that ``match`` accepts; returns it (fails on timeout)."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: any(match(e) for e in self.events), timeout)
+            found = [e for e in self.events if match(e)]
+        assert ok, f"no matching event: {self.events[-5:]}"
+        return found[0]
 
     def wait_for(
         self, kind: type[ev.Event], count: int = 1, timeout: float = 5.0

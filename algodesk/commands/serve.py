@@ -61,9 +61,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        default=1,
+        default=0,
         metavar="N",
-        help="engine processes sharing the port (Linux; 0: one per CPU; default 1)",
+        help="engine processes behind the port (Linux; default 0: one per CPU, at most 4; "
+        "1: one thread)",
     )
     extra = p.add_argument_group("bench DHCP and syslog (each off unless asked for)")
     extra.add_argument(

@@ -17,13 +17,17 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from algodesk.core import events as ev
 from algodesk.core.events import RefusalReason, Sink
 from algodesk.services.tftp import packets
+from algodesk.services.tftp.busypoll import BusyPoll
+from algodesk.services.tftp.dispatch import receive_forwarded
 from algodesk.services.tftp.files import FileStore, Opened
+from algodesk.services.tftp.loadboard import LoadBoard
 from algodesk.services.tftp.negotiate import negotiate
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
@@ -85,9 +89,18 @@ class Engine:
         root: Path | None,
         sink: Sink,
         counters: Counters,
+        requests: socket.socket | None = None,
+        board: LoadBoard | None = None,
+        await_commands: Callable[[int], None] | None = None,
     ) -> None:
         self.listener = listener
         self.wake = wake
+        # A worker's engine reads the requests its parent forwards (dispatch.py) from here and
+        # only sends on the listener (refusals leave from the server's port, as a lone engine's).
+        self.requests = requests
+        self.board = board
+        # Called with a forwarded request's command count before it is answered (worker.py).
+        self.await_commands = await_commands
         self.store = store
         self.settings = settings
         self.root = root
@@ -124,23 +137,32 @@ class Engine:
 
     def run(self) -> None:
         """Serve until ``stopping`` is set; then end every transfer and close every socket."""
-        listen_fd = self.listener.fileno()
+        if self.requests is None:
+            listen_fd = self.listener.fileno()
+            self.pktinfo = prepare_listener(self.listener)
+        else:
+            listen_fd = self.requests.fileno()
         wake_fd = self.wake.fileno()
-        self.pktinfo = prepare_listener(self.listener)
         self.poller.register(listen_fd)
         self.poller.register(wake_fd)
         transfers = self.transfers
         buffer = self.buffer
         interval = self.settings.progress_interval
         next_sweep = time.monotonic() + interval
+        poll = self.poller.poll
+        monotonic = time.monotonic
+        spinner = BusyPoll(self.settings.busy_poll, self.board)
         try:
-            now = time.monotonic()
+            now = monotonic()
             while not self.stopping.is_set():
-                wait = next_sweep - now
-                if self.timers and self.timers[0][0] - now < wait:
-                    wait = self.timers[0][0] - now
-                ready = self.poller.poll(max(wait, 0.0))
-                now = time.monotonic()
+                ready = spinner.spin(poll, now, len(transfers)) if transfers else []
+                if not ready:
+                    now = monotonic()
+                    wait = next_sweep - now
+                    if self.timers and self.timers[0][0] - now < wait:
+                        wait = self.timers[0][0] - now
+                    ready = poll(max(wait, 0.0))
+                now = monotonic()
                 for fd, _events in ready:
                     transfer = transfers.get(fd)
                     if transfer is not None:
@@ -224,7 +246,16 @@ class Engine:
     # ----- requests -------------------------------------------------------------------------
 
     def _on_listener(self, now: float) -> None:
-        received = receive_request(self.listener, self.pktinfo, self.local_address)
+        if self.requests is None:
+            received = receive_request(self.listener, self.pktinfo, self.local_address)
+            in_flight = len(self.transfers)
+        else:
+            forwarded = receive_forwarded(self.requests)
+            if forwarded is None:
+                return
+            received, in_flight, commands = forwarded
+            if self.await_commands is not None:
+                self.await_commands(commands)
         if received is None:
             return
         data, sender, local = received
@@ -233,13 +264,16 @@ class Engine:
             # and tftp-hpa ACKs a refusal to the port that sent it. Neither is a request.
             return
         try:
-            self._on_request(data, sender, local, now)
+            self._on_request(data, sender, local, now, in_flight)
         except Exception:
             # A bug must cost one request, never the server.
             log.exception("request from %s could not be handled", sender)
             self._send_quietly(self.listener, packets.error_packet(0, "internal error"), sender)
 
-    def _on_request(self, data: bytes, sender: tuple[str, int], local: str, now: float) -> None:
+    def _on_request(
+        self, data: bytes, sender: tuple[str, int], local: str, now: float, in_flight: int
+    ) -> None:
+        """Answer a request; ``in_flight`` is the server's transfers (all workers' included)."""
         try:
             request = packets.parse_request(data)
         except packets.MalformedPacket as error:
@@ -269,8 +303,8 @@ class Engine:
             with contextlib.suppress(OSError):
                 previous.resend_first(now)
             return
-        if len(self.transfers) >= self.settings.max_transfers:
-            detail = f"{len(self.transfers)} transfers in progress"
+        if in_flight >= self.settings.max_transfers:
+            detail = f"{in_flight} transfers in progress"
             self._refuse(
                 sender, request.filename, RefusalReason.BUSY, detail, packets.ERR_UNDEFINED
             )
@@ -332,6 +366,8 @@ class Engine:
             self.strangers[stranger.fileno()] = transfer
             self.poller.register(stranger.fileno())
         self.counters.active += 1
+        if self.board is not None:
+            self.board.publish(len(self.transfers))
         self.counters.devices.add(sender[0])
         md5 = ""
         if opened.source is ev.Source.AUTO_MD5:
@@ -388,6 +424,8 @@ class Engine:
         transfer.close()
         self._release(record.opened, record.release_path)
         self.counters.active -= 1
+        if self.board is not None:
+            self.board.publish(len(self.transfers))
         return record
 
     def _release(self, opened: Opened, path: Path | None) -> None:
@@ -436,4 +474,6 @@ class Engine:
         self.poller.close()
         self.listener.close()
         self.wake.close()
+        if self.requests is not None:
+            self.requests.close()
         self.store.cache.clear()

@@ -155,16 +155,12 @@ class TftpServer:
     def _start_pool(self, count: int) -> None:
         from algodesk.services.tftp import worker
 
-        family = socket.AF_INET6 if ":" in self._address else socket.AF_INET
-        try:
-            listeners = worker.bind_group(family, self._address, self._requested_port, count)
-        except (OSError, OverflowError, ValueError) as error:
-            raise self._bind_failed(error) from None
-        self._port = listeners[0].getsockname()[1]
+        listener = self._bind()
+        self._port = listener.getsockname()[1]
         _raise_open_file_limit(_FDS_PER_TRANSFER * self._settings.max_transfers + _FDS_SPARE)
         pool = worker.WorkerPool(self._pool_began, self._pool_event, self._pool_ended)
         virtual = [(name, self._virtual.data(name)) for name in self._virtual.names()]
-        pool.start(listeners, self._settings, self._root, virtual)
+        pool.start(listener, count, self._settings, self._root, virtual)
         self._pool = pool
 
     def _pool_began(self) -> None:

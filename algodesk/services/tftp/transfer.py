@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from algodesk.services.tftp import packets
@@ -69,6 +70,7 @@ class Transfer:
         "fd",
         "fixed",
         "last_block",
+        "lockstep_until",
         "max_retries",
         "maximum",
         "minimum",
@@ -77,6 +79,7 @@ class Transfer:
         "outv",
         "peer",
         "progress_sent",
+        "receive",
         "resent_upto",
         "retransmissions",
         "retried_window",
@@ -95,6 +98,7 @@ class Transfer:
         "tid",
         "timer_seq",
         "told_stranger",
+        "transmit",
         "view",
         "window",
     )
@@ -125,6 +129,13 @@ class Transfer:
         self.window = window
         self.last_block = self.size // blksize + 1
         self.oack = oack
+        self.lockstep_until = self._lockstep_until()
+        if self.connected:
+            self.receive: Callable[[bytearray], int] = sock.recv_into
+            self.transmit: Callable[[bytearray], int] = sock.send
+        else:
+            self.receive = self._receive_checked
+            self.transmit = lambda data: sock.sendto(data, peer)
         self.base = 1
         self.sent_upto = 0
         self.fast_base = 0
@@ -154,6 +165,20 @@ class Transfer:
         self.progress_sent = 0
         self.failure = ""
         self.told_stranger = False
+
+    def _lockstep_until(self) -> int:
+        """The hot path of ``on_readable`` serves ACKs of blocks below this (0: none)."""
+        return self.last_block - 1 if self.window == 1 and self.oack is None else 0
+
+    def _receive_checked(self, buffer: bytearray) -> int:
+        """Receive on an unconnected socket: a stranger's datagram is answered and counts as 0."""
+        size, sender = self.sock.recvfrom_into(buffer)
+        if sender == self.peer:
+            return size
+        if size >= 2 and not (buffer[0] == 0 and buffer[1] == ERROR):
+            self.sock.sendto(_UNKNOWN_TID, sender)
+            self.told_stranger = True
+        return 0
 
     @property
     def bytes_acked(self) -> int:
@@ -191,15 +216,7 @@ class Transfer:
     def on_readable(self, buffer: bytearray, now: float) -> int:
         """Read one datagram from the peer's socket; returns RUNNING, FINISHED or FAILED."""
         try:
-            if self.connected:
-                size = self.sock.recv_into(buffer)
-            else:
-                size, sender = self.sock.recvfrom_into(buffer)
-                if sender != self.peer:
-                    if size >= 2 and not (buffer[0] == 0 and buffer[1] == ERROR):
-                        self.sock.sendto(_UNKNOWN_TID, sender)
-                        self.told_stranger = True
-                    return RUNNING
+            size = self.receive(buffer)
         except BlockingIOError:
             return RUNNING
         except OSError as error:
@@ -218,13 +235,7 @@ class Transfer:
         if opcode == ACK:
             block = (buffer[2] << 8) | buffer[3]
             acked = self.sent_upto
-            if (
-                block == acked & 0xFFFF
-                and self.base == acked
-                and self.window == 1
-                and acked + 1 < self.last_block
-                and self.oack is None
-            ):
+            if block == acked & 0xFFFF and self.base == acked and acked < self.lockstep_until:
                 # The hot path (window 1, the expected ACK, a full block next): what on_ack and
                 # _send_window would do, without their generality.
                 self.base = acked + 1
@@ -232,15 +243,14 @@ class Transfer:
                     self._recovered(now)
                 elif not acked & _SAMPLE_EVERY:
                     self._measure(now)
-                self.retries = 0
+                if self.retries:
+                    self.retries = 0
                 offset = acked * self.blksize
                 self.outv[4:] = self.view[offset : offset + self.blksize]
                 _pack_block(self.out, 2, (acked + 1) & 0xFFFF)
-                try:
-                    if self.connected:
-                        self.sock.send(self.out)
-                    else:
-                        self.sock.sendto(self.out, self.peer)
+                # Not contextlib.suppress: entering a context manager per packet costs more.
+                try:  # noqa: SIM105
+                    self.transmit(self.out)
                 except BlockingIOError:
                     pass  # the timer resends it
                 self.sent_upto = acked + 1
@@ -269,6 +279,7 @@ class Transfer:
         if self.oack is not None:
             if block == 0:
                 self.oack = None
+                self.lockstep_until = self._lockstep_until()
                 self._measure(now)
                 self.retries = 0
                 self._send_window(now)

@@ -1,12 +1,14 @@
-"""Engine worker processes: several complete engines sharing one UDP port (Linux SO_REUSEPORT).
+"""Engine worker processes: several complete engines behind one listening socket (Linux).
 
-The parent binds every worker's listening socket itself (so bind errors surface in the caller's
-thread) and hands each to its process; the kernel spreads requests over the sockets by a hash of
-the client's address and port. Each worker runs its own ``Engine``, with its own transfers and
-file cache. The parent sends it commands on its stdin (settings, root, virtual files, stop) and
-reads its events from its stdout on one thread, ``algodesk-tftp-events``; both ways are pickled,
-length-prefixed frames between our own processes. The sink is called from that thread; one
-worker's events keep their order, events of different workers interleave as they are read.
+The parent binds the listening socket itself (so bind errors surface in the caller's thread) and
+keeps reading it; every datagram is forwarded to the least-loaded worker over a private socket
+pair (``dispatch``). Each worker runs its own ``Engine``, with its own transfer sockets, transfers
+and file cache, and sends its refusals from the shared listening socket, which it inherits. The
+parent sends each worker commands on its stdin (settings, root, virtual files, stop) and reads
+its events from its stdout; both ways are pickled, length-prefixed frames between our own
+processes. One parent thread, ``algodesk-tftp-dispatch``, forwards the requests and reads the
+events, so the balancing follows the workers' events without locks. The sink is called from that
+thread; one worker's events keep their order, events of different workers interleave as read.
 
 Workers are started as ``python -m algodesk.services.tftp.worker`` (in a bundle: ``algodesk
 tftp-worker``), never forked: forking a process that runs Qt threads is unsafe, and
@@ -30,14 +32,19 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from algodesk.core import events as ev
+from algodesk.services.tftp.dispatch import Balancer, forward, request_pair
 from algodesk.services.tftp.engine import Counters, Engine
 from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
+from algodesk.services.tftp.loadboard import SLOTS, LoadBoard
 from algodesk.services.tftp.settings import TftpSettings
+from algodesk.services.tftp.sockets import prepare_listener, receive_request
 
-# Load-balancing SO_REUSEPORT (a group of sockets sharing requests) is Linux's; elsewhere the
-# option means something else (BSD, macOS) or does not exist (Windows).
-AVAILABLE = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-MAX_WORKERS = 8
+# Workers inherit descriptors (pass_fds) and connected transfer sockets are Linux's; the platform
+# the pool is built and measured on.
+AVAILABLE = sys.platform.startswith("linux")
+# On a bench the clients are elsewhere and each worker is a Python process (~25 MB): one per CPU
+# pays, but not beyond a few.
+AUTO_MAX = 4
 _FRAME = struct.Struct("!I")
 _STOP_TIMEOUT = 5.0
 
@@ -47,31 +54,8 @@ def worker_count(setting: int) -> int:
     if not AVAILABLE:
         return 1
     if setting == 0:
-        return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
-    return setting
-
-
-def bind_group(family: int, address: str, port: int, count: int) -> list[socket.socket]:
-    """``count`` sockets bound to one port with SO_REUSEPORT; the port must be free.
-
-    A plain socket binds first: it fails as usual when another server (another algodesk too)
-    holds the port, and resolves port 0. It is closed before the group binds the port.
-    """
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.bind((address, port))
-        port = probe.getsockname()[1]
-    group: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            group.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((address, port))
-    except OSError:
-        for sock in group:
-            sock.close()
-        raise
-    return group
+        return max(1, min(os.cpu_count() or 1, AUTO_MAX))
+    return min(setting, SLOTS)
 
 
 def _write_frame(stream: IO[bytes], message: object) -> None:
@@ -137,6 +121,10 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._listener: socket.socket | None = None
+        self._pktinfo = False
+        self._channels: list[socket.socket] = []
+        self._commands = 0
 
     @property
     def alive(self) -> bool:
@@ -145,21 +133,28 @@ class WorkerPool:
 
     def start(
         self,
-        listeners: list[socket.socket],
+        listener: socket.socket,
+        count: int,
         settings: TftpSettings,
         root: Path | None,
         virtual: list[tuple[str, bytes]],
     ) -> None:
-        """Start one worker per listener; the parent's copies of the listeners are closed."""
+        """Start ``count`` workers behind ``listener``, which the pool owns from now on."""
+        self._listener = listener
+        self._pktinfo = prepare_listener(listener)
+        board = LoadBoard.create()
         try:
-            for listener in listeners:
-                fd = listener.fileno()
-                process = subprocess.Popen(
-                    [*_worker_argv(), str(fd)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    pass_fds=(fd,),
-                )
+            for index in range(count):
+                channel, child = request_pair()
+                self._channels.append(channel)
+                with child:
+                    fds = (listener.fileno(), child.fileno(), board)
+                    process = subprocess.Popen(
+                        [*_worker_argv(), *map(str, fds), str(index)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        pass_fds=fds,
+                    )
                 self._processes.append(process)
                 assert process.stdin is not None
                 _write_frame(process.stdin, ("start", settings, root, virtual))
@@ -167,14 +162,19 @@ class WorkerPool:
             self.stop()
             raise
         finally:
-            for listener in listeners:
-                listener.close()
-        self._thread = threading.Thread(target=self._read_events, name="algodesk-tftp-events")
+            os.close(board)
+        self._thread = threading.Thread(target=self._run, name="algodesk-tftp-dispatch")
         self._thread.start()
 
     def broadcast(self, *command: object) -> None:
-        """Send a command to every worker (a worker that is gone is skipped)."""
+        """Send a command to every worker (a worker that is gone is skipped).
+
+        Requests received from now on carry the new command count, and a worker applies every
+        command up to it before it answers them (``Commands``): a virtual file set here is
+        served to the next request, as by a lone engine.
+        """
         with self._lock:
+            self._commands += 1
             for process in self._processes:
                 if process.stdin is not None and not process.stdin.closed:
                     with contextlib.suppress(OSError, ValueError):
@@ -200,9 +200,19 @@ class WorkerPool:
         for process in self._processes:
             if process.stdout is not None:
                 process.stdout.close()
+        for channel in self._channels:
+            channel.close()
+        if self._listener is not None:
+            self._listener.close()
 
-    def _read_events(self) -> None:
+    def _run(self) -> None:
+        """Forward requests to the workers and read their events until every worker is gone."""
         self._on_begin()
+        listener = self._listener
+        assert listener is not None
+        listen_fd = listener.fileno()
+        bound = listener.getsockname()[0]
+        balancer = Balancer(len(self._processes))
         buffers: dict[int, bytearray] = {}
         with selectors.DefaultSelector() as selector:
             for process in self._processes:
@@ -210,9 +220,19 @@ class WorkerPool:
                 fd = process.stdout.fileno()
                 buffers[fd] = bytearray()
                 selector.register(fd, selectors.EVENT_READ)
+            selector.register(listen_fd, selectors.EVENT_READ)
             while buffers:
                 for key, _mask in selector.select():
                     fd = int(key.fd)
+                    if fd == listen_fd:
+                        received = receive_request(listener, self._pktinfo, bound)
+                        if received is not None:
+                            in_flight = balancer.in_flight
+                            chosen = balancer.choose(received[0], received[1])
+                            channel = self._channels[chosen]
+                            if not forward(channel, received, in_flight, self._commands):
+                                balancer.undo(received[1])
+                        continue
                     chunk = os.read(fd, 1 << 16)
                     if not chunk:
                         selector.unregister(fd)
@@ -220,12 +240,12 @@ class WorkerPool:
                         continue
                     buffer = buffers[fd]
                     buffer += chunk
-                    self._dispatch(buffer)
+                    self._dispatch(buffer, balancer)
         with self._lock:
             died = not self._stopping
         self._on_end(died)
 
-    def _dispatch(self, buffer: bytearray) -> None:
+    def _dispatch(self, buffer: bytearray, balancer: Balancer) -> None:
         while len(buffer) >= _FRAME.size:
             (size,) = _FRAME.unpack_from(buffer)
             end = _FRAME.size + size
@@ -233,14 +253,42 @@ class WorkerPool:
                 return
             event = pickle.loads(buffer[_FRAME.size : end])
             del buffer[:end]
+            balancer.observe(event)
             self._on_event(event)
 
 
 # ----- the worker's side ------------------------------------------------------------------------
 
 
+class Commands:
+    """How many of the parent's commands the control thread has applied; the engine waits here
+    for the count a forwarded request carries."""
+
+    def __init__(self, timeout: float = 2.0) -> None:
+        self._applied = 0
+        self._cond = threading.Condition()
+        self._timeout = timeout
+
+    def applied(self) -> None:
+        """One more command took effect."""
+        with self._cond:
+            self._applied += 1
+            self._cond.notify_all()
+
+    def wait(self, count: int) -> None:
+        """Return once ``count`` commands took effect (at once, nearly always)."""
+        if self._applied >= count:
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._applied >= count, self._timeout)
+
+
 def _control(
-    engine: Engine, virtual: VirtualFiles, waker: socket.socket, stream: IO[bytes]
+    engine: Engine,
+    virtual: VirtualFiles,
+    waker: socket.socket,
+    stream: IO[bytes],
+    commands: Commands,
 ) -> None:
     """Apply the parent's commands until it says stop or goes away."""
     while True:
@@ -249,26 +297,38 @@ def _control(
         except (EOFError, OSError):
             command = ("stop",)
         kind = command[0]
-        if kind == "set":
-            virtual.set(command[1], command[2])
-        elif kind == "remove":
-            virtual.remove(command[1])
-        elif kind == "clear":
-            virtual.clear()
-        elif kind == "root":
-            engine.root = command[1]
-        elif kind == "stop":
-            engine.stopping.set()
-            with contextlib.suppress(OSError):
-                waker.send(b"\0")
-            return
+        if kind != "stop":
+            _apply(engine, virtual, command)
+            commands.applied()
+            continue
+        engine.stopping.set()
+        with contextlib.suppress(OSError):
+            waker.send(b"\0")
+        return
+
+
+def _apply(engine: Engine, virtual: VirtualFiles, command: tuple[Any, ...]) -> None:
+    kind = command[0]
+    if kind == "set":
+        virtual.set(command[1], command[2])
+    elif kind == "remove":
+        virtual.remove(command[1])
+    elif kind == "clear":
+        virtual.clear()
+    elif kind == "root":
+        engine.root = command[1]
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Run one engine on the listening socket whose descriptor is the only argument; exits."""
+    """Run one engine; the arguments are the descriptors of the listening socket, the request
+    channel and the load board, then the worker's index. Exits when the parent says stop or goes
+    away."""
     args = sys.argv[1:] if argv is None else argv
     listener = socket.socket(fileno=int(args[0]))
+    requests = socket.socket(fileno=int(args[1]))
+    board = LoadBoard(int(args[2]), int(args[3]))
     listener.setblocking(False)
+    requests.setblocking(False)
     commands, out = sys.stdin.buffer, sys.stdout.buffer
     kind, settings, root, files = _read_frame(commands)
     assert kind == "start"
@@ -278,6 +338,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     waker, wake = socket.socketpair()
     waker.setblocking(False)
     wake.setblocking(False)
+    applied = Commands()
     engine = Engine(
         listener,
         wake,
@@ -289,9 +350,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
         root=root,
         sink=lambda event: _write_frame(out, event),
         counters=Counters(),
+        requests=requests,
+        board=board,
+        await_commands=applied.wait,
     )
     control = threading.Thread(
-        target=_control, args=(engine, virtual, waker, commands), name="algodesk-tftp-control"
+        target=_control,
+        args=(engine, virtual, waker, commands, applied),
+        name="algodesk-tftp-control",
     )
     control.daemon = True
     control.start()
