@@ -5,10 +5,11 @@ each server in turn; every download is md5-checked. Prints aggregate MiB/s and t
 seconds per run, then, on the last line, ours/tftpd-hpa at N=50, blksize 1428.
 
     uv run python tests/bench/tftp_throughput.py [--quick] [--servers ours,tftpd-hpa,tftpy]
-        [--ours workers=2]
+        [--ours workers=1]
 
-A server may carry settings of our engine after ``@``, e.g. ``--servers ours,ours@workers=2``
-to compare both side by side (the ratio column stays ``ours``/tftpd-hpa).
+``ours`` runs with its default settings (on Linux: one worker process per CPU, at most 4). A
+server may carry settings of our engine after ``@``, e.g. ``--servers ours,ours@workers=1`` to
+compare the single-process engine side by side (the ratio column stays ``ours``/tftpd-hpa).
 """
 
 from __future__ import annotations
