@@ -279,6 +279,7 @@ def test_repeated_request_does_not_start_a_second_transfer(
         assert client.recv().opcode == OACK
         client.ack(0)
         assert client.recv().block == 1
+    log.wait_for(ev.RequestReceived, 2)  # a worker process reports a moment after it answers
     assert len(log.of(ev.TransferStarted)) == 1
 
 
