@@ -248,7 +248,19 @@ def start_ours(root: Path, port: int = 0, **settings: object) -> ServerProcess:
     return _spawn("ours", argv, port)
 
 
-SERVERS = {"ours": start_ours, "tftpd-hpa": start_tftpd_hpa, "tftpy": start_tftpy}
+def start_python_floor(root: Path, port: int = 0) -> ServerProcess:
+    """The least a Python server can do per packet (``_python_floor.py``), as a yardstick."""
+    port = port or free_udp_port()
+    script = Path(__file__).with_name("_python_floor.py")
+    return _spawn("python-floor", [sys.executable, str(script), str(root), str(port)], port)
+
+
+SERVERS = {
+    "ours": start_ours,
+    "tftpd-hpa": start_tftpd_hpa,
+    "tftpy": start_tftpy,
+    "python-floor": start_python_floor,
+}
 
 
 def wait_ready(
