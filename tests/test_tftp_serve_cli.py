@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -84,6 +85,34 @@ def test_human_lines_and_summary_on_sigint(root: Path) -> None:
         f"summary: 1 devices, 1 files, {size} bytes in 1 transfers (0 failed, 0 refused)"
     )
     assert any("tftp stopped" in line for line in rest)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_ctrl_c_to_the_whole_process_group_stops_cleanly(root: Path) -> None:
+    # A terminal's Ctrl+C reaches every process of the foreground group, worker processes too.
+    argv = ["serve", str(root), "--bind", "127.0.0.1", "--port", "0", "--workers", "2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "algodesk", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        match = re.search(r"127\.0\.0\.1:(\d+)", process.stdout.readline())
+        assert match
+        seen = _fetch_and_wait(process, int(match.group(1)), " done ")
+        assert seen
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=STARTUP_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(STARTUP_SECONDS)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "Fatal" not in err, err
+    assert out.splitlines()[-1].startswith("summary: 1 devices, 1 files")
 
 
 def test_json_lines(root: Path) -> None:

@@ -22,6 +22,7 @@ import contextlib
 import os
 import pickle
 import selectors
+import signal
 import socket
 import struct
 import subprocess
@@ -154,6 +155,9 @@ class WorkerPool:
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         pass_fds=fds,
+                        # Out of the terminal's process group: Ctrl+C is for the parent, which
+                        # stops its workers itself (even while they are still starting up).
+                        start_new_session=True,
                     )
                 self._processes.append(process)
                 assert process.stdin is not None
@@ -324,6 +328,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
     channel and the load board, then the worker's index. Exits when the parent says stop or goes
     away."""
     args = sys.argv[1:] if argv is None else argv
+    # A signal meant for the server (a service manager's SIGTERM to the whole group, a Ctrl+C)
+    # is the parent's to handle: it stops its workers itself (a stop command, or its end of
+    # stdin closing), so a worker never dies half-way through its transfers on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     listener = socket.socket(fileno=int(args[0]))
     requests = socket.socket(fileno=int(args[1]))
     board = LoadBoard(int(args[2]), int(args[3]))
