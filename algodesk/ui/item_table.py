@@ -12,18 +12,18 @@ same reason (a Python delegate would run per painted cell).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt, Slot
 from PySide6.QtGui import (
     QBrush,
     QColor,
-    QGradient,
     QLinearGradient,
     QStandardItem,
     QStandardItemModel,
 )
+from PySide6.QtWidgets import QTableView
 
 from algodesk.ui.dirty import contiguous_ranges
 
@@ -51,6 +51,8 @@ ROLES: tuple[int, ...] = (
 Values = tuple[Any, ...]
 """One cell: a value per role of :data:`ROLES` (None: unset)."""
 
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_PROGRESS = ROLES.index(PROGRESS_ROLE)
 _BAR = QColor("#64b5f6")
 _CLEAR = QColor(0, 0, 0, 0)
 _FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
@@ -65,23 +67,47 @@ def cell(
     tooltip: str | None = None,
     progress: float | None = None,
 ) -> Values:
-    """The values of one cell; a progress fraction also paints a bar behind the text."""
-    if progress is not None:
-        background = progress_brush(round(progress * 100))
+    """The values of one cell; a progress fraction also paints a bar behind the text (the
+    table draws it, as wide as the column: :meth:`ItemTable.set_bar_width`)."""
     return (text, icon, foreground, background, tooltip, progress)
 
 
-@cache
-def progress_brush(percent: int) -> QBrush:
-    """A cell background filled ``percent`` % from the left (a progress bar drawn by Qt)."""
-    gradient = QLinearGradient(0, 0, 1, 0)
-    gradient.setCoordinateMode(QGradient.CoordinateMode.ObjectMode)
+@lru_cache(maxsize=1024)
+def progress_brush(percent: int, width: int) -> QBrush:
+    """A cell background filled ``percent`` % of ``width`` pixels from the left (a bar drawn by
+    Qt). In logical coordinates: an item view sets the brush origin to the cell's top-left before
+    it fills the cell, so 0..width spans the cell. (A gradient in object mode was shifted by the
+    cell's offset twice: a bar in the fifth column showed full at 21 %.)"""
     edge = max(0, min(100, percent)) / 100
+    if edge >= 1.0:
+        return QBrush(_BAR)  # a stop for "clear" at 1.0 would replace the bar's own and fade it
+    gradient = QLinearGradient(0, 0, max(width, 1), 0)
     gradient.setColorAt(0.0, _BAR)
     gradient.setColorAt(edge, _BAR)
     gradient.setColorAt(min(1.0, edge + 0.0001), _CLEAR)
     gradient.setColorAt(1.0, _CLEAR)
     return QBrush(gradient)
+
+
+class BarWidth(QObject):
+    """Keeps a table's progress bars as wide as their column, whichever model it shows."""
+
+    def __init__(self, view: QTableView, column: int) -> None:
+        super().__init__(view)
+        self._view = view
+        self._column = column
+        self._model: ItemTable | None = None
+        view.horizontalHeader().sectionResized.connect(self._on_section_resized)
+
+    def follow(self, model: ItemTable) -> None:
+        """Draw ``model``'s bars (the view shows it, maybe through a filter)."""
+        self._model = model
+        model.set_bar_width(self._view.columnWidth(self._column))
+
+    @Slot(int, int, int)
+    def _on_section_resized(self, column: int, _old: int, new: int) -> None:
+        if column == self._column and self._model is not None:
+            self._model.set_bar_width(new)
 
 
 class ItemTable(QStandardItemModel):
@@ -92,6 +118,35 @@ class ItemTable(QStandardItemModel):
         self.setHorizontalHeaderLabels(list(headers))
         self._objects: list[Any] = []
         self._shown: list[list[Any]] = []  # per row: each cell's values, then the search text
+        self._bar_width = 100
+
+    def set_bar_width(self, width: int) -> None:
+        """Progress bars span ``width`` pixels (their column's width in the view)."""
+        if width == self._bar_width or width <= 0:
+            return
+        self._bar_width = width
+        rows: list[int] = []
+        was_blocked = self.blockSignals(True)
+        try:
+            for row, shown in enumerate(self._shown):
+                for column, values in enumerate(shown[:-1]):
+                    if values[_PROGRESS] is not None:
+                        self.setData(self.index(row, column), self._bar(values), _BACKGROUND)
+                        rows.append(row)
+        finally:
+            self.blockSignals(was_blocked)
+        last = self.columnCount() - 1
+        for first, end in contiguous_ranges(rows):
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last))
+
+    def _bar(self, values: Values) -> QBrush:
+        return progress_brush(round(values[_PROGRESS] * 100), self._bar_width)
+
+    def _roles(self, values: Values) -> dict[int, Any]:
+        roles = dict(zip(ROLES, values, strict=True))
+        if values[_PROGRESS] is not None:
+            roles[_BACKGROUND] = self._bar(values)
+        return roles
 
     def object_at(self, row: int) -> Any:
         """The object shown in ``row`` (None outside the table)."""
@@ -101,6 +156,14 @@ class ItemTable(QStandardItemModel):
         """Every object shown, in row order."""
         return list(self._objects)
 
+    def _item(self, values: Values) -> QStandardItem:
+        item = QStandardItem(values[0])
+        item.setFlags(_FLAGS)
+        for role, value in self._roles(values).items():
+            if value is not None and role != ROLES[0]:
+                item.setData(value, role)
+        return item
+
     def append_rows(self, rows: Sequence[tuple[Any, list[Values], str]]) -> None:
         """Append ``(object, cells, search text)`` rows.
 
@@ -108,7 +171,7 @@ class ItemTable(QStandardItemModel):
         complete, with no per-cell signals.
         """
         for shown, cells, search in rows:
-            items = [_item(values) for values in cells]
+            items = [self._item(values) for values in cells]
             items[0].setData(shown, OBJECT_ROLE)
             items[0].setData(search, SEARCH_ROLE)
             self.appendRow(items)
@@ -129,8 +192,7 @@ class ItemTable(QStandardItemModel):
                 dirty = False
                 for column, values in enumerate(cells):
                     if values != shown[column]:
-                        roles = dict(zip(ROLES, values, strict=True))
-                        self.setItemData(self.index(row, column), roles)
+                        self.setItemData(self.index(row, column), self._roles(values))
                         shown[column] = values
                         dirty = True
                 if search != shown[-1]:
@@ -155,12 +217,3 @@ class ItemTable(QStandardItemModel):
     def clear_rows(self) -> None:
         """Remove every row."""
         self.remove_rows(0, self.rowCount())
-
-
-def _item(values: Values) -> QStandardItem:
-    item = QStandardItem(values[0])
-    item.setFlags(_FLAGS)
-    for role, value in zip(ROLES[1:], values[1:], strict=True):
-        if value is not None:
-            item.setData(value, role)
-    return item

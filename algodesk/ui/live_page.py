@@ -24,6 +24,7 @@ from algodesk.core.events import Event
 from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
 from algodesk.ui.device_details import DeviceDetails
 from algodesk.ui.device_model import Column, DeviceTableModel
+from algodesk.ui.item_table import BarWidth
 from algodesk.ui.live_feed import LiveFeed
 from algodesk.ui.syslog_page import DeviceSyslogView
 from algodesk.ui.table_view import table
@@ -54,6 +55,7 @@ class LivePage(QWidget):
         header.addWidget(self.export_button)
 
         self.devices = table(self)
+        self._bars = BarWidth(self.devices, Column.PROGRESS)
         font = self.devices.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         self.devices.setFont(font)
@@ -130,6 +132,7 @@ class LivePage(QWidget):
         if old is not None:
             old.selectionChanged.disconnect(self._on_devices_selection_changed)
         self.devices.setModel(devices)
+        self._bars.follow(devices)
         self.timeline.setModel(timeline)
         self.devices.selectionModel().selectionChanged.connect(self._on_devices_selection_changed)
         # fixed widths: sizing columns to their contents would measure every row on each update

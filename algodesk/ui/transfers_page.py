@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QVBoxLayout, QWidget
 
+from algodesk.ui.item_table import BarWidth
 from algodesk.ui.table_view import EndFollower, table
-from algodesk.ui.transfer_model import OUTCOME_FILTERS, TransferFilter, TransferTableModel
+from algodesk.ui.transfer_model import (
+    OUTCOME_FILTERS,
+    PROGRESS_COLUMN,
+    TransferFilter,
+    TransferTableModel,
+)
 
 
 class TransfersPage(QWidget):
@@ -32,6 +38,8 @@ class TransfersPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((80, 150, 150, 300, 160, 80, 90)):
             header.resizeSection(column, width)
+        self._bars = BarWidth(self.table, PROGRESS_COLUMN)
+        self._bars.follow(model)
         EndFollower(self.table)
 
         layout = QVBoxLayout(self)
