@@ -43,8 +43,8 @@ from algodesk.services.tftp.sockets import prepare_listener, receive_request
 # Workers inherit descriptors (pass_fds) and connected transfer sockets are Linux's; the platform
 # the pool is built and measured on.
 AVAILABLE = sys.platform.startswith("linux")
-# On a bench the clients are elsewhere and each worker is a Python process (~21 MB resident): one per CPU
-# pays, but not beyond a few.
+# On a bench the clients are elsewhere and each worker is a Python process (~21 MB resident):
+# one per CPU pays, but not beyond a few.
 AUTO_MAX = 4
 _FRAME = struct.Struct("!I")
 _STOP_TIMEOUT = 5.0
