@@ -13,7 +13,7 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFrame, QMenu, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
@@ -99,7 +99,7 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     syslog_model = SyslogModel(device_at, window)
     syslog_page = SyslogPage(syslog_model, window)
     window.pages.addTab(syslog_page, "Syslog")
-    view = _menu(window, "&View")
+    view = window.menu("&View")
     view.addSeparator()
     show_syslog = view.addAction("S&yslog page")
     show_syslog.triggered.connect(lambda: window.pages.setCurrentWidget(syslog_page))
@@ -115,15 +115,6 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     action.triggered.connect(wiring.on_checksync_requested)
     panel.checksync_requested.connect(wiring.on_checksync_requested)
     return CompanionsUi(panel, dock, syslog_model, syslog_page, action, wiring)
-
-
-def _menu(window: MainWindow, title: str) -> QMenu:
-    """The window's menu called ``title`` (made when it has none)."""
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text() == title:
-            return menu
-    return window.menuBar().addMenu(title)
 
 
 class _Wiring(QObject):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
 
 from algodesk.core.catalog import Catalog
 from algodesk.services.credentials import CredentialStore
@@ -64,13 +63,13 @@ def install(
     open_config.triggered.connect(lambda: _open_config(window, editor))
     profile = QAction("New two-stage &profile…", window)
     profile.triggered.connect(lambda: _new_profile(window, bench))
-    file_menu = _menu(window, "&File")
+    file_menu = window.menu("&File")
     existing = file_menu.actions()
     if len(existing) > 1:  # after "Open folder…"
         file_menu.insertActions(existing[1], [open_config, profile])
     else:
         file_menu.addActions([open_config, profile])
-    view = _menu(window, "&View")
+    view = window.menu("&View")
     view.addSeparator()
     for page, label in ((editor, "&Editor"), (bench, "S&tage 1")):
         action = view.addAction(label)
@@ -86,12 +85,3 @@ def _open_config(window: MainWindow, editor: EditorPage) -> None:
 def _new_profile(window: MainWindow, bench: BenchPage) -> None:
     window.pages.setCurrentWidget(bench)
     bench.new_profile()
-
-
-def _menu(window: MainWindow, title: str) -> QMenu:
-    """The window's menu called ``title`` (made when it has none)."""
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text() == title:
-            return menu
-    return window.menuBar().addMenu(title)

@@ -129,13 +129,17 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     # --- menus -----------------------------------------------------------------------------------
+    def menu(self, title: str) -> QMenu:
+        """The window's menu called ``title`` (made, at the end of the bar, when it has none)."""
+        menu = self._menus.get(title)
+        if menu is None:
+            menu = self._menus[title] = self.menuBar().addMenu(title)
+        return menu
+
     def _action(
         self, menu_title: str, label: str, slot: Callable[[], object], keys: str = ""
     ) -> QAction:
-        menu = self._menus.get(menu_title)
-        if menu is None:
-            menu = self._menus[menu_title] = self.menuBar().addMenu(menu_title)
-        action = menu.addAction(label)
+        action = self.menu(menu_title).addAction(label)
 
         def run(_checked: bool = False) -> None:
             slot()  # discard any result: PySide mis-counts a slot's bool result
@@ -155,8 +159,7 @@ class MainWindow(QMainWindow):
         )
         self._action("&File", "&Export devices…", self.export_dialog, "Ctrl+E")
         self._action("&File", "&Quit", self.close, "Ctrl+Q")
-        server = self.menuBar().addMenu("&Server")
-        self._menus["&Server"] = server
+        server = self.menu("&Server")
         server.addAction(self.toolbar.start_action)
         server.addAction(self.toolbar.stop_action)
         self._action("&Server", f"Use port {DRY_RUN_PORT} for a &dry run", self.dry_run)
