@@ -44,8 +44,12 @@ class BusyPoll:
         self.credit = CREDIT
         self.slept = 0
 
-    def spin(self, poll: Callable[[float], list[T]], now: float, transfers: int) -> list[T]:
-        """What ``poll(0)`` found within the spin, or ``[]``: the caller then sleeps in poll."""
+    def spin(self, poll: Callable[[float], list[T]], now: float) -> list[T]:
+        """What ``poll(0)`` found within the spin, or ``[]``: the caller then sleeps in poll.
+
+        The engine asks only while it has a single transfer itself; the board tells whether
+        another worker has one too.
+        """
         if not self.seconds:
             return []
         if self.credit <= 0:
@@ -53,7 +57,7 @@ class BusyPoll:
             if self.slept >= PROBE:
                 self.slept, self.credit = 0, 1
             return []
-        if transfers != 1 or (self.board is not None and self.board.total() > 1):
+        if self.board is not None and self.board.total() > 1:
             return []
         until = now + self.seconds
         clock = self.clock

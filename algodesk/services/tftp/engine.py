@@ -155,7 +155,9 @@ class Engine:
         try:
             now = monotonic()
             while not self.stopping.is_set():
-                ready = spinner.spin(poll, now, len(transfers)) if transfers else []
+                # Asked only with a single transfer: with more, the call would be wasted work
+                # on the busiest path of the loop.
+                ready = spinner.spin(poll, now) if len(transfers) == 1 else []
                 if not ready:
                     now = monotonic()
                     wait = next_sweep - now

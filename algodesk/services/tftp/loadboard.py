@@ -1,10 +1,8 @@
 """Transfers in flight per engine, shared by a server's worker processes through one memory page.
 
-An engine busy-polls only while the whole server has a single transfer in flight (engine.py):
-then a CPU is free for it and the client, and polling saves the client a sleeping server's
-wake-up on every packet. With more transfers the CPUs have work, and a spinning engine would only
-take turns from the clients. Each worker writes its own count into its slot; any worker sums them.
-Counts are a byte each (capped): only "one or more than one" is ever asked.
+Busy-polling (``busypoll``) is for a server with a single transfer in flight; a worker knows only
+its own. Each worker writes its count into its slot and sums all slots. Counts are a byte each
+(capped): only "one or more than one" is ever asked.
 """
 
 from __future__ import annotations
