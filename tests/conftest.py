@@ -9,7 +9,9 @@ from pathlib import Path
 
 import keyring
 import pytest
+from zeroconf import Zeroconf
 
+from tests.loopback_peers import algo_page, loopback_zeroconf
 from tests.memory_keyring import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -41,6 +43,20 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def rival_zeroconf() -> Iterator[Zeroconf]:
+    """Another zeroconf participant on loopback (another bench, a device, a rival server)."""
+    with loopback_zeroconf() as zc:
+        yield zc
+
+
+@pytest.fixture
+def device_page() -> Iterator[int]:
+    """The port of an Algo-like web page on loopback, for model probes."""
+    with algo_page() as port:
+        yield port
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from zeroconf import Zeroconf
@@ -19,7 +18,7 @@ from algodesk.services.discovery import (
     fetch_title,
     read_model,
 )
-from tests.loopback_peers import LOOPBACK, algo_page, announce, loopback_zeroconf
+from tests.loopback_peers import LOOPBACK, announce
 
 
 class Notices:
@@ -35,18 +34,6 @@ class Notices:
             notice = self.queue.get(timeout=10)
             if notice.code == code and text in notice.message:
                 return notice
-
-
-@pytest.fixture
-def rival_zeroconf() -> Iterator[Zeroconf]:
-    with loopback_zeroconf() as zc:
-        yield zc
-
-
-@pytest.fixture
-def device_page() -> Iterator[int]:
-    with algo_page() as port:
-        yield port
 
 
 def test_two_benches_see_each_other_but_not_themselves() -> None:

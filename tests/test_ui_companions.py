@@ -36,7 +36,7 @@ from algodesk.ui.device_model import Column
 from algodesk.ui.dhcp_dialog import DhcpDialog
 from algodesk.ui.syslog_model import HEADERS
 from tests.conftest_qt import QT_WARNINGS_FAIL
-from tests.loopback_peers import LOOPBACK, algo_page, announce, loopback_zeroconf, sip_device
+from tests.loopback_peers import LOOPBACK, announce, sip_device
 
 pytestmark = QT_WARNINGS_FAIL
 
@@ -427,18 +427,6 @@ def test_checksync_the_devices_selected_in_the_live_table(
 
 
 # --- zeroconf -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def rival_zeroconf() -> Iterator[Zeroconf]:
-    with loopback_zeroconf() as zc:
-        yield zc
-
-
-@pytest.fixture
-def device_page() -> Iterator[int]:
-    with algo_page() as port:
-        yield port
 
 
 def test_zeroconf_setting_announces_the_bench_warns_and_lists_devices(

@@ -149,6 +149,14 @@ class CpuGroup:
         """Move a process (and so its future children) into the group."""
         (self.path / "cgroup.procs").write_text(str(pid))
 
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU seconds of the group (v1 ``cpuacct.stat`` or v2 ``cpu.stat``)."""
+        if self._usage.name == "cpu.stat":
+            stat = dict(line.split() for line in self._usage.read_text().splitlines())
+            return int(stat["user_usec"]) / 1e6, int(stat["system_usec"]) / 1e6
+        stat = dict(line.split() for line in (self.path / "cpuacct.stat").read_text().splitlines())
+        return int(stat["user"]) / _CLOCK_TICKS, int(stat["system"]) / _CLOCK_TICKS
+
     def cpu_seconds(self) -> float:
         """CPU seconds used by every process that has been in the group."""
         text = self._usage.read_text()
@@ -190,6 +198,14 @@ class ServerProcess:
         if self.cpu_group is not None:
             return self.cpu_group.cpu_seconds()
         return process_cpu_seconds(self.pid)
+
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU seconds so far (children only where there is a cgroup)."""
+        if self.cpu_group is not None:
+            return self.cpu_group.cpu_split()
+        fields = Path(f"/proc/{self.pid}/stat").read_text()
+        after = fields[fields.rindex(")") + 2 :].split()
+        return int(after[11]) / _CLOCK_TICKS, int(after[12]) / _CLOCK_TICKS
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) by its PID and reap it."""

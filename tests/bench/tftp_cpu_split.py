@@ -4,8 +4,8 @@ For one server (ours, tftpd-hpa, tftpy) and one setting, prints the server's and
 user and system CPU microseconds per DATA packet, the machine's idle share, and interrupts and
 context switches per packet. On a machine whose clients share the CPUs with the server, the
 throughput is about (CPUs x (1 - idle)) / (server + clients per packet): this tells which term
-to work on. The server's split needs its cgroup (root); without one, the server's own
-/proc/<pid>/stat is read (its forked children are then missing: tftpd-hpa's are).
+to work on. The server's split comes from its cgroup (root); without one, from its own
+/proc/<pid>/stat (its forked children are then missing: tftpd-hpa's are).
 
     uv run python tests/bench/tftp_cpu_split.py [--server ours] [--clients 10] [--blksize 512]
         [--size 32] [--ours workers=1]
@@ -23,22 +23,6 @@ from pathlib import Path
 import _tftp_peers as peers
 
 MIB = 1 << 20
-
-
-def _server_split(server: peers.ServerProcess) -> tuple[float, float]:
-    """User and system CPU seconds of the server (and its children, in its cgroup)."""
-    group = server.cpu_group
-    if group is not None and (group.path / "cpuacct.stat").exists():
-        stat = dict(line.split() for line in (group.path / "cpuacct.stat").read_text().splitlines())
-        ticks = os.sysconf("SC_CLK_TCK")
-        return int(stat["user"]) / ticks, int(stat["system"]) / ticks
-    if group is not None and (group.path / "cpu.stat").exists():
-        stat = dict(line.split() for line in (group.path / "cpu.stat").read_text().splitlines())
-        return int(stat["user_usec"]) / 1e6, int(stat["system_usec"]) / 1e6
-    fields = Path(f"/proc/{server.pid}/stat").read_text()
-    after = fields[fields.rindex(")") + 2 :].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return int(after[11]) / ticks, int(after[12]) / ticks
 
 
 def _machine() -> tuple[list[int], int, int]:
@@ -78,7 +62,7 @@ def main() -> None:
         out.mkdir()
         md5 = peers.make_file(root, "bench.bin", size)
         with peers.SERVERS[args.server](root, **settings) as server:
-            user0, system0 = _server_split(server)
+            user0, system0 = server.cpu_split()
             cpu0, interrupts0, switches0 = _machine()
             started = time.perf_counter()
             targets = [out / f"{i}.bin" for i in range(args.clients)]
@@ -93,7 +77,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             cpu1, interrupts1, switches1 = _machine()
             time.sleep(0.2)  # forked transfer children (tftpd-hpa) may still be exiting
-            user1, system1 = _server_split(server)
+            user1, system1 = server.cpu_split()
         bad = [target.name for target in targets if peers.md5_of(target) != md5]
         if bad:
             raise SystemExit(f"{args.server}: {len(bad)} bad downloads")
