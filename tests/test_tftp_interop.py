@@ -333,7 +333,9 @@ def test_duplicated_data_does_not_double_the_rest_of_the_transfer(
     out = tmp_path / "out.bin"
     with relay:
         _check(client.fetch(relay.port, EXACT, out), out, root.md5[EXACT])
-    finished = recorder.wait_for(ev.TransferFinished)[0]
+        # The relay must outlive the client's last ACK on its way to the server (the client
+        # exits once it sent it): wait for the server to have seen it.
+        finished = recorder.wait_for(ev.TransferFinished)[0]
     duplicated = relay.counts(Direction.TO_CLIENT).duplicated
     assert duplicated
     # Nothing was lost: at most one resend per duplicate, never one per block from then on.
