@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from algodesk.core import events as ev
-from algodesk.services.tftp import busypoll, dispatch
+from algodesk.services.tftp import TftpSettings, busypoll, dispatch
 from algodesk.services.tftp.busypoll import BusyPoll
-from tests.tftp_helpers import request
+from tests.tftp_helpers import RawClient, request, running_server
 
 RRQ = request(1, "algop8186.conf")
 
@@ -166,3 +168,39 @@ def test_busy_polling_that_finds_nothing_backs_off_and_probes_again() -> None:
 def test_busy_polling_can_be_turned_off() -> None:
     spinner = BusyPoll(0.0, clock=_Clock())
     assert spinner.spin(lambda _t: [(1, 1)], 0.0) == []
+
+
+def test_the_engine_busy_polls_only_with_a_single_transfer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "big.bin").write_bytes(os.urandom(100 * 512))
+    spins: list[float] = []
+    real = BusyPoll.spin
+
+    def counted(self: BusyPoll, poll: Any, now: float) -> Any:
+        spins.append(now)
+        return real(self, poll, now)
+
+    monkeypatch.setattr(BusyPoll, "spin", counted)
+    # In this process (workers=1), so the counting spin is the one the engine calls.
+    settings = TftpSettings(workers=1, busy_poll=0.0001)
+    with (
+        running_server(tmp_path, settings) as (server, _log),
+        RawClient(server.port) as first,
+        RawClient(server.port) as second,
+    ):
+        first.rrq("big.bin")
+        for block in range(1, 6):
+            assert first.recv().block == block
+            first.ack(block)
+        assert spins, "one transfer: the engine polls before it sleeps"
+        second.rrq("big.bin")
+        assert second.recv().block == 1
+        assert first.recv().block == 6
+        spins.clear()
+        for block in range(6, 11):
+            first.ack(block)
+            second.ack(block - 5)
+            assert first.recv().block == block + 1
+            assert second.recv().block == block - 4
+        assert not spins, "two transfers: the engine sleeps at once"
