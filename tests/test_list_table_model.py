@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 
-from algodesk.ui.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
 from tests.conftest_qt import QT_WARNINGS_FAIL
 
 pytestmark = QT_WARNINGS_FAIL

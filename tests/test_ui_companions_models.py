@@ -15,7 +15,6 @@ from algodesk.services.checksync import NotifyResult, NotifyTarget
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.discovery import HTTP_TYPE, FoundService
 from algodesk.services.settings import Settings, SettingsStore
-from algodesk.ui import status_style
 from algodesk.ui.checksync_dialog import CheckSyncDialog, CheckSyncModel
 from algodesk.ui.dhcp_config import default_pool_start, describe, dhcp_settings
 from algodesk.ui.dhcp_dialog import DhcpDialog, ReservationsModel
@@ -26,6 +25,7 @@ from algodesk.ui.syslog_model import (
     SyslogFilter,
     SyslogModel,
 )
+from algodesk.ui.widgets import status_style
 from tests.conftest_qt import QT_WARNINGS_FAIL
 
 pytestmark = QT_WARNINGS_FAIL

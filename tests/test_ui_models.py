@@ -14,16 +14,16 @@ from algodesk.core.md5 import md5_hex
 from algodesk.core.simulator import folder_fetcher, simulate
 from algodesk.core.trace import DeviceState
 from algodesk.core.tracker import Tracker
-from algodesk.ui import status_style
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.device_model import Column, DeviceTableModel
 from algodesk.ui.folder_model import FolderModel, scan
-from algodesk.ui.item_table import PROGRESS_ROLE
 from algodesk.ui.live_feed import LiveFeed
 from algodesk.ui.log_model import LogFilter, LogModel
 from algodesk.ui.timeline_model import TimelineModel
 from algodesk.ui.trace_model import TraceModel
 from algodesk.ui.transfer_model import TransferFilter, TransferTableModel
+from algodesk.ui.widgets import status_style
+from algodesk.ui.widgets.item_table import PROGRESS_ROLE
 from tests.conftest_qt import QT_WARNINGS_FAIL, EventScript, fleet
 
 pytestmark = QT_WARNINGS_FAIL
@@ -249,7 +249,7 @@ def test_entry_model_limit_edge_cases(limit: int, qtmodeltester) -> None:
 
 
 def test_tables_follow_new_rows_until_the_user_scrolls_away(qtbot) -> None:
-    from algodesk.ui.table_view import EndFollower, table
+    from algodesk.ui.widgets.table_view import EndFollower, table
 
     tracker = Tracker()
     model = TransferTableModel()

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QTableView
 
-from algodesk.ui.item_table import BarWidth, ItemTable, Values, cell
-from algodesk.ui.table_view import table
+from algodesk.ui.widgets.item_table import BarWidth, ItemTable, Values, cell
+from algodesk.ui.widgets.table_view import table
 
 BAR = "#64b5f6"
 

@@ -30,9 +30,9 @@ from algodesk.core.diagnosis import Level
 from algodesk.core.sip_notify import Notify, SipError
 from algodesk.services.checksync import NotifyResult, NotifyTarget
 from algodesk.services.settings import Settings
-from algodesk.ui import status_style
-from algodesk.ui.list_table_model import Index, ListTableModel
-from algodesk.ui.table_view import table
+from algodesk.ui.widgets import status_style
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets.table_view import table
 
 Sender = Callable[[list[NotifyTarget]], list[NotifyResult]]
 """Sends the NOTIFYs and waits for the answers (``check_sync`` with a timeout and a sink)."""

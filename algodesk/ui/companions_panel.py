@@ -28,13 +28,13 @@ from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.settings import Settings
-from algodesk.ui import status_style, text
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.companions_control import Companions
 from algodesk.ui.dhcp_config import describe, dhcp_settings
 from algodesk.ui.dhcp_dialog import DhcpDialog
 from algodesk.ui.discovery_model import DiscoveredModel
-from algodesk.ui.table_view import table
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.table_view import table
 
 WARNINGS_SHOWN = 4
 SYNC_MS = 250

@@ -20,8 +20,6 @@ from algodesk.core.diagnosis import Level
 from algodesk.core.names import is_algo_mac
 from algodesk.services import errors
 from algodesk.services.errors import ServerStartError
-from algodesk.ui import text
-from algodesk.ui.banner import Action
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.checksync_dialog import CheckSyncDialog
 from algodesk.ui.companions_control import DHCP, SYSLOG, Companions
@@ -29,6 +27,8 @@ from algodesk.ui.companions_panel import CompanionsPanel
 from algodesk.ui.main_window import MainWindow
 from algodesk.ui.syslog_model import SyslogModel
 from algodesk.ui.syslog_page import SyslogPage
+from algodesk.ui.widgets import text
+from algodesk.ui.widgets.banner import Action
 
 PANEL_WIDTH = 380
 SYSLOG_HIGH_PORT = 5514

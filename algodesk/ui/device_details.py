@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from algodesk.core.names import PRODUCTS
 from algodesk.core.tracker import TrackedDevice
-from algodesk.ui import status_style, text
+from algodesk.ui.widgets import status_style, text
 
 
 class DeviceDetails(QLabel):

@@ -9,8 +9,8 @@ from enum import IntEnum
 from PySide6.QtCore import QObject
 
 from algodesk.core.tracker import Changes, TrackedDevice
-from algodesk.ui import status_style, text
-from algodesk.ui.item_table import ItemTable, Values, cell
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.item_table import ItemTable, Values, cell
 
 
 class Column(IntEnum):

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from algodesk.services.discovery import FoundService
-from algodesk.ui.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
 
 HEADERS = ("Name", "Address", "Model")
 

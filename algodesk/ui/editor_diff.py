@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.catalog import is_secret, mask
 from algodesk.core.config import ConfigDocument, diff
-from algodesk.ui.list_table_model import Index, ListTableModel
-from algodesk.ui.table_view import table
-from algodesk.ui.text import count
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets.table_view import table
+from algodesk.ui.widgets.text import count
 
 
 class Change(StrEnum):

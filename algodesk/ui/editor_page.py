@@ -41,7 +41,7 @@ from algodesk.ui.editor_filter import ParameterFilter
 from algodesk.ui.editor_model import ParameterModel
 from algodesk.ui.editor_toolbar import EditorToolbar, connect
 from algodesk.ui.editor_view import ParameterView
-from algodesk.ui.text import count
+from algodesk.ui.widgets.text import count
 
 _ERROR, _OK = "#c62828", "#2e7d32"
 

@@ -12,8 +12,8 @@ from PySide6.QtCore import QObject
 
 from algodesk.core.diagnosis import Level
 from algodesk.core.tracker import Outcome, TimelineEntry
-from algodesk.ui import status_style, text
-from algodesk.ui.item_table import TRIM_ROWS, ItemTable, Values, cell
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.item_table import TRIM_ROWS, ItemTable, Values, cell
 
 Cell = Callable[[TimelineEntry], str]
 

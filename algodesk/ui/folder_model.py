@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 
 from algodesk.core import md5, names
 from algodesk.core.diagnosis import Level
-from algodesk.ui import status_style, text
-from algodesk.ui.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
 
 HEADERS = ("File", "What it is", "Size", "md5", "Findings")
 FOLDER_ROW = "(folder)"

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from algodesk.ui.folder_model import FolderChecker, FolderModel, scan
 from algodesk.ui.simulate_dialog import SimulateDialog
-from algodesk.ui.table_view import table
+from algodesk.ui.widgets.table_view import table
 
 _SETTLE_MS = 400  # a copy of many files fires many changes: check once they stop
 

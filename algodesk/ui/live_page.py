@@ -24,11 +24,11 @@ from algodesk.core.events import Event
 from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
 from algodesk.ui.device_details import DeviceDetails
 from algodesk.ui.device_model import Column, DeviceTableModel
-from algodesk.ui.item_table import BarWidth
 from algodesk.ui.live_feed import LiveFeed
 from algodesk.ui.syslog_page import DeviceSyslogView
-from algodesk.ui.table_view import table
 from algodesk.ui.timeline_model import TimelineModel
+from algodesk.ui.widgets.item_table import BarWidth
+from algodesk.ui.widgets.table_view import table
 
 RunLoader = Callable[[int], Sequence[Event]]
 """Reads a stored run's events by run id."""

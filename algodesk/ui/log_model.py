@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
-from algodesk.ui import status_style, text
-from algodesk.ui.item_table import SEARCH_ROLE, TRIM_ROWS, ItemTable, Values, cell
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.item_table import SEARCH_ROLE, TRIM_ROWS, ItemTable, Values, cell
 
 LOG_LIMIT = 5_000
 HEADERS = ("Time", "Event", "From", "Message")

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.ui.log_model import LogFilter, LogModel
-from algodesk.ui.table_view import EndFollower, table
+from algodesk.ui.widgets.table_view import EndFollower, table
 
 KINDS = (
     ("All events", ""),

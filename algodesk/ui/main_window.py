@@ -33,8 +33,6 @@ from algodesk.services.history import HistoryStore
 from algodesk.services.interfaces import Interface
 from algodesk.services.paths import AppPaths
 from algodesk.services.settings import SettingsStore
-from algodesk.ui import text
-from algodesk.ui.banner import Action, Banner
 from algodesk.ui.folder_model import FolderChecker
 from algodesk.ui.folder_page import FolderPage
 from algodesk.ui.live_feed import LiveFeed
@@ -43,6 +41,8 @@ from algodesk.ui.log_page import LogPage
 from algodesk.ui.serve_toolbar import DRY_RUN_PORT, ServeToolbar
 from algodesk.ui.server_control import ServerControl
 from algodesk.ui.transfers_page import TransfersPage
+from algodesk.ui.widgets import text
+from algodesk.ui.widgets.banner import Action, Banner
 
 PAGES = ("Live", "Transfers", "Folder", "Log")
 

@@ -16,8 +16,8 @@ from algodesk.core.catalog import is_secret, mask
 from algodesk.core.diagnosis import Level
 from algodesk.core.names import device_name
 from algodesk.core.roster import Roster, RosterIssue, RosterRow, Severity
-from algodesk.ui import status_style, text
-from algodesk.ui.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
 
 
 class Column(IntEnum):

@@ -37,8 +37,8 @@ from algodesk.services.credentials import CredentialStore, Storage
 from algodesk.services.profiles import ProfileStore
 from algodesk.ui.roster_model import Column, RosterModel
 from algodesk.ui.server_control import ServerControl
-from algodesk.ui.table_view import table
-from algodesk.ui.text import count
+from algodesk.ui.widgets.table_view import table
+from algodesk.ui.widgets.text import count
 from algodesk.ui.wizard_dialog import StageOneWizard
 
 _ERROR, _OK, _WARN = "#c62828", "#2e7d32", "#e65100"

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.services.interfaces import Interface
-from algodesk.ui.interface_picker import InterfacePicker
+from algodesk.ui.widgets.interface_picker import InterfacePicker
 
 DRY_RUN_PORT = 6969
 

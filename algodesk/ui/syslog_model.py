@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 from algodesk.core.diagnosis import Level
 from algodesk.core.events import SyslogLine
 from algodesk.core.syslog_parse import SEVERITY_NAMES
-from algodesk.ui import status_style, text
-from algodesk.ui.item_table import SEARCH_ROLE, ItemTable, Values, cell
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.item_table import SEARCH_ROLE, ItemTable, Values, cell
 
 PAGE_LIMIT = 5000
 """Lines the Syslog page keeps (the history keeps them all)."""

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.tracker import TrackedDevice
 from algodesk.ui.syslog_model import DeviceSyslogModel, SyslogFilter, SyslogModel
-from algodesk.ui.table_view import table
+from algodesk.ui.widgets.table_view import table
 
 SEVERITIES = (
     ("Every severity", 7),

@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 
 from algodesk.core.diagnosis import Level
 from algodesk.core.trace import StepKind, TraceStep
-from algodesk.ui import status_style, text
-from algodesk.ui.list_table_model import Index, ListTableModel
+from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.list_table_model import Index, ListTableModel
 
 HEADERS = ("Boot", "Stage", "Step", "File", "Result")
 _LEVELS = {

@@ -8,9 +8,9 @@ import re
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from algodesk.core.tracker import Changes, Outcome, TimelineEntry
-from algodesk.ui import text
 from algodesk.ui.entry_model import EntryTableModel, outcome_text
-from algodesk.ui.item_table import SEARCH_ROLE
+from algodesk.ui.widgets import text
+from algodesk.ui.widgets.item_table import SEARCH_ROLE
 
 TRANSFER_LIMIT = 3000
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QVBoxLayout, QWidget
 
-from algodesk.ui.item_table import BarWidth
-from algodesk.ui.table_view import EndFollower, table
 from algodesk.ui.transfer_model import (
     OUTCOME_FILTERS,
     PROGRESS_COLUMN,
     TransferFilter,
     TransferTableModel,
 )
+from algodesk.ui.widgets.item_table import BarWidth
+from algodesk.ui.widgets.table_view import EndFollower, table
 
 
 class TransfersPage(QWidget):

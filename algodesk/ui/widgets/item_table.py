@@ -25,7 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTableView
 
-from algodesk.ui.dirty import contiguous_ranges
+from algodesk.ui.widgets.dirty import contiguous_ranges
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole.value + 1
 """A cell's progress fraction 0..1 (None: no bar)."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from algodesk.core.diagnosis import Level
-from algodesk.ui import status_style
+from algodesk.ui.widgets import status_style
 
 Action = tuple[str, Callable[[], None]]
 

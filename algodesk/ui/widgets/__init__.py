@@ -1,0 +1,1 @@
+"""Small widgets and model bases shared by every page."""
