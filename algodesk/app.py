@@ -32,7 +32,7 @@ from algodesk.ui.companions_control import CompanionFactories, Companions
 from algodesk.ui.companions_wiring import CompanionsUi, install
 from algodesk.ui.editor_wiring import ProvisioningPages
 from algodesk.ui.editor_wiring import install as install_provisioning
-from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
 

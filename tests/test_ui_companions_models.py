@@ -19,7 +19,7 @@ from algodesk.ui.checksync_dialog import CheckSyncDialog, CheckSyncModel
 from algodesk.ui.dhcp_config import default_pool_start, describe, dhcp_settings
 from algodesk.ui.dhcp_dialog import DhcpDialog, ReservationsModel
 from algodesk.ui.discovery_model import DiscoveredModel
-from algodesk.ui.syslog_model import (
+from algodesk.ui.live.syslog_model import (
     QUEUE_LIMIT,
     DeviceSyslogModel,
     SyslogFilter,

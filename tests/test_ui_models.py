@@ -15,13 +15,13 @@ from algodesk.core.simulator import folder_fetcher, simulate
 from algodesk.core.trace import DeviceState
 from algodesk.core.tracker import Tracker
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.device_model import Column, DeviceTableModel
 from algodesk.ui.folder_model import FolderModel, scan
-from algodesk.ui.live_feed import LiveFeed
-from algodesk.ui.log_model import LogFilter, LogModel
-from algodesk.ui.timeline_model import TimelineModel
-from algodesk.ui.trace_model import TraceModel
-from algodesk.ui.transfer_model import TransferFilter, TransferTableModel
+from algodesk.ui.live.device_model import Column, DeviceTableModel
+from algodesk.ui.live.feed import LiveFeed
+from algodesk.ui.live.log_model import LogFilter, LogModel
+from algodesk.ui.live.timeline_model import TimelineModel
+from algodesk.ui.live.trace_model import TraceModel
+from algodesk.ui.live.transfer_model import TransferFilter, TransferTableModel
 from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.item_table import PROGRESS_ROLE
 from tests.conftest_qt import QT_WARNINGS_FAIL, EventScript, fleet

@@ -24,8 +24,8 @@ from algodesk.services.profiles import ProfileStore
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.device_model import Column as DeviceColumn
-from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.live.device_model import Column as DeviceColumn
+from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.roster_model import Column, RosterModel
 from algodesk.ui.roster_page import BenchPage
 from algodesk.ui.server_control import ServerControl

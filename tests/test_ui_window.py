@@ -22,8 +22,8 @@ from algodesk.services.paths import AppPaths, beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.services.tftp_client import tftp_fetcher
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.device_model import Column
-from algodesk.ui.live_feed import LiveFeed
+from algodesk.ui.live.device_model import Column
+from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
 from tests.conftest_qt import QT_WARNINGS_FAIL

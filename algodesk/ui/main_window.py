@@ -35,12 +35,12 @@ from algodesk.services.paths import AppPaths
 from algodesk.services.settings import SettingsStore
 from algodesk.ui.folder_model import FolderChecker
 from algodesk.ui.folder_page import FolderPage
-from algodesk.ui.live_feed import LiveFeed
-from algodesk.ui.live_page import LivePage
-from algodesk.ui.log_page import LogPage
+from algodesk.ui.live.feed import LiveFeed
+from algodesk.ui.live.log_page import LogPage
+from algodesk.ui.live.page import LivePage
+from algodesk.ui.live.transfers_page import TransfersPage
 from algodesk.ui.serve_toolbar import DRY_RUN_PORT, ServeToolbar
 from algodesk.ui.server_control import ServerControl
-from algodesk.ui.transfers_page import TransfersPage
 from algodesk.ui.widgets import text
 from algodesk.ui.widgets.banner import Action, Banner
 

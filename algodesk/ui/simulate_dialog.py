@@ -25,7 +25,7 @@ from algodesk.core.device import PROTOCOLS
 from algodesk.core.diagnosis import Level
 from algodesk.core.simulator import folder_fetcher, simulate
 from algodesk.core.trace import DeviceState, SimulationResult
-from algodesk.ui.trace_model import TraceModel
+from algodesk.ui.live.trace_model import TraceModel
 from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.table_view import table
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.core.tracker import TrackedDevice
-from algodesk.ui.syslog_model import DeviceSyslogModel, SyslogFilter, SyslogModel
+from algodesk.ui.live.syslog_model import DeviceSyslogModel, SyslogFilter, SyslogModel
 from algodesk.ui.widgets.table_view import table
 
 SEVERITIES = (

@@ -8,7 +8,7 @@ import re
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from algodesk.core.tracker import Changes, Outcome, TimelineEntry
-from algodesk.ui.entry_model import EntryTableModel, outcome_text
+from algodesk.ui.live.entry_model import EntryTableModel, outcome_text
 from algodesk.ui.widgets import text
 from algodesk.ui.widgets.item_table import SEARCH_ROLE
 

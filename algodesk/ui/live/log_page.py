@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from algodesk.ui.log_model import LogFilter, LogModel
+from algodesk.ui.live.log_model import LogFilter, LogModel
 from algodesk.ui.widgets.table_view import EndFollower, table
 
 KINDS = (

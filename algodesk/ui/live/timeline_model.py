@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from algodesk.core.tracker import TIMELINE_LIMIT, Changes, TimelineEntry, TrackedDevice
-from algodesk.ui.entry_model import EntryTableModel, outcome_text
+from algodesk.ui.live.entry_model import EntryTableModel, outcome_text
 from algodesk.ui.widgets import text
 
 

@@ -19,10 +19,10 @@ from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.core.tracker import TrackedDevice, Tracker
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.device_model import DeviceTableModel
-from algodesk.ui.log_model import LogModel
-from algodesk.ui.timeline_model import TimelineModel
-from algodesk.ui.transfer_model import TransferTableModel
+from algodesk.ui.live.device_model import DeviceTableModel
+from algodesk.ui.live.log_model import LogModel
+from algodesk.ui.live.timeline_model import TimelineModel
+from algodesk.ui.live.transfer_model import TransferTableModel
 
 REFRESH_MS = 400
 SLICE_SECONDS = 0.008

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLineEdit, QVBoxLayout, QWidget
 
-from algodesk.ui.transfer_model import (
+from algodesk.ui.live.transfer_model import (
     OUTCOME_FILTERS,
     PROGRESS_COLUMN,
     TransferFilter,

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.events import Event
 from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
-from algodesk.ui.device_details import DeviceDetails
-from algodesk.ui.device_model import Column, DeviceTableModel
-from algodesk.ui.live_feed import LiveFeed
-from algodesk.ui.syslog_page import DeviceSyslogView
-from algodesk.ui.timeline_model import TimelineModel
+from algodesk.ui.live.device_details import DeviceDetails
+from algodesk.ui.live.device_model import Column, DeviceTableModel
+from algodesk.ui.live.feed import LiveFeed
+from algodesk.ui.live.syslog_page import DeviceSyslogView
+from algodesk.ui.live.timeline_model import TimelineModel
 from algodesk.ui.widgets.item_table import BarWidth
 from algodesk.ui.widgets.table_view import table
 

@@ -1,0 +1,1 @@
+"""The live view: devices, transfers, log and syslog pages and their models."""
