@@ -175,7 +175,7 @@ def capture(out: Path) -> list[Path]:
 
 def provisioning_shots(parts: object, home: Path, shot: Callable[..., None]) -> None:
     """The Editor with a backup being edited and its diff, the wizard, the Stage 1 page."""
-    from algodesk.ui.editor_files import Unsaved
+    from algodesk.ui.editor.files import Unsaved
 
     pages = parts.provisioning  # type: ignore[attr-defined]
     window = parts.window  # type: ignore[attr-defined]

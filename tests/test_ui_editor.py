@@ -13,11 +13,11 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
 from algodesk.core.catalog import MASK, Catalog
 from algodesk.core.config import ConfigDocument
-from algodesk.ui.editor_delegate import LevelEditor
-from algodesk.ui.editor_diff import Change, DiffModel
-from algodesk.ui.editor_files import Unsaved
-from algodesk.ui.editor_model import Column, ParameterModel
-from algodesk.ui.editor_page import EditorPage
+from algodesk.ui.editor.delegate import LevelEditor
+from algodesk.ui.editor.diff import Change, DiffModel
+from algodesk.ui.editor.files import Unsaved
+from algodesk.ui.editor.model import Column, ParameterModel
+from algodesk.ui.editor.page import EditorPage
 from tests.conftest_qt import QT_WARNINGS_FAIL
 
 pytestmark = QT_WARNINGS_FAIL

@@ -9,8 +9,8 @@ import pytest
 from algodesk.core import md5
 from algodesk.core.catalog import Catalog
 from algodesk.core.config import ConfigDocument
-from algodesk.ui.editor_export import ExportError, Target
-from algodesk.ui.editor_page import EditorPage
+from algodesk.ui.editor.export import ExportError, Target
+from algodesk.ui.editor.page import EditorPage
 from tests.conftest_qt import QT_WARNINGS_FAIL
 
 pytestmark = QT_WARNINGS_FAIL

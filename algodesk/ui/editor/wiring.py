@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from algodesk.core.catalog import Catalog
 from algodesk.services.credentials import CredentialStore
 from algodesk.services.profiles import ProfileStore
-from algodesk.ui.editor_page import EditorPage
+from algodesk.ui.editor.page import EditorPage
 from algodesk.ui.main_window import MainWindow
 from algodesk.ui.roster_page import BenchPage
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.core.catalog import ParamInfo, ParamType
-from algodesk.ui.editor_model import Column, ParameterModel
+from algodesk.ui.editor.model import Column, ParameterModel
 
 Index = QModelIndex | QPersistentModelIndex
 

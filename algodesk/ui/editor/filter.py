@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
-from algodesk.ui.editor_model import ParameterModel
+from algodesk.ui.editor.model import ParameterModel
 
 Index = QModelIndex | QPersistentModelIndex
 

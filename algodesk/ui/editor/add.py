@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
 from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from algodesk.ui.editor_model import ParameterModel
+from algodesk.ui.editor.model import ParameterModel
 
 
 class AddParameterBar(QWidget):

@@ -26,21 +26,21 @@ from PySide6.QtWidgets import (
 from algodesk.core import config
 from algodesk.core.catalog import Catalog
 from algodesk.core.fileio import atomic_write
-from algodesk.ui.editor_add import AddParameterBar
-from algodesk.ui.editor_commands import copy_lines
-from algodesk.ui.editor_diff import DiffDialog
-from algodesk.ui.editor_export import ProvisioningDialog
-from algodesk.ui.editor_files import (
+from algodesk.ui.editor.add import AddParameterBar
+from algodesk.ui.editor.commands import copy_lines
+from algodesk.ui.editor.diff import DiffDialog
+from algodesk.ui.editor.export import ProvisioningDialog
+from algodesk.ui.editor.files import (
     RecentFiles,
     Unsaved,
     ask_unsaved,
     choose_open_file,
     choose_save_file,
 )
-from algodesk.ui.editor_filter import ParameterFilter
-from algodesk.ui.editor_model import ParameterModel
-from algodesk.ui.editor_toolbar import EditorToolbar, connect
-from algodesk.ui.editor_view import ParameterView
+from algodesk.ui.editor.filter import ParameterFilter
+from algodesk.ui.editor.model import ParameterModel
+from algodesk.ui.editor.toolbar import EditorToolbar, connect
+from algodesk.ui.editor.view import ParameterView
 from algodesk.ui.widgets.text import count
 
 _ERROR, _OK = "#c62828", "#2e7d32"

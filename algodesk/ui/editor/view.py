@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Slot
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
-from algodesk.ui.editor_delegate import ValueDelegate
-from algodesk.ui.editor_filter import ParameterFilter
-from algodesk.ui.editor_model import Column, ParameterModel
+from algodesk.ui.editor.delegate import ValueDelegate
+from algodesk.ui.editor.filter import ParameterFilter
+from algodesk.ui.editor.model import Column, ParameterModel
 
 _WIDTHS = ((Column.KEY, 280), (Column.VALUE, 260), (Column.TYPE, 70))
 

@@ -19,8 +19,8 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPixmap, QUndoStack
 from algodesk.core.catalog import Catalog, ParamInfo, ParamType, is_secret, mask
 from algodesk.core.config import ConfigDocument, ConfigError, Line
 from algodesk.core.diagnosis import Level
-from algodesk.ui.editor_commands import DocumentEdit, copy_lines
-from algodesk.ui.editor_tree import GroupedKeys
+from algodesk.ui.editor.commands import DocumentEdit, copy_lines
+from algodesk.ui.editor.tree import GroupedKeys
 from algodesk.ui.widgets import status_style
 
 Index = QModelIndex | QPersistentModelIndex

@@ -1,0 +1,1 @@
+"""The parameter editor: model, view, commands, export."""
