@@ -26,9 +26,9 @@ from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.live.device_model import Column as DeviceColumn
 from algodesk.ui.live.feed import LiveFeed
-from algodesk.ui.roster_model import Column, RosterModel
-from algodesk.ui.roster_page import BenchPage
 from algodesk.ui.server_control import ServerControl
+from algodesk.ui.stage1.roster_model import Column, RosterModel
+from algodesk.ui.stage1.roster_page import BenchPage
 from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 

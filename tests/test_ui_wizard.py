@@ -20,9 +20,9 @@ from algodesk.services.profiles import ProfileStore
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.roster_page import BenchPage
 from algodesk.ui.server_control import ServerControl
-from algodesk.ui.wizard_dialog import StageOneWizard
+from algodesk.ui.stage1.roster_page import BenchPage
+from algodesk.ui.stage1.wizard_dialog import StageOneWizard
 from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 

@@ -16,7 +16,7 @@ from algodesk.services.credentials import CredentialStore
 from algodesk.services.profiles import ProfileStore
 from algodesk.ui.editor.page import EditorPage
 from algodesk.ui.main_window import MainWindow
-from algodesk.ui.roster_page import BenchPage
+from algodesk.ui.stage1.roster_page import BenchPage
 
 EDITOR_STATE = "editor.ini"
 """The editor's recent files, in the config folder (an INI file, like the window's state)."""

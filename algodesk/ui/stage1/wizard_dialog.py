@@ -17,8 +17,8 @@ from algodesk.core.stage1 import ServerTarget, Stage1, build_stage1, check_passw
 from algodesk.services.bench_files import load_base
 from algodesk.services.credentials import CredentialStore, Storage
 from algodesk.services.profiles import ProfileStore
+from algodesk.ui.stage1.wizard_pages import ExtrasPage, PreviewPage, ProductsPage, ServerPage
 from algodesk.ui.widgets.text import count
-from algodesk.ui.wizard_pages import ExtrasPage, PreviewPage, ProductsPage, ServerPage
 
 _FILES_LISTED = 6
 

@@ -1,6 +1,6 @@
 """The pages of the two-stage wizard: products, the stage-2 server, extras, and the preview.
 
-Each page only gathers what the user typed; :class:`~algodesk.ui.wizard_dialog.StageOneWizard`
+Each page only gathers what the user typed; :class:`~algodesk.ui.stage1.wizard_dialog.StageOneWizard`
 turns it into a :class:`~algodesk.core.profile.BenchProfile` (the core checks every field) and
 shows the core's answer on the page that holds the mistake.
 """

@@ -35,11 +35,11 @@ from algodesk.core.tracker import Tracker
 from algodesk.services.bench_files import BenchFiles, bench_files
 from algodesk.services.credentials import CredentialStore, Storage
 from algodesk.services.profiles import ProfileStore
-from algodesk.ui.roster_model import Column, RosterModel
 from algodesk.ui.server_control import ServerControl
+from algodesk.ui.stage1.roster_model import Column, RosterModel
+from algodesk.ui.stage1.wizard_dialog import StageOneWizard
 from algodesk.ui.widgets.table_view import table
 from algodesk.ui.widgets.text import count
-from algodesk.ui.wizard_dialog import StageOneWizard
 
 _ERROR, _OK, _WARN = "#c62828", "#2e7d32", "#e65100"
 EXPORT_WARNING = (

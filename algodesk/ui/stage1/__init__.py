@@ -1,0 +1,1 @@
+"""Stage 1: rosters, the two-stage wizard and its pages."""
