@@ -52,7 +52,7 @@ def loopback_factories(leases: Path) -> object:
     from algodesk.services.dhcp import DhcpServer
     from algodesk.services.discovery import Discovery
     from algodesk.services.syslog import SyslogReceiver
-    from algodesk.ui.companions_control import CompanionFactories
+    from algodesk.ui.network.companions_control import CompanionFactories
 
     return CompanionFactories(
         dhcp=lambda settings, sink: DhcpServer(

@@ -30,11 +30,11 @@ from algodesk.services.paths import AppPaths, beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp_client import tftp_fetcher
-from algodesk.ui import companions_wiring
-from algodesk.ui.companions_control import CompanionFactories
-from algodesk.ui.dhcp_dialog import DhcpDialog
 from algodesk.ui.live.device_model import Column
 from algodesk.ui.live.syslog_model import HEADERS
+from algodesk.ui.network import companions_wiring
+from algodesk.ui.network.companions_control import CompanionFactories
+from algodesk.ui.network.dhcp_dialog import DhcpDialog
 from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.loopback_peers import LOOPBACK, announce, sip_device
 

@@ -15,16 +15,16 @@ from algodesk.services.checksync import NotifyResult, NotifyTarget
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.discovery import HTTP_TYPE, FoundService
 from algodesk.services.settings import Settings, SettingsStore
-from algodesk.ui.checksync_dialog import CheckSyncDialog, CheckSyncModel
-from algodesk.ui.dhcp_config import default_pool_start, describe, dhcp_settings
-from algodesk.ui.dhcp_dialog import DhcpDialog, ReservationsModel
-from algodesk.ui.discovery_model import DiscoveredModel
 from algodesk.ui.live.syslog_model import (
     QUEUE_LIMIT,
     DeviceSyslogModel,
     SyslogFilter,
     SyslogModel,
 )
+from algodesk.ui.network.checksync_dialog import CheckSyncDialog, CheckSyncModel
+from algodesk.ui.network.dhcp_config import default_pool_start, describe, dhcp_settings
+from algodesk.ui.network.dhcp_dialog import DhcpDialog, ReservationsModel
+from algodesk.ui.network.discovery_model import DiscoveredModel
 from algodesk.ui.widgets import status_style
 from tests.conftest_qt import QT_WARNINGS_FAIL
 

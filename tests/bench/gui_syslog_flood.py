@@ -65,7 +65,7 @@ def main() -> None:
     from algodesk.services.paths import beside
     from algodesk.services.settings import Settings, SettingsStore
     from algodesk.services.syslog import SyslogReceiver
-    from algodesk.ui.companions_control import CompanionFactories
+    from algodesk.ui.network.companions_control import CompanionFactories
     from tests.bench._latency import LatencyProbe
 
     app = QApplication.instance() or QApplication(sys.argv)

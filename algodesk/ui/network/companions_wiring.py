@@ -21,12 +21,12 @@ from algodesk.core.names import is_algo_mac
 from algodesk.services import errors
 from algodesk.services.errors import ServerStartError
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.checksync_dialog import CheckSyncDialog
-from algodesk.ui.companions_control import DHCP, SYSLOG, Companions
-from algodesk.ui.companions_panel import CompanionsPanel
 from algodesk.ui.live.syslog_model import SyslogModel
 from algodesk.ui.live.syslog_page import SyslogPage
 from algodesk.ui.main_window import MainWindow
+from algodesk.ui.network.checksync_dialog import CheckSyncDialog
+from algodesk.ui.network.companions_control import DHCP, SYSLOG, Companions
+from algodesk.ui.network.companions_panel import CompanionsPanel
 from algodesk.ui.widgets import text
 from algodesk.ui.widgets.banner import Action
 

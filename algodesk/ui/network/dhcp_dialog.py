@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from algodesk.core.names import MacError, format_mac, normalize_mac
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.settings import Settings
-from algodesk.ui.dhcp_config import check_no_password, default_pool_start, dhcp_settings
+from algodesk.ui.network.dhcp_config import check_no_password, default_pool_start, dhcp_settings
 from algodesk.ui.widgets.list_table_model import Index, ListTableModel
 
 RESERVATION_HEADERS = ("MAC", "IP address")

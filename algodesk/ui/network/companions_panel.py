@@ -29,10 +29,10 @@ from algodesk.core.diagnosis import Level
 from algodesk.services.dhcp import DhcpSettingsError
 from algodesk.services.settings import Settings
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.companions_control import Companions
-from algodesk.ui.dhcp_config import describe, dhcp_settings
-from algodesk.ui.dhcp_dialog import DhcpDialog
-from algodesk.ui.discovery_model import DiscoveredModel
+from algodesk.ui.network.companions_control import Companions
+from algodesk.ui.network.dhcp_config import describe, dhcp_settings
+from algodesk.ui.network.dhcp_dialog import DhcpDialog
+from algodesk.ui.network.discovery_model import DiscoveredModel
 from algodesk.ui.widgets import status_style, text
 from algodesk.ui.widgets.table_view import table
 

@@ -1,0 +1,1 @@
+"""The bench network: DHCP, syslog, zeroconf discovery, check-sync."""
