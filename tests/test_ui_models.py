@@ -15,7 +15,7 @@ from algodesk.core.simulator import folder_fetcher, simulate
 from algodesk.core.trace import DeviceState
 from algodesk.core.tracker import Tracker
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.folder_model import FolderModel, scan
+from algodesk.ui.folder.model import FolderModel, scan
 from algodesk.ui.live.device_model import Column, DeviceTableModel
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.live.log_model import LogFilter, LogModel

@@ -33,8 +33,8 @@ from algodesk.services.history import HistoryStore
 from algodesk.services.interfaces import Interface
 from algodesk.services.paths import AppPaths
 from algodesk.services.settings import SettingsStore
-from algodesk.ui.folder_model import FolderChecker
-from algodesk.ui.folder_page import FolderPage
+from algodesk.ui.folder.model import FolderChecker
+from algodesk.ui.folder.page import FolderPage
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.live.log_page import LogPage
 from algodesk.ui.live.page import LivePage

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from algodesk.ui.folder_model import FolderChecker, FolderModel, scan
-from algodesk.ui.simulate_dialog import SimulateDialog
+from algodesk.ui.folder.model import FolderChecker, FolderModel, scan
+from algodesk.ui.folder.simulate_dialog import SimulateDialog
 from algodesk.ui.widgets.table_view import table
 
 _SETTLE_MS = 400  # a copy of many files fires many changes: check once they stop

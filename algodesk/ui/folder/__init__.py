@@ -1,0 +1,1 @@
+"""The served folder: its files, findings and the folder simulator."""
