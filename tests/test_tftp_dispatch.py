@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from algodesk.core import events as ev
-from algodesk.services.tftp import TftpSettings, busypoll, dispatch
+from algodesk.services.tftp import TftpSettings, busypoll
 from algodesk.services.tftp.busypoll import BusyPoll
+from algodesk.services.tftp.workers import dispatch
 from tests.tftp_helpers import RawClient, request, running_server
 
 RRQ = request(1, "algop8186.conf")
@@ -94,7 +95,7 @@ def test_forwarded_datagrams_arrive_whole_with_sender_and_local_address() -> Non
 
 @pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="Linux memfd")
 def test_the_load_board_sums_every_worker() -> None:
-    from algodesk.services.tftp.loadboard import LoadBoard
+    from algodesk.services.tftp.workers.loadboard import LoadBoard
 
     fd = LoadBoard.create()
     try:

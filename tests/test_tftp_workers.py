@@ -13,7 +13,8 @@ import pytest
 
 from algodesk.core import events as ev
 from algodesk.services.errors import ServerStartError
-from algodesk.services.tftp import TftpServer, TftpSettings, worker
+from algodesk.services.tftp import TftpServer, TftpSettings
+from algodesk.services.tftp.workers import worker
 from tests.tftp_helpers import DATA, ERROR, LOOPBACK, EventLog, RawClient, running_server
 
 pytestmark = pytest.mark.skipif(not worker.AVAILABLE, reason="worker processes are Linux's")

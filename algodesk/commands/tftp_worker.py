@@ -26,6 +26,6 @@ def register(subparsers: Any) -> None:
 
 def run_worker(args: argparse.Namespace) -> NoReturn:
     """Run the worker until the server tells it to stop; the process then exits."""
-    from algodesk.services.tftp import worker
+    from algodesk.services.tftp.workers import worker
 
     worker.main([str(args.fd), str(args.requests), str(args.board), str(args.index)])

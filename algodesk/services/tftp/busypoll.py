@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from algodesk.services.tftp.loadboard import LoadBoard
+from algodesk.services.tftp.workers.loadboard import LoadBoard
 
 CREDIT = 16
 MISS = 4

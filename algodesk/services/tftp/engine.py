@@ -25,9 +25,7 @@ from algodesk.core import events as ev
 from algodesk.core.events import RefusalReason, Sink
 from algodesk.services.tftp import packets
 from algodesk.services.tftp.busypoll import BusyPoll
-from algodesk.services.tftp.dispatch import receive_forwarded
 from algodesk.services.tftp.files import FileStore, Opened
-from algodesk.services.tftp.loadboard import LoadBoard
 from algodesk.services.tftp.negotiate import negotiate
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
@@ -39,6 +37,8 @@ from algodesk.services.tftp.sockets import (
     receive_request,
 )
 from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
+from algodesk.services.tftp.workers.dispatch import receive_forwarded
+from algodesk.services.tftp.workers.loadboard import LoadBoard
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.settings import TftpSettings
 
 if TYPE_CHECKING:
-    from algodesk.services.tftp.worker import WorkerPool
+    from algodesk.services.tftp.workers.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class TftpServer:
             if self.running:
                 return
             # Imported here: the worker module is also run as a program (python -m ...).
-            from algodesk.services.tftp import worker
+            from algodesk.services.tftp.workers import worker
 
             count = worker.worker_count(self._settings.workers)
             if count > 1:
@@ -153,7 +153,7 @@ class TftpServer:
             self._thread.start()
 
     def _start_pool(self, count: int) -> None:
-        from algodesk.services.tftp import worker
+        from algodesk.services.tftp.workers import worker
 
         listener = self._bind()
         self._port = listener.getsockname()[1]
@@ -170,7 +170,7 @@ class TftpServer:
         )
 
     def _pool_event(self, event: ev.Event) -> None:
-        from algodesk.services.tftp.worker import count_event
+        from algodesk.services.tftp.workers.worker import count_event
 
         count_event(self._counters, event)
         self._emit(event)

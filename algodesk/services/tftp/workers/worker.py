@@ -10,7 +10,7 @@ processes. One parent thread, ``algodesk-tftp-dispatch``, forwards the requests 
 events, so the balancing follows the workers' events without locks. The sink is called from that
 thread; one worker's events keep their order, events of different workers interleave as read.
 
-Workers are started as ``python -m algodesk.services.tftp.worker`` (in a bundle: ``algodesk
+Workers are started as ``python -m algodesk.services.tftp.workers.worker`` (in a bundle: ``algodesk
 tftp-worker``), never forked: forking a process that runs Qt threads is unsafe, and
 multiprocessing's spawn would need ``freeze_support`` in the bundle's entry point and re-import
 the app's main module in every worker.
@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from algodesk.core import events as ev
-from algodesk.services.tftp.dispatch import Balancer, forward, request_pair
 from algodesk.services.tftp.engine import Counters, Engine
 from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
-from algodesk.services.tftp.loadboard import SLOTS, LoadBoard
 from algodesk.services.tftp.settings import TftpSettings
 from algodesk.services.tftp.sockets import prepare_listener, receive_request
+from algodesk.services.tftp.workers.dispatch import Balancer, forward, request_pair
+from algodesk.services.tftp.workers.loadboard import SLOTS, LoadBoard
 
 # Workers inherit descriptors (pass_fds) and connected transfer sockets are Linux's; the platform
 # the pool is built and measured on.
@@ -99,7 +99,7 @@ def count_event(counters: Counters, event: ev.Event) -> None:
 def _worker_argv() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "tftp-worker"]
-    return [sys.executable, "-m", "algodesk.services.tftp.worker"]
+    return [sys.executable, "-m", "algodesk.services.tftp.workers.worker"]
 
 
 class WorkerPool:
