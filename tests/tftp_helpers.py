@@ -62,10 +62,10 @@ def ack(block: int) -> bytes:
 class RawClient:
     """A UDP socket speaking TFTP one packet at a time."""
 
-    def __init__(self, port: int, timeout: float = 3.0) -> None:
+    def __init__(self, port: int, timeout: float = 3.0, source: str = LOOPBACK) -> None:
         self.server = (LOOPBACK, port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
+        self.sock.bind((source, 0))
         self.sock.settimeout(timeout)
         self.peer: tuple[str, int] | None = None
 
@@ -117,7 +117,10 @@ class RawClient:
     def fetch(self, filename: str, mode: str = "octet", **options: object) -> tuple[bytes, Reply]:
         """Download ``filename``; returns the bytes and the first reply (OACK or DATA 1)."""
         self.rrq(filename, mode, **options)
-        first = self.recv()
+        return self.finish(self.recv())
+
+    def finish(self, first: Reply) -> tuple[bytes, Reply]:
+        """Download the rest of a transfer whose first reply (OACK or DATA 1) is ``first``."""
         if first.opcode == ERROR:
             return b"", first
         agreed = {key.lower(): value for key, value in first.options.items()}

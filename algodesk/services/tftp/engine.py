@@ -92,6 +92,8 @@ class Engine:
         requests: socket.socket | None = None,
         board: LoadBoard | None = None,
         await_commands: Callable[[int], None] | None = None,
+        first_id: int = 1,
+        id_step: int = 1,
     ) -> None:
         self.listener = listener
         self.wake = wake
@@ -116,7 +118,11 @@ class Engine:
         self.by_client: dict[tuple[str, int], Transfer] = {}
         self.timers: list[tuple[float, int, Transfer]] = []
         self.timer_seq = itertools.count()
-        self.next_id = 1
+        # Transfer numbers are the server's, not this engine's: the tracker and the history key
+        # transfers by them, so a worker numbers first_id, first_id + id_step, ... (its index
+        # among id_step workers) and a restarted server goes on from where it stopped.
+        self.next_id = first_id
+        self.id_step = id_step
         self.buffer = bytearray(RECV_BUFFER)
         self.pktinfo = False
         self.timing = Timing(
@@ -347,7 +353,7 @@ class Engine:
                 agreed.timeout, agreed.timeout, agreed.timeout, timing.max_retries, agreed.timeout
             )
         tid = self.next_id
-        self.next_id += 1
+        self.next_id += self.id_step
         transfer = Transfer(
             tid,
             sock,

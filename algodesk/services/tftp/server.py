@@ -83,6 +83,9 @@ class TftpServer:
         self._thread: threading.Thread | None = None
         self._waker: socket.socket | None = None
         self._pool: WorkerPool | None = None
+        # The next transfer number no engine of this server has used (they go on across
+        # restarts: the tracker and the history key transfers by them).
+        self._next_id = 1
 
     @property
     def address(self) -> str:
@@ -145,6 +148,7 @@ class TftpServer:
                 root=self._root,
                 sink=self._sink,
                 counters=self._counters,
+                first_id=self._next_id,
             )
             self._waker = waker
             self._thread = threading.Thread(
@@ -160,7 +164,7 @@ class TftpServer:
         _raise_open_file_limit(_FDS_PER_TRANSFER * self._settings.max_transfers + _FDS_SPARE)
         pool = worker.WorkerPool(self._pool_began, self._pool_event, self._pool_ended)
         virtual = [(name, self._virtual.data(name)) for name in self._virtual.names()]
-        pool.start(listener, count, self._settings, self._root, virtual)
+        pool.start(listener, count, self._settings, self._root, virtual, self._next_id)
         self._pool = pool
 
     def _pool_began(self) -> None:
@@ -173,6 +177,8 @@ class TftpServer:
         from algodesk.services.tftp.workers.worker import count_event
 
         count_event(self._counters, event)
+        if isinstance(event, ev.TransferStarted) and event.transfer_id >= self._next_id:
+            self._next_id = event.transfer_id + 1
         self._emit(event)
 
     def _pool_ended(self, died: bool) -> None:
@@ -213,6 +219,7 @@ class TftpServer:
             thread.join(_JOIN_TIMEOUT)
             if waker is not None:
                 waker.close()
+            self._next_id = engine.next_id
             self._engine = self._thread = self._waker = None
 
     def set_root(self, root: Path | None) -> None:

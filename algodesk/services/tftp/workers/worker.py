@@ -139,8 +139,13 @@ class WorkerPool:
         settings: TftpSettings,
         root: Path | None,
         virtual: list[tuple[str, bytes]],
+        first_id: int = 1,
     ) -> None:
-        """Start ``count`` workers behind ``listener``, which the pool owns from now on."""
+        """Start ``count`` workers behind ``listener``, which the pool owns from now on.
+
+        Worker ``i`` numbers its transfers ``first_id + i``, then every ``count``-th number on:
+        numbers are unique for the whole server without asking the parent for each one.
+        """
         self._listener = listener
         self._pktinfo = prepare_listener(listener)
         board = LoadBoard.create()
@@ -161,7 +166,8 @@ class WorkerPool:
                     )
                 self._processes.append(process)
                 assert process.stdin is not None
-                _write_frame(process.stdin, ("start", settings, root, virtual))
+                ids = (first_id + index, count)
+                _write_frame(process.stdin, ("start", settings, root, virtual, ids))
         except BaseException:
             self.stop()
             raise
@@ -339,7 +345,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     listener.setblocking(False)
     requests.setblocking(False)
     commands, out = sys.stdin.buffer, sys.stdout.buffer
-    kind, settings, root, files = _read_frame(commands)
+    kind, settings, root, files, (first_id, id_step) = _read_frame(commands)
     assert kind == "start"
     virtual = VirtualFiles()
     for name, data in files:
@@ -362,6 +368,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         requests=requests,
         board=board,
         await_commands=applied.wait,
+        first_id=first_id,
+        id_step=id_step,
     )
     control = threading.Thread(
         target=_control,

@@ -1,0 +1,113 @@
+"""Transfer identity: one number per transfer for the whole server, in every serving mode and
+across restarts, so the tracker, the history and the Live/Transfers tables end every transfer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from algodesk.core import events as ev
+from algodesk.core.tracker import Outcome, Tracker
+from algodesk.services.history import HistoryStore, TransferOutcome
+from algodesk.services.tftp import TftpSettings
+from algodesk.services.tftp.workers import worker
+from algodesk.ui.live.device_model import Column, DeviceTableModel
+from algodesk.ui.live.transfer_model import OUTCOME_COLUMN, TransferTableModel
+from tests.conftest_qt import QT_WARNINGS_FAIL
+from tests.tftp_helpers import DATA, RawClient, running_server
+
+pytestmark = QT_WARNINGS_FAIL
+
+# Both serving modes, named explicitly (never chosen by the machine's CPU count).
+MODES = [
+    pytest.param(1, id="one-engine"),
+    pytest.param(
+        2,
+        id="two-workers",
+        marks=pytest.mark.skipif(not worker.AVAILABLE, reason="worker processes are Linux's"),
+    ),
+]
+
+SLOW = "algom0022EE0000A1.conf"
+QUICK = "algom0022EE0000B2.conf"
+FILES = {SLOW: os.urandom(100 * 512 + 7), QUICK: os.urandom(3 * 512 + 1)}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    for name, data in FILES.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _settings(workers: int) -> TftpSettings:
+    return TftpSettings(workers=workers, initial_timeout=0.5, max_timeout=1.0)
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_overlapping_transfers_end_everywhere(workers: int, root: Path, tmp_path: Path) -> None:
+    with running_server(root, _settings(workers)) as (server, log):
+        with RawClient(server.port, source="127.0.0.2") as slow:
+            slow.rrq(SLOW)
+            first = slow.recv()  # the slow device's transfer is held open (DATA 1 not ACKed)
+            assert first.opcode == DATA
+            # With two workers, the second device goes to the idle one.
+            with RawClient(server.port, source="127.0.0.3") as quick:
+                assert quick.fetch(QUICK)[0] == FILES[QUICK]
+            assert slow.finish(first)[0] == FILES[SLOW]
+        log.wait_for(ev.TransferFinished, 2)
+    events = list(log.events)
+    started = [e for e in events if isinstance(e, ev.TransferStarted)]
+    assert len({e.transfer_id for e in started}) == 2
+
+    tracker = Tracker()
+    tracker.apply_all(events)
+    changes = tracker.take_changes()
+    transfers = TransferTableModel()
+    transfers.apply_changes(changes)
+    devices = DeviceTableModel()
+    devices.apply(changes)
+    assert all(e.outcome is Outcome.SERVED for e in changes.new_entries)
+    rows = range(transfers.rowCount())
+    assert sorted(transfers.index(row, OUTCOME_COLUMN).data() for row in rows) == [
+        Outcome.SERVED.value,
+        Outcome.SERVED.value,
+    ]
+    assert devices.rowCount() == 2
+    for row in range(2):
+        device = devices.device(row)
+        assert device is not None and device.current is None
+        assert devices.index(row, Column.PROGRESS).data() == ""
+
+    with HistoryStore(tmp_path / "history.sqlite3") as history:
+        run = history.start_run(str(root), "127.0.0.1", server.port)
+        for event in events:
+            history.record(event)
+        history.flush()
+        records = history.transfers(run)
+    assert sorted((r.requested, r.outcome) for r in records) == [
+        (SLOW, TransferOutcome.FINISHED),
+        (QUICK, TransferOutcome.FINISHED),
+    ]
+    assert all(r.started is not None for r in records)
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_transfer_numbers_go_on_across_a_restart(workers: int, root: Path) -> None:
+    with running_server(root, _settings(workers)) as (server, log):
+        for _ in range(3):
+            with RawClient(server.port) as client:
+                assert client.fetch(QUICK)[0] == FILES[QUICK]
+        log.wait_for(ev.TransferFinished, 3)
+        server.stop()
+        server.start()
+        for _ in range(3):
+            with RawClient(server.port) as client:
+                assert client.fetch(QUICK)[0] == FILES[QUICK]
+        log.wait_for(ev.TransferFinished, 6)
+    ids = [e.transfer_id for e in log.of(ev.TransferStarted)]  # type: ignore[attr-defined]
+    assert len(set(ids)) == 6
