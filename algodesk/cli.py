@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from algodesk import __version__
+from algodesk import __version__, display
 from algodesk.commands import CommandError
 
 # Each module registers its sub-commands with ``register(subparsers)``.
@@ -51,15 +53,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return _run_gui(parser)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        # Flushed here, not at exit, so that a reader that went away is seen below.
+        sys.stdout.flush()
+        return code
     except CommandError as error:
-        print(f"algodesk {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(error))
+    except BrokenPipeError:
+        return _quiet_after_closed_pipe()
+    except OSError as error:
+        if error.filename is None:
+            raise
+        # A file the command was told to read or write cannot be: bad input, one line.
+        return _fail(args.command, f"{error.filename}: {error.strerror or error}")
     except KeyboardInterrupt:
         return 130
 
 
+def _fail(command: str, message: str) -> int:
+    print(f"algodesk {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _quiet_after_closed_pipe() -> int:
+    """The reader of our output went away (``algodesk check --json | head``): end quietly.
+
+    Python would flush standard output again at exit and report the same broken pipe, so it is
+    pointed at the null device first.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError):
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # what a shell reports for a program ended by SIGPIPE
+
+
 def _run_gui(parser: argparse.ArgumentParser) -> int:
+    problem = display.problem()
+    if problem:
+        print(f"algodesk: {problem}", file=sys.stderr)
+        return 2
     try:
         app = importlib.import_module("algodesk.app")
     except ModuleNotFoundError as error:
@@ -67,4 +100,10 @@ def _run_gui(parser: argparse.ArgumentParser) -> int:
             raise
         parser.print_help()
         return 0
+    except ImportError as error:
+        message = display.import_problem(error)
+        if not message:
+            raise
+        print(f"algodesk: {message}", file=sys.stderr)
+        return 2
     return int(app.main())

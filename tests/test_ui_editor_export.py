@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -117,6 +119,35 @@ def test_an_existing_file_is_replaced_only_when_confirmed(page: EditorPage, benc
     dialog.confirm_overwrite = lambda _path: True
     assert dialog.save() is not None
     assert (bench / "algop8186.conf").read_bytes() == BACKUP
+    dialog.close()
+
+
+def umask_mode() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return 0o666 & ~current
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saves_keep_the_file_s_mode_and_new_files_get_the_umask_s(
+    page: EditorPage, bench: Path
+) -> None:
+    # Another user (tftpd-hpa, a stage-2 web server) must still read what the editor saved.
+    assert page.path is not None
+    page.path.chmod(0o664)
+    page.model.set_value("sip.proxy", "pbx2.example")
+    assert page.save()
+    assert stat.S_IMODE(page.path.stat().st_mode) == 0o664
+    dialog = page.export_dialog()
+    assert dialog is not None
+    dialog.product.setCurrentIndex(dialog.product.findData("8186"))
+    assert dialog.save() is not None
+    for name in ("algop8186.conf", "algop8186.md5"):
+        assert stat.S_IMODE((bench / name).stat().st_mode) == umask_mode()
+    (bench / "algop8186.conf").chmod(0o640)
+    dialog.confirm_overwrite = lambda _path: True
+    assert dialog.save() is not None
+    assert stat.S_IMODE((bench / "algop8186.conf").stat().st_mode) == 0o640
     dialog.close()
 
 

@@ -4,6 +4,8 @@ Live page listing the roster's devices as expected until each one shows up."""
 from __future__ import annotations
 
 import math
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +200,9 @@ def test_export_warns_and_writes_only_when_confirmed(bench: Bench, tmp_path: Pat
     assert f"algom{HALL}.conf" in names and "algop8301.conf" in names and "algop8186.md5" in names
     assert PASSWORD.encode() in (out / "algop8186.conf").read_bytes()
     assert "hold the password in clear" in page.status.text()
+    if os.name == "posix":  # the export holds the password: for its owner alone, and said
+        assert {stat.S_IMODE(path.stat().st_mode) for path in written} == {0o600}
+        assert "mode 600" in page.status.text()
 
 
 def test_a_password_that_is_gone_is_said_not_served(bench: Bench) -> None:

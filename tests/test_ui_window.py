@@ -6,7 +6,9 @@ import contextlib
 import csv
 import io
 import json
+import os
 import socket
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -253,6 +255,10 @@ def test_export_devices_as_csv_and_json(bench: Composition, qtbot, tmp_path: Pat
     assert rows[1]["md5"] == md5_hex(CONFIG)
     assert rows[1]["size"] == str(len(CONFIG))
     assert rows[1]["product"] == "8186"
+    if os.name == "posix":  # an export is an ordinary file: the umask's mode, not 0600
+        umask = os.umask(0o022)
+        os.umask(umask)
+        assert stat.S_IMODE((tmp_path / "devices.csv").stat().st_mode) == 0o666 & ~umask
     bench.window.export_devices(tmp_path / "devices.json")
     document = json.loads((tmp_path / "devices.json").read_text())
     assert [f["outcome"] for f in document[0]["files"]] == ["not found", "served", "served"]

@@ -15,6 +15,7 @@ from algodesk.core.fileio import atomic_write
 from algodesk.core.profile import BenchProfile, ProfileError
 from algodesk.core.roster import Roster, device_configs, parse_roster
 from algodesk.core.stage1 import Stage1, Stage1Error, build_stage1, check_password, parse_server
+from algodesk.core.wording import count
 from algodesk.services.bench_files import BenchFiles, bench_files, load_base
 from algodesk.services.credentials import CredentialStore, Storage
 from algodesk.services.profiles import ProfileStore
@@ -320,17 +321,24 @@ def run_stage1(args: argparse.Namespace) -> int:
     files = stage1.files(md5sum_style=args.md5sum)
     if roster is not None:
         files.update(device_configs(roster, stage1.document, md5sum_style=args.md5sum))
+    secret = bool(password) or _roster_has_secrets(roster)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
-            atomic_write(args.out / name, data)
+            # The md5 of a file holding the password verifies guesses of it: it is kept as close.
+            atomic_write(args.out / name, data, secret=secret)
     except OSError as error:
-        raise CommandError(f"{args.out}: cannot write ({error.strerror})") from None
+        raise CommandError(
+            f"{error.filename or args.out}: cannot write ({error.strerror})"
+        ) from None
     configs = [name for name in files if name.endswith(".conf")]
-    print(f"wrote {len(configs)} config file(s) and their md5 files to {args.out}")
+    print(
+        f"wrote {count(len(configs), 'config file')} and their md5 files to {args.out}"
+        + (" (mode 600: readable by you only, as they hold a password)" if secret else "")
+    )
     for warning in stage1.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if password or _roster_has_secrets(roster):
+    if secret:
         print(
             f"warning: the files in {args.out} hold passwords in clear; "
             "delete them once the devices have passed stage 1",

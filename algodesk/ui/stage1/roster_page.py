@@ -356,12 +356,20 @@ class BenchPage(QWidget):
         files = self._files()
         if files is None:
             return []
-        written = [atomic_write(folder / name, data) for name, data in files.files.items()]
+        try:
+            # Readable by the user alone: the configs hold the password and their md5 files
+            # would verify guesses of it.
+            written = [
+                atomic_write(folder / name, data, secret=True) for name, data in files.files.items()
+            ]
+        except OSError as error:
+            self._say(self.status, _WARN, f"Not exported: {error.filename}: {error.strerror}")
+            return []
         self._say(
             self.status,
             _WARN,
-            f"Wrote {count(len(written), 'file')} to {folder}. They hold the password in clear: "
-            "delete them when the bench is done.",
+            f"Wrote {count(len(written), 'file')} to {folder}. They hold the password in clear "
+            "(mode 600: readable by you only): delete them when the bench is done.",
         )
         return written
 

@@ -6,6 +6,9 @@ import time
 from functools import lru_cache
 
 from algodesk.core.names import MacError, format_mac
+from algodesk.core.wording import count
+
+__all__ = ["ago", "clock", "count", "duration", "mac", "size", "speed", "stamp"]
 
 
 def clock(when: float) -> str:
@@ -59,8 +62,3 @@ def mac(bare: str) -> str:
 def duration(seconds: float | None) -> str:
     """``0.42 s``."""
     return "" if seconds is None else f"{seconds:.2f} s"
-
-
-def count(number: int, noun: str) -> str:
-    """``1 device``, ``3 devices``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
