@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from algodesk import __version__, display
 from algodesk.commands import CommandError
+from algodesk.core.masking import MaskingFilter
 
 # Each module registers its sub-commands with ``register(subparsers)``.
 COMMAND_MODULES = (
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run algodesk; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _mask_log_records()
     if args.self_test:
         from algodesk import selftest
 
@@ -86,6 +89,31 @@ def _quiet_after_closed_pipe() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return 141  # what a shell reports for a program ended by SIGPIPE
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (as Python's last-resort handler does)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def _mask_log_records() -> None:
+    """Mask every algodesk log record before any handler sees it.
+
+    Warnings reach stderr as Python's last-resort handler would print them; records still
+    propagate, masked, to whatever handlers the caller set up.
+    """
+    logger = logging.getLogger("algodesk")
+    if not any(isinstance(f, MaskingFilter) for h in logger.handlers for f in h.filters):
+        handler = _StderrHandler()
+        handler.addFilter(MaskingFilter(min_level=logging.WARNING))
+        logger.addHandler(handler)
 
 
 def _run_gui(parser: argparse.ArgumentParser) -> int:

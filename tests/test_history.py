@@ -363,7 +363,7 @@ def test_secrets_in_urls_are_masked_on_disk(store: HistoryStore, db_path: Path) 
     )
     (lease,) = store.events(run)
     assert isinstance(lease, LeaseGranted)
-    assert dict(lease.options) == {"66": "ftp://bench:***@10.0.0.2/algo", "150": "10.0.0.2"}
+    assert dict(lease.options) == {"66": "ftp://bench:****@10.0.0.2/algo", "150": "10.0.0.2"}
     store.close()
     on_disk = b"".join(p.read_bytes() for p in db_path.parent.iterdir())
     assert b"s3cret-pw" not in on_disk

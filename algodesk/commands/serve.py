@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from algodesk.commands import CommandError
 from algodesk.commands.profile import add_password_stdin, serving_files
 from algodesk.core import events as ev
+from algodesk.core.masking import mask_fields, mask_secrets
 from algodesk.core.syslog_parse import SEVERITY_NAMES
 from algodesk.services import paths
 from algodesk.services.dhcp import (
@@ -107,7 +108,7 @@ class EventPrinter:
     def __call__(self, event: ev.Event) -> None:
         """The sink: format ``event`` and print it."""
         if self._json:
-            self._write(self._out, json.dumps(event.to_dict()))
+            self._write(self._out, json.dumps(mask_fields(event.to_dict())))
             return
         if isinstance(event, ev.TransferProgress) and not self._progress:
             return
@@ -116,7 +117,7 @@ class EventPrinter:
             lines = [f"error: {event.message}"] + [f"  - {fix}" for fix in event.remedies]
             self._write(self._err, "\n".join(lines))
             return
-        self._write(self._out, f"{stamp} {describe(event)}")
+        self._write(self._out, f"{stamp} {mask_secrets(describe(event))}")
 
     def summary(self, stats: TftpStats) -> None:
         """Print the closing summary."""

@@ -28,7 +28,7 @@ _EMPTY = "''"
 # domain.md §6 names these; SNMP keys and *pwd / *password spellings are secrets by any reading.
 _SECRET_KEYS = frozenset({"prov.auth.pwd", "admin.pwd", "api.admin.pwd", "net.srv.snmp.community"})
 _SECRET_LAST_PARTS = frozenset(
-    {"pwd", "pass", "password", "passwd", "secret", "authkey", "privkey"}
+    {"pwd", "pass", "password", "passwd", "passphrase", "secret", "authkey", "privkey", "community"}
 )
 # Suffixes of a last part ("authpwd"); a bare "pass" suffix would also catch "bypass".
 _SECRET_SUFFIXES = ("pwd", "password", "passwd")
@@ -266,7 +266,8 @@ def is_secret(key: str) -> bool:
     lowered = key.lower()
     if lowered in _SECRET_KEYS:
         return True
-    last = lowered.rpartition(".")[2]
+    # A numbered spelling ("sip.pwd2") is the same secret as the plain one.
+    last = lowered.rpartition(".")[2].rstrip("0123456789")
     return last in _SECRET_LAST_PARTS or last.endswith(_SECRET_SUFFIXES)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 # The kind table is the events module's own; reusing it keeps one source for the names.
 from algodesk.core.events import _KIND_BY_TYPE, Event
+from algodesk.core.masking import mask_fields
 
 
 class EventDecodeError(ValueError):
@@ -47,8 +48,12 @@ EVENT_TYPES: Mapping[str, type[Event]] = _event_types()
 
 
 def event_to_json(event: Event) -> str:
-    """One compact line of JSON; ASCII only, so odd file names survive any storage."""
-    return json.dumps(event.to_dict(), separators=(",", ":"))
+    """One compact line of JSON; ASCII only, so odd file names survive any storage.
+
+    Secrets in any text field are masked (a DHCP option, a syslog line or an error may hold one,
+    domain.md §2): this line is what history stores.
+    """
+    return json.dumps(mask_fields(event.to_dict()), separators=(",", ":"))
 
 
 def event_from_json(text: str | bytes) -> Event:

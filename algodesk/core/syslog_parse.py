@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from algodesk.core.masking import mask_secrets
+
 DEFAULT_FACILITY = 1  # user-level (RFC 3164 §4.3.3)
 DEFAULT_SEVERITY = 5  # notice
 
@@ -26,12 +28,11 @@ _BSD_TIMESTAMP = re.compile(
 )
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)? ?")
 _TAG = re.compile(r"^(?P<app>[^\s:\[\]]{1,48})(?:\[(?P<pid>[^\]\s]*)\])?: ?")
-_SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(\b[\w.\-]*(?:pwd|pass|passwd|password|secret))(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
-)
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/@]*:)([^\s@/]+)(@)")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-MASK = "****"
+# The longest text kept of one field. RFC 3164 §4.1 caps a whole message at 1024 bytes and
+# RFC 5424 §6.1 asks receivers to take 2048; a UDP datagram may still carry 64 KiB (RFC 5426
+# §3.2), which no screen line needs. Cut after masking, so a cut never splits a secret from its key.
+MAX_FIELD_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +148,12 @@ def _nil(value: str) -> str:
     return "" if value == "-" else clean(value)
 
 
-def clean(text: str) -> str:
-    """``text`` safe to print and to log: control characters escaped, secrets masked."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
-    return mask_secrets(text)
+def clean(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    """``text`` safe to print and to log: control characters escaped, secrets masked.
 
-
-def mask_secrets(text: str) -> str:
-    """Mask ``*.pwd = x``-style assignments and passwords in URLs (``ftp://u:****@host``)."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    At most ``limit`` characters are kept; a longer text is cut and says how much was left out.
+    """
+    text = mask_secrets(_CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text))
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(text) - limit} more characters not shown)"
+    return text

