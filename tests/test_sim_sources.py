@@ -166,3 +166,46 @@ def test_cli_source_base_goes_with_server(
     argv = ["simulate", str(tmp_path), "--product", "8188", "--mac", "0022EE000001"]
     assert main([*argv, "--source-base", "127.1.0.1"]) == 2
     assert "--source-base goes with --server" in capsys.readouterr().err
+
+
+def _fleet(engine: TftpServer, events: _Events, capsys: pytest.CaptureFixture[str], *extra: str):
+    argv = ["simulate", "--server", f"{HOST}:{engine.port}", "--product", "8188", *extra]
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured
+    _settle(events, events.finished() + json.loads(captured.out)["totals"]["files"])
+    return captured
+
+
+def test_on_loopback_each_device_sends_from_its_own_address_by_default(
+    engine: TftpServer, events: _Events, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's rehearsal (20 devices, then 10 more): 30 devices, each its own requests."""
+    _fleet(engine, events, capsys, "--devices", "20")
+    _fleet(engine, events, capsys, "--devices", "10", "--mac", "00:22:EE:00:01:00")
+    macs = [f"0022EE{n:06X}" for n in [*range(1, 21), *range(0x100, 0x10A)]]
+    tracker = Tracker()
+    tracker.apply_all(events.all())
+    devices = list(tracker.devices.values())
+    assert sorted(d.key for d in devices) == sorted(macs)
+    for device in devices:
+        assert device.ip == f"127.0.{int(device.mac[8:10], 16)}.{int(device.mac[10:], 16)}"
+        assert {e.client[0] for e in device.timeline} == {device.ip}
+        assert device.shared is None and device.loop is None, device.diagnoses
+    assert tracker.counts() == (30, 0, 0)
+
+
+def test_where_only_127_0_0_1_exists_the_fleet_shares_it_and_says_so(
+    engine: TftpServer,
+    events: _Events,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("algodesk.commands.simulate._can_send_from", lambda _address: False)
+    captured = _fleet(engine, events, capsys, "--devices", "3")
+    assert "all 3 devices send from 127.0.0.1" in captured.err
+    assert {e.client[0] for e in events.all() if isinstance(e, RequestReceived)} == {HOST}
+    tracker = Tracker()
+    tracker.apply_all(events.all())
+    assert tracker.counts()[0] == 3
+    assert all(d.pooled or d.shared is not None for d in tracker.devices.values())

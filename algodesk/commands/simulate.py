@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -71,9 +72,13 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     tftp.add_argument(
         "--source-base",
         metavar="ADDR",
-        help="send device n's requests from IPv4 address ADDR + n - 1 (e.g. 127.1.0.1, "
-        "127.1.0.2, ...), so a server tells the devices apart; Linux answers on all of "
-        "127.0.0.0/8, other systems need each address configured (loopback aliases)",
+        help="send device n's requests from IPv4 address ADDR + n - 1 (e.g. 192.168.7.101, "
+        "192.168.7.102, ... configured here). Default for a loopback server: each device sends "
+        "from 127.X.Y.Z, X.Y.Z the last three bytes of its MAC, so the server tells the devices "
+        "apart and every rehearsal gives a MAC the same address (Linux and Windows answer on "
+        "all of 127.0.0.0/8; where only 127.0.0.1 is there, as on macOS, all send from it, "
+        "with a warning). Default for any other server: all devices send from this machine's "
+        "one address, and the server lists their requests that name no MAC under it",
     )
     parser.add_argument(
         "--devices",
@@ -112,9 +117,52 @@ def source_addresses(base: str, count: int) -> list[str]:
     return [str(first + i) for i in range(count)]
 
 
-def fetcher_factories_from_args(args: argparse.Namespace, count: int) -> list[FetcherFactory]:
-    """Each of ``count`` devices' fetcher factory: one folder fetcher shared by all, or a TFTP
-    client each (sending from its own address with ``--source-base``)."""
+def loopback_source(mac: str) -> str:
+    """The address a virtual device sends from on loopback: 127 and its MAC's last three bytes.
+
+    Derived from the MAC, not from the device's place in the fleet, so a second rehearsal with
+    other MACs never reuses the address of a device the server saw a moment ago.
+    """
+    low = int(names.normalize_mac(mac)[6:], 16)
+    if low == 0xFFFFFF:
+        low = 0  # 127.255.255.255 is loopback's broadcast address: nothing answers it
+    return str(ipaddress.IPv4Address((127 << 24) | low))
+
+
+def _can_send_from(address: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def default_sources(host: str, port: int, macs: list[str]) -> list[str | None]:
+    """Each device's own loopback address when the server is on loopback (see --source-base)."""
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)}
+    except OSError:
+        return [None] * len(macs)  # tftp_fetcher reports the bad host
+    v4 = [ipaddress.ip_address(a) for a in resolved if ipaddress.ip_address(a).version == 4]
+    if not v4 or not all(a.is_loopback for a in v4):
+        return [None] * len(macs)
+    sources = [loopback_source(mac) for mac in macs]
+    if len(set(sources)) > 1 and not all(_can_send_from(a) for a in (sources[0], sources[-1])):
+        print(
+            f"warning: cannot send from {sources[0]} here (only 127.0.0.1 is configured): all "
+            f"{len(macs)} devices send from 127.0.0.1, and the server lists their requests that "
+            "name no MAC under that address; give --source-base with addresses configured here",
+            file=sys.stderr,
+        )
+        return [None] * len(macs)
+    return list(sources)
+
+
+def fetcher_factories_from_args(args: argparse.Namespace, macs: list[str]) -> list[FetcherFactory]:
+    """Each device's fetcher factory (one per MAC): one folder fetcher shared by all, or a TFTP
+    client each, sending from its own address (``--source-base``, or on loopback by default)."""
+    count = len(macs)
     if args.server is None:
         if args.source_base is not None:
             raise CommandError("--source-base goes with --server, not with DIR")
@@ -127,9 +175,10 @@ def fetcher_factories_from_args(args: argparse.Namespace, count: int) -> list[Fe
         raise CommandError("--blksize must be 8..65464")
     if args.timeout <= 0:
         raise CommandError("--timeout must be positive")
-    sources: list[str | None] = [None] * count
     if args.source_base is not None:
-        sources = list(source_addresses(args.source_base, count))
+        sources: list[str | None] = list(source_addresses(args.source_base, count))
+    else:
+        sources = default_sources(host, port, macs)
     try:
         # Resolves the host now (in the sources' family), so a typo is bad input (exit 2).
         tftp_fetcher(host, port, source=sources[0])
@@ -291,7 +340,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         args.mac = macs[0]
     state = state_from_args(args)
-    factories = fetcher_factories_from_args(args, args.devices)
+    factories = fetcher_factories_from_args(args, [state.mac] if args.devices == 1 else macs)
     if args.devices > 1:
         return _run_fleet(args, [dataclasses.replace(state, mac=mac) for mac in macs], factories)
     fetch = factories[0](threading.Event())

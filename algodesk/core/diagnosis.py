@@ -160,6 +160,19 @@ def refused(name: str, reason: str) -> Diagnosis:
     )
 
 
+def shared_address(ip: str, devices: int) -> Diagnosis:
+    """Several devices ask from one address at once: their unnamed requests cannot be told apart."""
+    return Diagnosis(
+        Level.WARNING,
+        "shared-address",
+        f"{devices} devices ask from {ip} at the same time: a request that does not name a MAC "
+        f"(the generic config, its md5, firmware) cannot be told apart, so it is listed under "
+        f"{ip}, not under a device.",
+        "Give each device its own address (a DHCP pool; `algodesk simulate` does on loopback).",
+        f"Shares {ip} with other devices",
+    )
+
+
 def provisioning_disabled(config: str) -> Diagnosis:
     """The applied config turns provisioning off: the device will not ask again."""
     return Diagnosis(

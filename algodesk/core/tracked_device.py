@@ -20,6 +20,8 @@ SYSLOG_LIMIT = 200
 """Syslog lines kept per device, and per address that no device is known at yet."""
 NOT_SEEN = "expected — not seen yet"
 """Status of a device on the roster that has not made a request yet."""
+POOLED = "Several devices at this address: requests not naming a MAC"
+"""Status of the row holding a shared address's requests that cannot be attributed."""
 
 
 class Outcome(StrEnum):
@@ -107,6 +109,10 @@ class TrackedDevice:
     last_config: tuple[str, str] | None = None
     same_config_boots: int = 0
     expected: bool = False
+    shared: Diagnosis | None = None
+    """Set while other devices ask from the same address: see ``pooled``."""
+    pooled: bool = False
+    """Not a device: the requests from a shared address that name no MAC (``ip:<address>``)."""
 
     @property
     def seen(self) -> bool:
@@ -116,7 +122,7 @@ class TrackedDevice:
     @property
     def diagnoses(self) -> list[Diagnosis]:
         """Everything known about the device, worst first."""
-        found = [*self.findings, *([self.loop] if self.loop else [])]
+        found = [*self.findings, *(d for d in (self.loop, self.shared) if d is not None)]
         return sorted(found, key=lambda d: -d.level.rank)
 
     @property
@@ -124,8 +130,9 @@ class TrackedDevice:
         """The one line a technician reads from across the room."""
         if not self.seen:
             return Level.INFO, NOT_SEEN
-        found = [*self.findings, self.loop] if self.loop else self.findings
-        worst = max(found, key=lambda d: d.level.rank, default=None)
+        if self.pooled:
+            return Level.INFO, POOLED
+        worst = max(self.diagnoses, key=lambda d: d.level.rank, default=None)
         if worst and worst.level.rank >= Level.WARNING.rank:
             return worst.level, worst.short
         handed = next((d for d in self.findings if d.code == "handed-off"), None)

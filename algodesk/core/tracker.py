@@ -6,6 +6,10 @@ events through a fresh tracker rebuilds that run's devices.
 
 Identity: an IP's ``algom<MAC>`` request (or a DHCP lease) names its MAC; the same MAC keeps one
 device across IP changes, and a row created for a bare IP merges into the MAC's row once known.
+A request that names no MAC goes to the device at its address, but only while one device is
+there: when a second MAC asks from an address whose device is still booting (a rehearsal from
+one loopback address, an address conflict), the address is *shared* and its unnamed requests go
+to a ``pooled`` row for the address, never to a guessed device; the devices there say so.
 Stage follows the device algorithm of domain.md §4 as seen from the server (see ``stages``).
 """
 
@@ -19,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from algodesk.core import boot_stages as stages
 from algodesk.core import diagnosis as dx
 from algodesk.core.device import Stage, Step, request_step
+from algodesk.core.diagnosis import Level
 from algodesk.core.events import (
     Address,
     Event,
@@ -85,6 +90,7 @@ class Tracker:
         self.loop_threshold = loop_threshold
         self.devices: dict[str, TrackedDevice] = {}
         self._by_ip: dict[str, str] = {}
+        self._shared: dict[str, set[str]] = {}  # address -> the MACs asking from it at once
         self._pending: dict[Address, TimelineEntry] = {}
         self._transfers: dict[int, TimelineEntry] = {}
         self._seq = itertools.count()
@@ -166,9 +172,21 @@ class Tracker:
                 self._dirty[id(known)] = known
 
     def device_for_ip(self, ip: str) -> TrackedDevice | None:
-        """The device last seen at ``ip``."""
+        """The device at ``ip``; None when none is, or several are (see the module docstring)."""
+        if ip in self._shared:
+            return None
         key = self._by_ip.get(ip)
         return self.devices.get(key) if key else None
+
+    def counts(self) -> tuple[int, int, int]:
+        """``(devices, active transfers, devices needing attention)``, as the status bar says.
+
+        Devices: every device that made a request (refused or not), got a lease or is expected;
+        not the pooled rows of shared addresses, which are no devices.
+        """
+        devices = [d for d in self.devices.values() if not d.pooled]
+        attention = sum(1 for d in devices if d.status[0].rank >= Level.WARNING.rank)
+        return len(devices), len(self._transfers), attention
 
     # --- identity --------------------------------------------------------------------------------
     def _touch(self, device: TrackedDevice, when: float) -> None:
@@ -184,7 +202,10 @@ class Tracker:
     def _bind(self, ip: str, mac: str, when: float) -> TrackedDevice:
         """The device with ``mac``, now known at ``ip`` (merging a bare-IP row into it)."""
         held = self._by_ip.get(ip)
+        self._note_sharing(ip, held, mac, when)
         bare = self.devices.get(held) if held and held.startswith("ip:") else None
+        if ip in self._shared:
+            bare = None  # a shared address's unnamed requests belong to no one device
         device = self.devices.get(mac)
         if device is not None and not device.seen and bare is not None:
             # An expected device first asked for a file that does not name it: that row is it.
@@ -205,9 +226,41 @@ class Tracker:
             del self._by_ip[device.ip]
         device.ip = ip
         self._by_ip[ip] = mac
+        sharing = self._shared.get(ip)
+        device.shared = dx.shared_address(ip, len(sharing)) if sharing else None
         self._touch(device, when)
         self._adopt_syslog(device, ip)
         return device
+
+    def _note_sharing(self, ip: str, held: str | None, mac: str, when: float) -> None:
+        """Mark ``ip`` shared when ``mac`` asks from it while another device there still boots.
+
+        The address stops being shared once the others there have been quiet for
+        ``settle_seconds`` (a device that left, its address now someone else's).
+        """
+        macs = self._shared.get(ip) or ({held} if held and not held.startswith("ip:") else set())
+        macs.add(mac)
+        booting = {
+            key
+            for key in macs
+            if key == mac
+            or (
+                (other := self.devices.get(key)) is not None
+                and other.ip == ip
+                and when - other.last_seen < self.settle_seconds
+            )
+        }
+        if len(booting) > 1:
+            self._shared[ip] = booting
+        else:
+            self._shared.pop(ip, None)
+        for key in macs:
+            device = self.devices.get(key)
+            if device is None:
+                continue
+            shared = key in booting and len(booting) > 1
+            device.shared = dx.shared_address(ip, len(booting)) if shared else None
+            self._dirty[id(device)] = device
 
     def _forget(self, device: TrackedDevice) -> None:
         del self.devices[device.key]
@@ -232,6 +285,11 @@ class Tracker:
         mac = name.mac or (name.target.mac if name.target else "")
         if mac:
             return self._bind(ip, mac, when)
+        if ip in self._shared:
+            pooled = self.devices.get(f"ip:{ip}") or self._create(f"ip:{ip}", when, ip=ip)
+            pooled.pooled = True
+            self._touch(pooled, when)
+            return pooled
         device = self.device_for_ip(ip) or self._create(f"ip:{ip}", when, ip=ip)
         self._by_ip[ip] = device.key
         self._touch(device, when)
@@ -251,7 +309,8 @@ class Tracker:
         new.append(entry)
         if len(new) > ENTRY_BACKLOG:
             del new[: len(new) - ENTRY_BACKLOG]
-        stages.note_request(device, entry)
+        if not device.pooled:  # no boot to follow: the requests of several devices
+            stages.note_request(device, entry)
         return entry
 
     def _on_request(self, event: RequestReceived) -> None:
@@ -272,7 +331,8 @@ class Tracker:
         if device is None:
             return
         self._touch(device, event.time)
-        stages.note_refusal(device, entry, found=found)
+        if not device.pooled:
+            stages.note_refusal(device, entry, found=found)
 
     # --- transfers -------------------------------------------------------------------------------
     def _on_started(self, event: TransferStarted) -> None:
@@ -288,6 +348,8 @@ class Tracker:
         device.current = entry
         self._touch(device, event.time)
         step = entry.step
+        if device.pooled:
+            return
         if step is Step.CONFIG:
             facts = self._served.config_facts(entry, self.fetch)
             stages.config_served(device, entry, facts, self.loop_threshold)

@@ -7,7 +7,6 @@ a device the moment it is bound) are held and recorded once it is, so history lo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -16,7 +15,10 @@ from PySide6.QtCore import QObject, Signal
 
 from algodesk.core.events import Event, Sink
 from algodesk.services.errors import ServerStartError
+from algodesk.services.history.recording import RunRecorder, RunRecording
 from algodesk.ui.bridge import EventBridge
+
+__all__ = ["BenchServer", "RunRecorder", "ServerControl", "ServerFactory"]
 
 
 class BenchServer(Protocol):
@@ -49,22 +51,6 @@ class BenchServer(Protocol):
         ...
 
 
-class RunRecorder(Protocol):
-    """Where runs and their events are kept (the history store fits)."""
-
-    def start_run(self, root: str, address: str, port: int) -> int:
-        """Open a run."""
-        ...
-
-    def end_run(self, run_id: int) -> None:
-        """Close a run."""
-        ...
-
-    def record(self, event: Event) -> None:
-        """Keep ``event`` in the open run; thread-safe."""
-        ...
-
-
 ServerFactory = Callable[[Path, str, int, Sink], BenchServer]
 """Builds a server for ``(folder, address, port, sink)``."""
 
@@ -92,9 +78,7 @@ class ServerControl(QObject):
         self._recorder = recorder
         self._server: BenchServer | None = None
         self._run_id: int | None = None
-        self._lock = threading.Lock()
-        self._recording = False
-        self._early: list[Event] = []
+        self._recording: RunRecording | None = None
         self._virtual: dict[str, bytes] = {}
 
     @property
@@ -152,23 +136,20 @@ class ServerControl(QObject):
         """Serve ``root`` at ``address:port``; False (and :attr:`failed`) when it cannot bind."""
         if self._server is not None:
             return True
+        recording = RunRecording(self._recorder) if self._recorder is not None else None
+        self._recording = recording
         server = self._factory(root, address, port, self._sink)
         self._install(server)  # before the first request can arrive
         try:
             server.start()
         except ServerStartError as error:
-            with self._lock:
-                self._early.clear()
+            if recording is not None:
+                recording.discard()
             self.failed.emit(error)
             return False
         self._server = server
-        if self._recorder is not None:
-            self._run_id = self._recorder.start_run(str(root), server.address, server.port)
-            with self._lock:
-                for event in self._early:
-                    self._recorder.record(event)
-                self._early.clear()
-                self._recording = True
+        if recording is not None:
+            self._run_id = recording.open(str(root), server.address, server.port)
         self.started.emit(server.address, server.port)
         return True
 
@@ -178,20 +159,13 @@ class ServerControl(QObject):
         if server is None:
             return
         server.stop()
-        with self._lock:
-            self._recording = False
-            self._early.clear()
-        if self._recorder is not None and self._run_id is not None:
-            self._recorder.end_run(self._run_id)
+        if self._recording is not None:
+            self._recording.close()
         self._run_id = None
         self.stopped.emit()
 
     def _sink(self, event: Event) -> None:
-        recorder = self._recorder
-        if recorder is not None:
-            with self._lock:
-                if self._recording:
-                    recorder.record(event)
-                else:
-                    self._early.append(event)
+        recording = self._recording
+        if recording is not None:
+            recording.record(event)
         self._bridge.post(event)

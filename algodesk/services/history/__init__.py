@@ -1,5 +1,6 @@
 """The bench history: runs, events, transfers and devices in one SQLite file (WAL)."""
 
+from algodesk.services.history.recording import RunRecorder, RunRecording
 from algodesk.services.history.records import (
     DeviceRecord,
     HistoryError,
@@ -19,6 +20,8 @@ __all__ = [
     "HistoryStore",
     "Migration",
     "RunInfo",
+    "RunRecorder",
+    "RunRecording",
     "TransferOutcome",
     "TransferRecord",
 ]

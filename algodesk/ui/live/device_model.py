@@ -39,7 +39,7 @@ def device_cells(device: TrackedDevice, now: float) -> list[Values]:
     if current is not None:
         progress = current.requested + (f"  {fraction:.0%}" if fraction is not None else "")
     return [
-        cell(text.mac(device.mac) if device.mac else "(unknown)", tooltip=tooltip),
+        cell(_mac(device), tooltip=tooltip),
         cell(device.product),
         cell(device.ip),
         cell(_stage(device)),
@@ -56,7 +56,15 @@ def device_cells(device: TrackedDevice, now: float) -> list[Values]:
     ]
 
 
+def _mac(device: TrackedDevice) -> str:
+    if device.mac:
+        return text.mac(device.mac)
+    return "(several devices)" if device.pooled else "(unknown)"
+
+
 def _stage(device: TrackedDevice) -> str:
+    if device.pooled:
+        return "not attributed"
     if device.stage is not None:
         return device.stage.value
     return "address only" if device.seen else "expected (roster)"

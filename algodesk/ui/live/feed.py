@@ -16,7 +16,6 @@ from collections import deque
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from algodesk.core import events as ev
-from algodesk.core.diagnosis import Level
 from algodesk.core.tracker import TrackedDevice, Tracker
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.live.device_model import DeviceTableModel
@@ -175,10 +174,7 @@ class LiveFeed(QObject):
 
     def counts(self) -> tuple[int, int, int]:
         """``(devices, active transfers, devices needing attention)`` for the status bar."""
-        devices = list(self.tracker.devices.values())
-        active = sum(1 for d in devices if d.current is not None)
-        attention = sum(1 for d in devices if d.status[0].rank >= Level.WARNING.rank)
-        return len(devices), active, attention
+        return self.tracker.counts()
 
     def stop(self) -> None:
         """Stop refreshing (before the window closes)."""
