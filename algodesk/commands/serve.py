@@ -179,7 +179,9 @@ def describe(event: ev.Event) -> str:
             text += f" for {event.requested}"
         text += f" ({event.source.value}, {event.size} bytes"
         text += f", {_options(event.options)})" if event.options else ")"
-        return text + (f" md5 {event.md5}" if event.md5 else "")
+        if event.md5:
+            return f"{text} md5 {event.md5}"
+        return f"{text} {ev.SECRET_DIGEST_TEXT}" if event.source is ev.Source.VIRTUAL else text
     if isinstance(event, ev.TransferProgress):
         percent = 100 * event.bytes_sent // event.size if event.size else 100
         return f"{_peer(event.client)} #{event.transfer_id} {event.served} {percent}%"

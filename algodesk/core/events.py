@@ -34,6 +34,11 @@ class Source(StrEnum):
     AUTO_MD5 = "auto-md5"
 
 
+SECRET_DIGEST_TEXT = "stage-1 (holds the password)"
+"""Shown where an md5 would be for a file served from memory: those hold a password, and their
+digest would let anyone test guesses of it offline (so engines never report one)."""
+
+
 class RefusalReason(StrEnum):
     """Why a request was refused before any data moved."""
 

@@ -26,10 +26,14 @@ _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
 class Content:
     """Bytes of one version of a file, shared by every transfer serving it."""
 
-    __slots__ = ("_md5", "_netascii", "data", "key", "mapped", "size", "users")
+    __slots__ = ("_md5", "_netascii", "data", "key", "mapped", "secret", "size", "users")
 
-    def __init__(self, data: bytes | mmap.mmap, key: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, data: bytes | mmap.mmap, key: tuple[int, ...] = (), *, secret: bool = False
+    ) -> None:
         self.data = data
+        self.secret = secret
+        """Whether the bytes hold (or are a digest of) a secret: no digest of them is shown."""
         self.size = len(data)
         self.key = key
         self.mapped = isinstance(data, mmap.mmap)
@@ -165,7 +169,9 @@ class VirtualFiles:
         except PathRefused as error:
             raise ValueError(f"not a servable name {name!r}: {error.detail}") from None
         with self._lock:
-            self._files[key] = Content(bytes(data))
+            # Files served from memory are the ones holding secrets (stage-1 configs and their
+            # md5 files): their digests would be password verifiers.
+            self._files[key] = Content(bytes(data), secret=True)
         return key
 
     def remove(self, name: str) -> None:
@@ -277,7 +283,7 @@ class FileStore:
             if candidate == stem:
                 served_parts[-1] = f"{opened.served.split('/')[-1]}.md5"
             return Opened(
-                Content(md5_files.format_md5(digest)),
+                Content(md5_files.format_md5(digest), secret=opened.content.secret),
                 "/".join(served_parts),
                 Source.AUTO_MD5,
                 opened.case_fallback,

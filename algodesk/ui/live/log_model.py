@@ -44,6 +44,8 @@ def describe(event: ev.Event) -> tuple[Level, str]:
     if isinstance(event, ev.TransferStarted):
         asked = f" (asked {event.requested})" if event.requested != event.served else ""
         md5 = f", md5 {event.md5}" if event.md5 else ""
+        if not md5 and event.source is ev.Source.VIRTUAL:
+            md5 = f", {ev.SECRET_DIGEST_TEXT}"
         return (
             Level.WORKING,
             f"sending {event.served}{asked}: {text.size(event.size)} from {event.source.value}"

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from algodesk.core.events import SECRET_DIGEST_TEXT, Source
 from algodesk.core.tracker import TIMELINE_LIMIT, Changes, TimelineEntry, TrackedDevice
 from algodesk.ui.live.entry_model import EntryTableModel, outcome_text
 from algodesk.ui.widgets import text
+
+
+def _md5(entry: TimelineEntry) -> str:
+    if not entry.md5 and entry.source == Source.VIRTUAL:
+        return SECRET_DIGEST_TEXT
+    return entry.md5
 
 
 def _served(entry: TimelineEntry) -> str:
@@ -19,7 +26,7 @@ COLUMNS = (
     ("Served", _served),
     ("Source", lambda e: e.source),
     ("Size", lambda e: text.size(e.size)),
-    ("MD5", lambda e: e.md5),
+    ("MD5", _md5),
     ("Result", outcome_text),
     ("Duration", lambda e: text.duration(e.duration)),
 )
