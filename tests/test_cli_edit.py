@@ -66,7 +66,7 @@ def test_diff_exit_codes(conf: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     other = tmp_path / "other.conf"
     shutil.copy(conf, other)
     assert main(["diff", str(conf), str(other)]) == 0
-    main(["set", str(other), "prov.use=0", "new.key=5"])
+    assert main(["set", str(other), "prov.use=0", "new.key=5", "--add"]) == 0
     capsys.readouterr()
     assert main(["diff", str(conf), str(other)]) == 1
     out = capsys.readouterr().out
@@ -77,7 +77,7 @@ def test_incremental_writes_i_file_and_md5(conf: Path, tmp_path: Path) -> None:
     edited = tmp_path / "edited" / conf.name
     edited.parent.mkdir()
     shutil.copy(conf, edited)
-    main(["set", str(edited), "prov.use=0", "zz.new=1"])
+    assert main(["set", str(edited), "prov.use=0", "zz.new=1", "--add"]) == 0
     assert main(["incremental", str(conf), str(edited)]) == 0
     inc = edited.with_name("algom0022EE010203-i.conf")
     assert inc.read_bytes() == b"prov.use = 0\nzz.new = 1\n"
@@ -99,3 +99,40 @@ def test_python_dash_m_and_no_subcommand_do_not_fail() -> None:
         [sys.executable, "-m", "algodesk", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "algodesk" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("assignment", "said"),
+    [
+        ("prov.use=maybe", "prov.use must be 0 or 1, not 'maybe'"),
+        ("audio.page.vol=abc", "audio.page.vol must be a level"),
+        ("totally.new.key=1", "totally.new.key is neither in"),
+        ("prov.usee=1", "did you mean prov.use"),
+        ("PROV.USE=0", "did you mean prov.use"),
+    ],
+)
+def test_set_refuses_what_the_editor_refuses(conf: Path, assignment: str, said: str) -> None:
+    before = conf.read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "algodesk", "set", str(conf), assignment],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and said in result.stderr, result.stderr
+    assert conf.read_bytes() == before
+
+
+def test_set_adds_an_unknown_key_only_when_asked_and_keeps_keys_in_the_file(
+    conf: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.conf"
+    assert main(["set", str(conf), "totally.new.key=1", "--add", "-o", str(out)]) == 0
+    assert b"totally.new.key = 1\n" in out.read_bytes()
+    # Now in the file: setting it again needs no --add, as the GUI editor edits any key shown.
+    assert main(["set", str(out), "totally.new.key=2"]) == 0
+    assert b"totally.new.key = 2\n" in out.read_bytes()
+    # A known key that is not in the file yet is an ordinary addition.
+    assert main(["set", str(conf), "log.server=10.1.1.1", "-o", str(out)]) == 0

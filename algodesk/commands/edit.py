@@ -9,6 +9,7 @@ from typing import Any
 
 from algodesk.commands import CommandError
 from algodesk.core import config, md5, names
+from algodesk.core.catalog import Catalog
 from algodesk.core.fileio import atomic_write
 
 
@@ -20,6 +21,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     p.add_argument("-o", "--output", type=Path, help="write here instead of editing FILE in place")
+    p.add_argument(
+        "--add",
+        action="store_true",
+        help="add keys that are neither in FILE nor in the parameter catalog (a typo otherwise)",
+    )
     p.set_defaults(handler=run_set)
 
     p = subparsers.add_parser("diff", help="parameters added, removed and changed from A to B")
@@ -54,8 +60,11 @@ def _load(path: Path) -> config.ConfigDocument:
 def run_set(args: argparse.Namespace) -> int:
     """``algodesk set FILE KEY=VALUE... [-o OUT]``."""
     doc = _load(args.file)
+    known = Catalog.load()
+    present = doc.as_dict()
     try:
         for key, value in config.iter_assignments(args.assignments):
+            _check_assignment(known, present, key, value, args)
             doc.set(key, value)
     except config.ConfigError as error:
         raise CommandError(str(error)) from None
@@ -63,6 +72,24 @@ def run_set(args: argparse.Namespace) -> int:
     atomic_write(target, doc.to_bytes())
     print(f"wrote {target}")
     return 0
+
+
+def _check_assignment(
+    known: Catalog, present: dict[str, str], key: str, value: str, args: argparse.Namespace
+) -> None:
+    """The editor's rules: a value the catalog refuses, or a new key it does not know, is bad
+    input; a key already in the file may always be set (to a value that fits)."""
+    why = known.validate(key, value)
+    if why:
+        raise CommandError(f"{key} {why}; nothing written")
+    if key in present or key in known or args.add:
+        return
+    near = known.similar(key)
+    guess = f"did you mean {' or '.join(near)}? " if near else ""
+    raise CommandError(
+        f"{key} is neither in {args.file.name} nor in the parameter catalog: {guess}"
+        "give --add to add it anyway; nothing written"
+    )
 
 
 def run_diff(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ force-includes that folder as ``algodesk/_resources/``.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -222,6 +223,10 @@ class Catalog:
         """Why ``value`` does not fit ``key``, or None (always None for text, secrets, unknowns)."""
         info = self._typed.get(key)
         return None if info is None else info.check(value)
+
+    def similar(self, key: str, limit: int = 3) -> list[str]:
+        """Known keys spelt like ``key`` (any case), closest first: the "did you mean" list."""
+        return difflib.get_close_matches(key.lower(), self._params, n=limit, cutoff=0.75)
 
     def problems(self, values: Mapping[str, str]) -> dict[str, str]:
         """Key -> why its value does not fit, for each pair of ``values`` that does not fit."""
