@@ -106,7 +106,6 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     [
         (["--mac", "00:22:EE:01:02", "--product", "8188"], "not a MAC address"),
         (["--mac", MAC, "--product", "81"], "not a product ID"),
-        (["--product", "8188"], "--mac is required"),
         (["--mac", MAC, "--product", "8188", "--max-boots", "0"], "--max-boots"),
     ],
 )
@@ -149,3 +148,12 @@ def test_devices_from_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str
         capsys, str(tmp_path), "--product", "8188", "--devices", "2", "--mac", "00:22:EE:FF:FF:FF"
     )
     assert code == 2 and "cannot derive 2 Algo MACs" in err
+
+
+def test_without_mac_one_device_is_simulated_with_a_mac_that_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, str(tmp_path), "--product", "8188")
+    assert code == 0  # an empty folder: nothing to apply
+    assert "no --mac given: the device is 00:22:EE:00:00:01" in err
+    assert "algom0022EE000001.conf" in out

@@ -160,7 +160,7 @@ def test_client_survives_a_lossy_path(root: Path) -> None:
 
 
 def test_silent_server_is_an_error_not_a_missing_file(silent_port: int) -> None:
-    with pytest.raises(TftpError, match=r"no answer from 127\.0\.0\.1"):
+    with pytest.raises(TftpError, match=r"no TFTP server answers on 127\.0\.0\.1"):
         fetch_file(HOST, silent_port, "algop8188.conf", timeout=0.05, retries=1)
     result = simulate(
         DeviceState(mac=MAC, product="8188"),

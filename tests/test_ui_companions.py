@@ -389,7 +389,8 @@ def test_checksync_the_devices_selected_in_the_live_table(
     parts = launch(loopback(tmp_path))
     assert parts.network is not None and parts.companions is not None
     port = sip_port
-    # Two devices the bench DHCP leased: one answers, one (IPv6 loopback, nobody there) is silent.
+    # Two devices the bench DHCP leased: one answers, on the other (IPv6 loopback) nothing
+    # listens, which the system reports at once.
     for mac, ip in (("00:22:EE:00:00:01", LOOPBACK), ("00:22:EE:00:00:02", "::1")):
         parts.companions.sink(LeaseGranted(mac=mac, ip=ip, lease_seconds=600))
     live = parts.window.live
@@ -415,7 +416,7 @@ def test_checksync_the_devices_selected_in_the_live_table(
     qtbot.waitUntil(lambda: dialog.model.result(1) is not None, timeout=5000)
     answers = [dialog.model.data(dialog.model.index(r, 3)) for r in range(2)]
     assert answers[0].startswith("200 OK")
-    assert answers[1] == "no answer (timeout)"
+    assert answers[1] == "nothing listens on its SIP port (port unreachable)"
     assert "1 of 2 accepted, 0 refused, 1 did not answer" in dialog.summary.text()
     log = parts.window.log.model
     parts.window.pages.setCurrentWidget(parts.window.log)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
 
 from algodesk.commands import CommandError, print_json
@@ -50,6 +51,14 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
     return host, port
 
 
+def _resolvable(target: NotifyTarget) -> None:
+    """A name that does not resolve is a typo (bad input), not a device that did not answer."""
+    try:
+        socket.getaddrinfo(target.host, target.port, type=socket.SOCK_DGRAM)
+    except socket.gaierror as error:
+        raise CommandError(f"cannot resolve {target.host}: {error.strerror}") from None
+
+
 def _port(text: str, whole: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise CommandError(f"bad port in {whole!r}")
@@ -71,6 +80,8 @@ def run_notify(args: argparse.Namespace) -> int:
         NotifyTarget(*parse_address(text, args.port), args.ext, args.reboot)
         for text in args.addresses
     ]
+    for target in targets:
+        _resolvable(target)
     results = check_sync(targets, timeout=args.timeout)
     if args.json:
         print_json(

@@ -187,7 +187,13 @@ def fetcher_factories_from_args(args: argparse.Namespace, macs: list[str]) -> li
 
     def factory(source: str | None) -> FetcherFactory:
         return lambda cancel: tftp_fetcher(
-            host, port, blksize=args.blksize, timeout=args.timeout, cancel=cancel, source=source
+            host,
+            port,
+            blksize=args.blksize,
+            timeout=args.timeout,
+            cancel=cancel,
+            source=source,
+            quick_first_answer=True,
         )
 
     return [factory(source) for source in sources]
@@ -196,7 +202,10 @@ def fetcher_factories_from_args(args: argparse.Namespace, macs: list[str]) -> li
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """The virtual device: identity, installed firmware and provisioning settings."""
     group = parser.add_argument_group("device")
-    group.add_argument("--mac", help="the device's MAC address (any spelling)")
+    group.add_argument(
+        "--mac",
+        help=f"the device's MAC address (any spelling; default {FLEET_BASE_MAC}, said when used)",
+    )
     group.add_argument("--product", required=True, help="product ID, e.g. 8188")
     group.add_argument(
         "--firmware",
@@ -222,7 +231,8 @@ def state_from_args(args: argparse.Namespace) -> DeviceState:
     """The device state the arguments describe."""
     mac = args.mac
     if not mac:
-        raise CommandError("--mac is required")
+        mac = FLEET_BASE_MAC
+        print(f"note: no --mac given: the device is {mac}", file=sys.stderr)
     if args.max_boots < 1:
         raise CommandError("--max-boots must be at least 1")
     try:

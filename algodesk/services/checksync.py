@@ -23,6 +23,8 @@ DEFAULT_TIMEOUT = 4.0
 _T1 = 0.5
 _T2 = 4.0
 _MAX_DATAGRAM = 65535
+NOTHING_LISTENS = "nothing listens"
+"""The reason of a result whose host reported its port unreachable (ICMP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class NotifyResult:
     def describe(self) -> str:
         """One line for people: ``10.0.0.7:5060 200 OK (12 ms)``."""
         where = f"{self.target.host}:{self.target.port}"
+        if self.reason == NOTHING_LISTENS:
+            return f"nothing listens on {where} (the host answered: port unreachable)"
         if self.status is None:
             return f"{where} no answer ({self.reason})"
         return f"{where} {self.status} {self.reason} ({self.elapsed * 1000:.0f} ms)".rstrip()
@@ -83,19 +87,18 @@ def check_sync(
     """
     targets = list(targets)
     started = time.monotonic()
-    sockets: dict[int, socket.socket] = {}
     pending: list[_Pending] = []
     results: dict[int, NotifyResult] = {}
     try:
         for index, target in enumerate(targets):
             try:
-                pending.append(_prepare(target, sockets, started))
+                pending.append(_prepare(target, started))
             except (OSError, SipError) as error:
                 results[index] = NotifyResult(target, None, _reason(error), 0.0)
-        _exchange(pending, sockets, started + timeout, started)
+        _exchange(pending, started + timeout, started)
     finally:
-        for sock in sockets.values():
-            sock.close()
+        for item in pending:
+            item.sock.close()
     by_target = iter(pending)
     ordered: list[NotifyResult] = []
     for index, target in enumerate(targets):
@@ -111,42 +114,40 @@ def check_sync(
     return ordered
 
 
-def _prepare(target: NotifyTarget, sockets: dict[int, socket.socket], now: float) -> _Pending:
-    """Resolve the target, pick the socket for its family and build its NOTIFY."""
+def _prepare(target: NotifyTarget, now: float) -> _Pending:
+    """Resolve the target, open its socket and build its NOTIFY.
+
+    One connected socket per target: the system then reports an ICMP "port unreachable" for
+    that target alone (an unconnected socket on Linux never hears of it), so a device with
+    nothing on its SIP port is said at once instead of after the timeout.
+    """
     info = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_DGRAM)[0]
     family, destination = info[0], (str(info[4][0]), int(info[4][1]))
-    sock = sockets.get(family)
-    if sock is None:
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.connect(destination)
         sock.setblocking(False)
-        sockets[family] = sock
+        local = sock.getsockname()
+    except OSError:
+        sock.close()
+        raise
     notify = Notify(
         host=destination[0],
         port=destination[1],
         extension=target.extension,
         reboot=target.reboot,
-        local_host=_local_address(family, destination),
-        local_port=sock.getsockname()[1],
+        local_host=str(local[0]),
+        local_port=int(local[1]),
         user_agent=f"algodesk/{__version__}",
     )
     return _Pending(target, notify, sock, destination, next_send=now, interval=_T1)
 
 
-def _local_address(family: int, destination: tuple[str, int]) -> str:
-    """The address this host would send from to reach ``destination`` (no packet is sent)."""
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.connect(destination)
-        return str(probe.getsockname()[0])
-
-
-def _exchange(
-    pending: list[_Pending], sockets: dict[int, socket.socket], deadline: float, started: float
-) -> None:
+def _exchange(pending: list[_Pending], deadline: float, started: float) -> None:
     """Send, retransmit and read answers until every target has a final answer or time is up."""
     with selectors.DefaultSelector() as selector:
-        for sock in sockets.values():
-            selector.register(sock, selectors.EVENT_READ)
+        for item in pending:
+            selector.register(item.sock, selectors.EVENT_READ, item)
         while True:
             now = time.monotonic()
             waiting = [item for item in pending if item.result is None]
@@ -156,16 +157,21 @@ def _exchange(
                 if now >= item.next_send:
                     _send(item, now, started)
             waiting = [item for item in pending if item.result is None]
+            if not waiting:
+                return
             wake = min([deadline, *(item.next_send for item in waiting)])
             for key, _events in selector.select(max(0.0, wake - time.monotonic())):
-                ready = key.fileobj
-                assert isinstance(ready, socket.socket)
-                _receive(ready, pending, started)
+                item = key.data
+                if item.result is None:
+                    _receive(item, started)
 
 
 def _send(item: _Pending, now: float, started: float) -> None:
     try:
-        item.sock.sendto(item.notify.encode(), item.destination)
+        item.sock.send(item.notify.encode())
+    except ConnectionRefusedError:
+        item.result = _nothing_listens(item, now - started)
+        return
     except OSError as error:
         item.result = NotifyResult(item.target, None, _reason(error), now - started)
         return
@@ -174,24 +180,30 @@ def _send(item: _Pending, now: float, started: float) -> None:
     item.interval = min(item.interval * 2, _T2)
 
 
-def _receive(sock: socket.socket, pending: list[_Pending], started: float) -> None:
-    while True:
+def _receive(item: _Pending, started: float) -> None:
+    while item.result is None:
         try:
-            data, _peer = sock.recvfrom(_MAX_DATAGRAM)
+            data = item.sock.recv(_MAX_DATAGRAM)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
-            # An ICMP "port unreachable" for one of our sends, reported on the next read. It
-            # cannot be tied to a target, so that target simply times out.
-            continue
+        except ConnectionRefusedError:
+            item.result = _nothing_listens(item, time.monotonic() - started)
+            return
+        except OSError as error:  # host or network unreachable, reported by ICMP
+            item.result = NotifyResult(
+                item.target, None, _reason(error), time.monotonic() - started
+            )
+            return
         try:
             response = parse_response(data)
         except SipError:
             continue
-        for item in pending:
-            if item.result is None and item.notify.matches(response):
-                _answer(item, response, time.monotonic() - started)
-                break
+        if item.notify.matches(response):
+            _answer(item, response, time.monotonic() - started)
+
+
+def _nothing_listens(item: _Pending, elapsed: float) -> NotifyResult:
+    return NotifyResult(item.target, None, NOTHING_LISTENS, elapsed, max(item.sends - 1, 0))
 
 
 def _answer(item: _Pending, response: SipResponse, elapsed: float) -> None:

@@ -9,9 +9,11 @@ cannot be cancelled mid-transfer, which a fleet of 200 virtual devices needs on 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import struct
+import sys
 import threading
 import time
 
@@ -51,11 +53,16 @@ def tftp_fetcher(
     retries: int = 5,
     cancel: threading.Event | None = None,
     source: str | None = None,
+    quick_first_answer: bool = False,
 ) -> Fetcher:
     """A fetcher reading each requested file from the TFTP server at ``host``:``port``.
 
     ``source`` is the local IP address every request is sent from (any port): a virtual device
     of its own, since servers tell devices apart by address. The host resolves in its family.
+    With ``quick_first_answer``, a server that has not answered this fetcher yet gets one try:
+    no answer within ``timeout`` means no server there (a typo in the address, or not started),
+    said at once instead of after every retransmission. A port nobody listens on is said as soon
+    as the system reports it, either way.
     """
     if not 8 <= blksize <= 65464:
         raise ValueError("blksize must be 8..65464")
@@ -66,9 +73,16 @@ def tftp_fetcher(
         except ValueError:
             raise TftpError(f"not an IP address: {source!r}") from None
     family, address = _resolve(host, port, want)
+    answered = threading.Event()
 
     def fetch(name: str) -> bytes | None:
-        return _Transfer(family, address, name, blksize, timeout, retries, cancel, source).run()
+        tries = retries if answered.is_set() or not quick_first_answer else 0
+        transfer = _Transfer(family, address, name, blksize, timeout, tries, cancel, source)
+        try:
+            return transfer.run()
+        finally:
+            if transfer.answered:
+                answered.set()
 
     return fetch
 
@@ -123,9 +137,11 @@ class _Transfer:
         self.timeout = timeout
         self.retries = retries
         self.cancel = cancel
+        self.answered = False
 
     def run(self) -> bytes | None:
         with socket.socket(self.family, socket.SOCK_DGRAM) as sock:
+            _report_unreachable(sock)
             if self.source is not None:
                 try:
                     sock.bind((self.source, 0))
@@ -146,16 +162,17 @@ class _Transfer:
         chunks: list[bytes] = []
         tries = 0
         while True:
-            packet, sender = self._receive(sock, last_sent, target)
+            packet, sender = self._receive(sock, last_sent, target, answered=peer is not None)
             if peer is None:
                 if sender[0] != self.server[0]:
                     continue
                 peer = target = (sender[0], sender[1])
+                self.answered = True
             elif sender[:2] != peer:
                 sock.sendto(_error(_UNKNOWN_TID, "unknown transfer ID"), sender)
                 continue
             if len(packet) < 4:
-                raise TftpError(f"{self.name}: short packet from the server")
+                raise TftpError("short packet from the server")
             opcode, number = struct.unpack("!HH", packet[:4])
             if opcode == _ERROR:
                 message = packet[4:].split(b"\0", 1)[0].decode("utf-8", "replace")
@@ -163,14 +180,14 @@ class _Transfer:
                     return None
                 if number == _OPTION_REFUSED and with_options and not chunks:
                     raise _RetryWithoutOptions
-                raise TftpError(f"{self.name}: server error {number}: {message}", number)
+                raise TftpError(f"server error {number}: {message}", number)
             if opcode == _OACK and expected == 1 and not chunks:
                 blksize, tsize = _agreed(packet[2:], self.blksize, self.name)
                 last_sent = _ack(0)
                 sock.sendto(last_sent, peer)
                 continue
             if opcode != _DATA:
-                raise TftpError(f"{self.name}: unexpected packet (opcode {opcode})")
+                raise TftpError(f"unexpected packet (opcode {opcode})")
             if number == expected & 0xFFFF:
                 payload = packet[4:]
                 chunks.append(payload)
@@ -179,7 +196,7 @@ class _Transfer:
                 if len(payload) < blksize:
                     data = b"".join(chunks)
                     if tsize is not None and len(data) != tsize:
-                        raise TftpError(f"{self.name}: got {len(data)} bytes, announced {tsize}")
+                        raise TftpError(f"got {len(data)} bytes, announced {tsize}")
                     return data
                 expected += 1
                 tries = 0
@@ -187,32 +204,57 @@ class _Transfer:
                 # Our ACK was lost: the server sent the block again, so acknowledge it again.
                 tries += 1
                 if tries > self.retries:
-                    raise TftpError(f"{self.name}: server keeps repeating block {number}")
+                    raise TftpError(f"server keeps repeating block {number}")
                 sock.sendto(last_sent, peer)
 
     def _receive(
-        self, sock: socket.socket, last_sent: bytes, target: tuple[str, int]
+        self, sock: socket.socket, last_sent: bytes, target: tuple[str, int], *, answered: bool
     ) -> tuple[bytes, tuple[str, int]]:
         """The next packet, retransmitting ``last_sent`` on each time-out."""
-        for _attempt in range(self.retries + 1):
+        for attempt in range(self.retries + 1):
             deadline = time.monotonic() + self.timeout
             while (left := deadline - time.monotonic()) > 0:
                 if self.cancel is not None and self.cancel.is_set():
-                    raise Cancelled(f"{self.name}: cancelled")
+                    raise Cancelled("cancelled")
                 sock.settimeout(min(left, _POLL) if self.cancel is not None else left)
                 try:
                     packet, sender = sock.recvfrom(_MAX_PACKET)
                 except TimeoutError:
                     continue
                 except (ConnectionRefusedError, ConnectionResetError):
-                    # Windows reports an ICMP port-unreachable on the next receive (WSAECONNRESET).
-                    raise TftpError(f"no TFTP server at {_where(self.server)}") from None
+                    # An ICMP port-unreachable (WSAECONNRESET on Windows). Once the server has
+                    # answered, it is about a packet to an old transfer port: not news.
+                    if answered:
+                        continue
+                    raise TftpError(f"nothing listens on {_where(self.server)}") from None
+                except OSError as error:  # host or network unreachable
+                    if answered:
+                        continue
+                    raise TftpError(f"{_where(self.server)}: {error.strerror or error}") from None
                 return packet, (str(sender[0]), int(sender[1]))
-            sock.sendto(last_sent, target)
+            if attempt < self.retries:
+                sock.sendto(last_sent, target)
+        if not answered and not self.answered:
+            tries = "one try" if self.retries == 0 else f"{self.retries + 1} tries"
+            raise TftpError(
+                f"no TFTP server answers on {_where(self.server)} ({tries} of {self.timeout:g} s)"
+            )
         raise TftpError(
-            f"{self.name}: no answer from {_where(self.server)} "
+            f"no answer from {_where(self.server)} "
             f"after {self.retries + 1} tries of {self.timeout:g} s"
         )
+
+
+# Linux reports ICMP errors (port unreachable) on an unconnected UDP socket only when asked; a
+# TFTP client cannot connect its socket, since the server answers from a new port.
+_RECVERR = {socket.AF_INET: (0, 11), socket.AF_INET6: (41, 25)}  # (SOL_IP, IP_RECVERR), v6
+
+
+def _report_unreachable(sock: socket.socket) -> None:
+    if sys.platform.startswith("linux") and sock.family in _RECVERR:
+        level, option = _RECVERR[sock.family]
+        with contextlib.suppress(OSError):
+            sock.setsockopt(level, option, 1)
 
 
 class _RetryWithoutOptions(Exception):
@@ -245,9 +287,9 @@ def _agreed(body: bytes, asked: int, name: str) -> tuple[int, int | None]:
         blksize = int(options.get("blksize", "512"))
         tsize = int(options["tsize"]) if "tsize" in options else None
     except ValueError:
-        raise TftpError(f"{name}: server sent a malformed option acknowledgement") from None
+        raise TftpError("server sent a malformed option acknowledgement") from None
     if not 8 <= blksize <= asked:
-        raise TftpError(f"{name}: server chose blksize {blksize}, more than the {asked} asked")
+        raise TftpError(f"server chose blksize {blksize}, more than the {asked} asked")
     return blksize, tsize
 
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.diagnosis import Level
 from algodesk.core.sip_notify import Notify, SipError
-from algodesk.services.checksync import NotifyResult, NotifyTarget
+from algodesk.services.checksync import NOTHING_LISTENS, NotifyResult, NotifyTarget
 from algodesk.services.settings import Settings
 from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.list_table_model import Index, ListTableModel
@@ -55,6 +55,8 @@ def answer_level(result: NotifyResult) -> Level:
 
 def answer_text(result: NotifyResult) -> str:
     """``200 OK (12 ms)``, ``486 Busy Here``, ``no answer (timeout)``."""
+    if result.reason == NOTHING_LISTENS:
+        return "nothing listens on its SIP port (port unreachable)"
     if result.status is None:
         return f"no answer ({result.reason})"
     return f"{result.status} {result.reason} ({result.elapsed * 1000:.0f} ms)"
