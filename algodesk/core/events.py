@@ -48,6 +48,7 @@ class RefusalReason(StrEnum):
     WRITE = "write"
     UNKNOWN_TID = "unknown-tid"
     BUSY = "busy"
+    INTERNAL = "internal"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

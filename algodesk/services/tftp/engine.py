@@ -49,6 +49,14 @@ _REFUSAL_CODES = {
 }
 
 
+def _filename(data: bytes) -> str:
+    """The name a request asks for, or "" when it cannot be told."""
+    try:
+        return packets.parse_request(data).filename
+    except Exception:
+        return ""
+
+
 def _client(address: tuple[str, int]) -> tuple[str, int]:
     # IPv6 addresses come as (host, port, flowinfo, scope); events carry (host, port).
     return (address[0], address[1])
@@ -271,12 +279,16 @@ class Engine:
             # Packets of a transfer sent to the wrong port: an ERROR must never be answered,
             # and tftp-hpa ACKs a refusal to the port that sent it. Neither is a request.
             return
+        before = self.by_client.get(sender)
         try:
             self._on_request(data, sender, local, now, in_flight)
         except Exception:
             # A bug must cost one request, never the server.
             log.exception("request from %s could not be handled", sender)
-            self._send_quietly(self.listener, packets.error_packet(0, "internal error"), sender)
+            if self.by_client.get(sender) is before:
+                # No transfer took the request: it ends here, in exactly one ending event (the
+                # parent of a worker frees the client's slot on it).
+                self._refuse(sender, _filename(data), RefusalReason.INTERNAL, "internal error", 0)
 
     def _on_request(
         self, data: bytes, sender: tuple[str, int], local: str, now: float, in_flight: int
@@ -335,18 +347,20 @@ class Engine:
             code = _REFUSAL_CODES.get(refused.reason, packets.ERR_UNDEFINED)
             self._refuse(sender, request.filename, refused.reason, refused.detail, code)
             return
-        content = opened.content
-        data = content.netascii() if request.mode == "netascii" else content.data
-        view = memoryview(data)
-        agreed = negotiate(request.options, request.option_names, len(view), settings)
         try:
+            content = opened.content
+            data = content.netascii() if request.mode == "netascii" else content.data
+            view = memoryview(data)
+            agreed = negotiate(request.options, request.option_names, len(view), settings)
             sock, stranger = open_transfer_sockets(self.family, local, sender)
         except OSError as error:
             self._release(opened, release_path)
-            view.release()
             detail = f"no socket for the transfer ({error.strerror or error})"
             self._refuse(sender, request.filename, RefusalReason.BUSY, detail, 0)
             return
+        except BaseException:
+            self._release(opened, release_path)
+            raise
         timing = self.timing
         if agreed.timeout is not None:
             timing = Timing(

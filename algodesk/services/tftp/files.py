@@ -17,7 +17,7 @@ from pathlib import Path
 
 from algodesk.core import md5 as md5_files
 from algodesk.core.events import RefusalReason, Source
-from algodesk.services.tftp.paths import PathRefused, find_on_disk, split_name
+from algodesk.services.tftp.paths import PathRefused, find_on_disk, refusal_for, split_name
 
 _MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
 _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
@@ -248,13 +248,11 @@ class FileStore:
             return opened, None
         if root is None:
             raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
-        match = find_on_disk(root, parts, case_fallback=case_fallback)
         try:
+            match = find_on_disk(root, parts, case_fallback=case_fallback)
             content = self.cache.open(match.path)
-        except PermissionError:
-            raise PathRefused(RefusalReason.ACCESS, "file not readable") from None
         except OSError as error:
-            raise PathRefused(RefusalReason.NOT_FOUND, f"cannot read: {error.strerror}") from None
+            raise refusal_for(error) from None
         return Opened(content, match.served, Source.DISK, match.case_fallback), match.path
 
     def _generate_md5(

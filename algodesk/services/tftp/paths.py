@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +20,28 @@ class PathRefused(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+# What an OS error while resolving or opening a name means to the client (tftpd-hpa maps errno
+# the same way: ENOENT "file not found", EACCES "access violation"); other errors say busy.
+_OS_REFUSALS = {
+    errno.ENOENT: (RefusalReason.NOT_FOUND, "no such file"),
+    errno.ENOTDIR: (RefusalReason.NOT_FOUND, "no such file"),
+    errno.EISDIR: (RefusalReason.NOT_FOUND, "no such file"),
+    errno.ENAMETOOLONG: (RefusalReason.NOT_FOUND, "file name too long"),
+    errno.EACCES: (RefusalReason.ACCESS, "access violation"),
+    errno.EPERM: (RefusalReason.ACCESS, "access violation"),
+    errno.ELOOP: (RefusalReason.ACCESS, "too many symbolic links"),
+}
+
+
+def refusal_for(error: OSError) -> PathRefused:
+    """The refusal an OS error met while serving a name stands for (never a traceback)."""
+    known = _OS_REFUSALS.get(error.errno or 0)
+    if known is not None:
+        return PathRefused(*known)
+    reason = (error.strerror or str(error)).lower()
+    return PathRefused(RefusalReason.BUSY, reason)
 
 
 @dataclass(frozen=True, slots=True)
