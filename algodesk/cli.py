@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "algodesk.commands.serve",
     "algodesk.commands.notify",
     "algodesk.commands.profile",
+    "algodesk.commands.preflight",
     "algodesk.commands.tftp_worker",
 )
 

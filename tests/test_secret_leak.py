@@ -35,8 +35,12 @@ from algodesk.core.stage1 import Stage1Error, check_password
 from algodesk.services import paths
 from algodesk.services.credentials import CredentialStore
 from algodesk.services.history import HistoryStore
+from algodesk.services.preflight.ftp_fetcher import FtpFetcher
+from algodesk.services.preflight.http_fetcher import HttpFetcher
+from algodesk.services.preflight.runner import Preflight, PreflightPlan
 from algodesk.services.profiles import ProfileStore
 from algodesk.services.tftp import TftpServer
+from tests import stage2_servers
 from tests.memory_keyring import MemoryKeyring
 
 CANARY = "S3cr3t-Leak-Canary-9f2"
@@ -260,3 +264,47 @@ def test_serve_command_output_never_shows_the_password(
     assert CANARY not in err
     for path, data in everything_under(home):
         assert CANARY.encode() not in data, f"password leaked into {path}"
+
+
+@pytest.mark.parametrize("server_password", [CANARY, "another-password"], ids=["ok", "401"])
+@pytest.mark.parametrize("mode", [[], ["--json"]], ids=["human", "json"])
+def test_preflight_never_shows_the_password(
+    home: Path,
+    tmp_path: Path,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    server_password: str,
+    mode: list[str],
+) -> None:
+    """A preflight logs in with the password (the server checks it) and shows it nowhere."""
+    caplog.set_level(logging.DEBUG)
+    site = tmp_path / "site"
+    site.mkdir()
+    with stage2_servers.http_server(site, password=server_password) as port:
+        stage2_servers.write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
+        assert main(["profile", "create", "leak", "--server", f"http://127.0.0.1:{port}/algo",
+                     "--user", "algo", "--products", "8186", "--fwpath", "algo/fw"]) == 0  # fmt: skip
+        monkeypatch.setattr("sys.stdin", io.StringIO(CANARY + "\n"))
+        assert main(["profile", "set-password", "leak"]) == 0
+        capsys.readouterr()
+        code = main(["preflight", "--profile", "leak", "--mac", "00:22:EE:01:02:03",
+                     "--product", "8186", "--product", "8186", *mode])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == (0 if server_password == CANARY else 1), out
+    assert "algom0022EE010203.conf" in out
+    for text in (out, err, caplog.text):
+        assert CANARY not in text
+    for path, data in everything_under(home):
+        assert CANARY.encode() not in data, f"password leaked into {path}"
+
+
+def test_preflight_objects_never_show_the_password() -> None:
+    plan = PreflightPlan((), password=CANARY)
+    fetchers = [
+        HttpFetcher("127.0.0.1", 80, context=None, user="algo", password=CANARY, timeout=1),
+        FtpFetcher("127.0.0.1", 21, user="algo", password=CANARY, timeout=1),
+    ]
+    for thing in (plan, Preflight(plan), *fetchers):
+        assert CANARY not in repr(thing)

@@ -53,6 +53,12 @@ def register(subparsers: Any) -> None:
         "--validate-cert", action="store_true", help="devices validate the HTTPS certificate"
     )
     p.add_argument("--base", type=Path, help="a device backup to start from (default: minimal)")
+    p.add_argument(
+        "--ca",
+        type=Path,
+        metavar="PEM",
+        help="the CA certificate that signs the server's certificate (preflight trusts it)",
+    )
     p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     p.add_argument("--replace", action="store_true", help="replace an existing profile")
     p.set_defaults(handler=run_create)
@@ -206,6 +212,7 @@ def run_create(args: argparse.Namespace) -> int:
             any_product=args.any_product,
             extras=extras,
             validate_cert=args.validate_cert,
+            ca_file=str(args.ca.resolve()) if args.ca else "",
             base_file=base,
             has_password=previous.has_password if previous else False,
         )

@@ -131,6 +131,9 @@ class BenchProfile:
     ``fwpath`` None means "the same folder as ``cfgpath``". Either ``products`` names the
     product IDs to serve or ``any_product`` is set (every product gets the stage-1 file).
     ``base_file`` names a device backup to start from; empty means a minimal config.
+    ``ca_file`` names a CA certificate (PEM) that signs the stage-2 server's certificate when it
+    is not in a public trust store: devices get it through ``prov.data.cacert``, and a preflight
+    trusts it as they will.
     """
 
     name: str
@@ -145,6 +148,7 @@ class BenchProfile:
     validate_cert: bool = False
     base_file: str = ""
     has_password: bool = False
+    ca_file: str = ""
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -202,6 +206,7 @@ class BenchProfile:
             "validate_cert": self.validate_cert,
             "base_file": self.base_file,
             "has_password": self.has_password,
+            "ca_file": self.ca_file,
         }
 
     @classmethod
@@ -234,6 +239,7 @@ class BenchProfile:
             validate_cert=_typed(data, "validate_cert", bool, False),
             base_file=_typed(data, "base_file", str, ""),
             has_password=_typed(data, "has_password", bool, False),
+            ca_file=_typed(data, "ca_file", str, ""),
         )
 
     def to_json(self) -> str:

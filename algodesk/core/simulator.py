@@ -2,8 +2,9 @@
 
 The device follows :mod:`algodesk.core.device` (domain.md §4). The server is a :data:`Fetcher`,
 a function from a file name to its bytes (None = not found); :func:`folder_fetcher` serves a
-folder, and a TFTP client can serve a real server. :func:`run` yields the trace step by step;
-:func:`simulate` collects it. The types live in :mod:`algodesk.core.trace` and are re-exported.
+folder, and a TFTP client can serve a real server. An optional :data:`Prober` answers "is this
+firmware image there, and how big" without downloading it (a preflight of a real server).
+:func:`run` yields the trace step by step; :func:`simulate` collects it. The types live in :mod:`algodesk.core.trace` and are re-exported.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from collections.abc import Callable, Generator, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from algodesk.core import device, names
 from algodesk.core.device import Stage
@@ -22,6 +23,7 @@ from algodesk.core.trace import (
     DeviceState,
     Fetcher,
     FetchError,
+    Prober,
     SimulationResult,
     StepKind,
     TraceStep,
@@ -31,6 +33,7 @@ __all__ = [
     "DeviceState",
     "FetchError",
     "Fetcher",
+    "Prober",
     "SimulationResult",
     "StepKind",
     "TraceStep",
@@ -50,14 +53,16 @@ class _BootEnd(StrEnum):
 
 
 Trace = Generator[TraceStep, None, None]
+_T = TypeVar("_T")
 
 
 class _Device:
     """One simulation: the device's mutable state and the steps it has taken."""
 
-    def __init__(self, state: DeviceState, fetch: Fetcher) -> None:
+    def __init__(self, state: DeviceState, fetch: Fetcher, probe: Prober | None = None) -> None:
         self.state = state
         self.fetch = fetch
+        self.probe = probe
         self.boot = 0
         self.steps: list[TraceStep] = []
         self.problems: list[str] = []
@@ -70,19 +75,31 @@ class _Device:
         self.steps.append(step)
         return step
 
-    def decide(self, stage: Stage, message: str) -> TraceStep:
-        """Record a decision in plain words."""
-        return self.record(StepKind.DECISION, stage, message)
+    def decide(self, stage: Stage, message: str, file: str = "") -> TraceStep:
+        """Record a decision in plain words (``file``: the file it puts in force, if any)."""
+        return self.record(StepKind.DECISION, stage, message, file=file)
 
-    def _get(self, name: str) -> Generator[TraceStep, None, bytes | None]:
+    def _ask(self, name: str, ask: Callable[[str], _T]) -> Generator[TraceStep, None, _T]:
         yield self.record(
             StepKind.REQUEST, device.stage_for_request(name, found=False) or Stage.DATA, file=name
         )
         try:
-            data = self.fetch(name)
+            return ask(name)
         except (FetchError, OSError) as error:
             yield self.record(StepKind.RESPONSE, Stage.STOPPED, file=name, message=str(error))
             raise _Unreachable(f"cannot fetch {name}: {error}") from error
+
+    def _exists(self, name: str) -> Generator[TraceStep, None, bool]:
+        """Whether the server has ``name``: asked without downloading when a prober is given."""
+        if self.probe is None:
+            return (yield from self._get(name)) is not None
+        size = yield from self._ask(name, self.probe)
+        stage = device.stage_for_request(name, found=size is not None) or Stage.DATA
+        yield self.record(StepKind.RESPONSE, stage, file=name, found=size is not None, size=size)
+        return size is not None
+
+    def _get(self, name: str) -> Generator[TraceStep, None, bytes | None]:
+        data = yield from self._ask(name, self.fetch)
         found = data is not None
         stage = device.stage_for_request(name, found=found) or Stage.DATA
         size = len(data) if data is not None else None
@@ -199,7 +216,7 @@ class _Device:
             data_md5s=kept,
         )
         how = "incremental: other parameters kept" if incremental else "full config"
-        yield self.decide(Stage.APPLYING, f"{name} applied ({how}); reboot")
+        yield self.decide(Stage.APPLYING, f"{name} applied ({how}); reboot", file=name)
         yield self.record(StepKind.REBOOT, Stage.APPLYING, "reboot")
         if device.server_changed(before, after):
             self.left_for = str(device.server_location(after))
@@ -217,8 +234,7 @@ class _Device:
             yield self.decide(Stage.FIRMWARE, f"firmware {version} already installed")
             return False
         sfw, fw, fw_md5 = device.firmware_names(self.state.product, version)
-        image = yield from self._get(sfw)
-        if image is None:
+        if not (yield from self._exists(sfw)):
             image = yield from self._get(fw)
             if image is None:
                 yield self.decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
@@ -231,7 +247,7 @@ class _Device:
                 self.problems.append(f"firmware {version} is never installed: {fw_md5} {what}")
                 return False
         self.state = dataclasses.replace(self.state, firmware=version)
-        yield self.decide(Stage.FIRMWARE, f"firmware {version} installed; reboot")
+        yield self.decide(Stage.FIRMWARE, f"firmware {version} installed; reboot", file=sfw)
         yield self.record(StepKind.REBOOT, Stage.APPLYING, "reboot")
         return True
 
@@ -259,7 +275,7 @@ class _Device:
                 self.problems.append(f"{name} ({parameter}) is never stored: it {what}")
                 continue
             stored[parameter] = expected
-            yield self.decide(Stage.DATA, f"{name} stored ({parameter})")
+            yield self.decide(Stage.DATA, f"{name} stored ({parameter})", file=name)
         self.state = dataclasses.replace(self.state, data_md5s=stored)
 
 
@@ -268,15 +284,17 @@ class _Unreachable(Exception):
 
 
 def run(
-    state: DeviceState, fetch: Fetcher, max_boots: int = 10
+    state: DeviceState, fetch: Fetcher, max_boots: int = 10, probe: Prober | None = None
 ) -> Generator[TraceStep, None, SimulationResult]:
     """Boot ``state`` against ``fetch`` until it is steady, yielding each step as it happens.
 
     The generator's return value (``StopIteration.value``) is the :class:`SimulationResult`.
+    ``probe``, when given, checks a signed firmware image by existence and size instead of
+    downloading it (its content plays no part in the device's decision).
     """
     if max_boots < 1:
         raise ValueError("max_boots must be at least 1")
-    sim = _Device(state, fetch)
+    sim = _Device(state, fetch, probe)
     seen = {(state.applied_config, state.firmware): 0}
     end = _BootEnd.REBOOT
     diagnosis: str | None = None

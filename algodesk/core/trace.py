@@ -18,6 +18,10 @@ Fetcher = Callable[[str], bytes | None]
 """Ask the server for a file: its bytes, or None when the server has no such file."""
 
 
+Prober = Callable[[str], int | None]
+"""Ask the server whether it has a file without downloading it: its size, or None when absent."""
+
+
 class FetchError(Exception):
     """The server could not be asked (no answer, refused, transfer broken): not "not found"."""
 

@@ -1,0 +1,431 @@
+"""Run a preflight: each device, as it leaves stage 1, boots against its permanent server.
+
+The device starts with the stage-1 config it will have applied (the profile's, or its roster
+file), so it asks the server that config names, over its protocol, with its paths and login. The
+simulator walks the boot algorithm; a :class:`Recorder` between it and the protocol fetcher keeps
+every request as evidence and puts each name under the folder a device uses for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from algodesk.core import device, names
+from algodesk.core.preflight import (
+    DeviceVerdict,
+    Failure,
+    FetchRecord,
+    ServerFailure,
+    Target,
+    verdict,
+)
+from algodesk.core.simulator import DeviceState, SimulationResult, StepKind, run
+from algodesk.services.preflight.ftp_fetcher import FtpFetcher
+from algodesk.services.preflight.http_fetcher import HttpFetcher
+from algodesk.services.preflight.tftp_fetcher import TftpFetcher
+from algodesk.services.preflight.tls import TlsReport, device_context, inspect
+
+DEFAULT_PORTS = {"tftp": 69, "ftp": 21, "http": 80, "https": 443}
+MAX_BOOTS = 6
+_STOP_TIMEOUT = 2.0
+
+
+class ServerFetcher(Protocol):
+    """One protocol's client, as a device uses it."""
+
+    detail: str
+
+    def fetch(self, path: str) -> bytes | None:
+        """The file at ``path`` or None when the server has none; ServerFailure otherwise."""
+        ...
+
+    def probe(self, path: str) -> int | None:
+        """The size of the file at ``path`` without downloading it, or None."""
+        ...
+
+    def abort(self) -> None:
+        """Break off a request in progress (from another thread)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StageTwoServer:
+    """Where a device goes after stage 1, read from the stage-1 config it applied."""
+
+    method: str
+    host: str
+    port: int
+    cfgpath: str
+    fwpath: str
+    user: str
+    validate_cert: bool
+
+    @property
+    def where(self) -> str:
+        """``https://prov.acme.example:443`` (never a password)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.method}://{host}:{self.port}"
+
+
+def stage_two_server(values: Mapping[str, str]) -> StageTwoServer:
+    """The server a stage-1 config sends the device to; ValueError when it names none."""
+    if device.effective(values, "prov.server.method") != "static":
+        raise ValueError("the stage-1 config does not name a static server (prov.server.method)")
+    static = device.effective(values, "prov.server.static")
+    method = device.effective(values, "prov.download.method") or "tftp"
+    cfgpath = device.effective(values, "prov.download.cfgpath").strip("/")
+    if "://" in static:
+        scheme = static.split("://", 1)[0].lower()
+        if scheme in DEFAULT_PORTS:
+            method = scheme
+    parts = urlsplit(static if "://" in static else f"//{static}")
+    if parts.path.strip("/") and not cfgpath:
+        cfgpath = parts.path.strip("/")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError(f"not a server address: {device.mask_credentials(static)}") from None
+    if not host:
+        raise ValueError("the stage-1 config names no server (prov.server.static is empty)")
+    if method not in DEFAULT_PORTS:
+        raise ValueError(f"unknown download method {method!r}")
+    return StageTwoServer(
+        method=method,
+        host=host,
+        port=port or DEFAULT_PORTS[method],
+        cfgpath=cfgpath,
+        fwpath=values.get("prov.download.fwpath", "").strip().strip("/"),
+        user=values.get("prov.auth.user", "").strip(),
+        validate_cert=values.get("prov.download.cert", "").strip() == "1",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStart:
+    """One device as stage 1 leaves it: the target, and the stage-1 config it applied."""
+
+    target: Target
+    stage1_config: bytes = field(repr=False)
+    firmware: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightPlan:
+    """What to check and how; ``password`` is the stage-2 login (never shown)."""
+
+    devices: tuple[DeviceStart, ...]
+    password: str = field(repr=False)
+    timeout: float = 10.0
+    full: bool = False
+    ca_file: str = ""
+
+
+def make_fetcher(
+    server: StageTwoServer, password: str, plan: PreflightPlan, cancel: threading.Event
+) -> ServerFetcher:
+    """The client a device uses for ``server``'s protocol."""
+    if server.method == "ftp":
+        return FtpFetcher(
+            server.host, server.port, user=server.user, password=password, timeout=plan.timeout
+        )
+    if server.method in ("http", "https"):
+        context = (
+            device_context(plan.ca_file or None, validate=server.validate_cert)
+            if server.method == "https"
+            else None
+        )
+        return HttpFetcher(
+            server.host,
+            server.port,
+            context=context,
+            user=server.user,
+            password=password,
+            timeout=plan.timeout,
+        )
+    return TftpFetcher(server.host, server.port, timeout=plan.timeout, cancel=cancel)
+
+
+class Recorder:
+    """Between the simulator and a protocol client: paths, evidence, the failure, Cancel."""
+
+    def __init__(
+        self,
+        fetcher: ServerFetcher,
+        server: StageTwoServer,
+        cancel: threading.Event,
+    ) -> None:
+        self.fetcher = fetcher
+        self.cfgpath, self.fwpath = server.cfgpath, server.fwpath
+        self.cancel = cancel
+        self.records: list[FetchRecord] = []
+        self.failure: ServerFailure | None = None
+
+    def path(self, name: str) -> str:
+        """Where a device asks for ``name``: configs under cfgpath, the rest under fwpath."""
+        step = device.request_step(name)
+        folder = (
+            self.cfgpath if step in (device.Step.CONFIG, device.Step.CONFIG_MD5) else (self.fwpath)
+        )
+        return f"{folder}/{name}" if folder else name
+
+    def fetch(self, name: str) -> bytes | None:
+        """The simulator's fetcher."""
+        path = self._start(name)
+        try:
+            data = self.fetcher.fetch(path)
+        except ServerFailure as failure:
+            raise self._failed(name, path, failure) from None
+        size = len(data) if data is not None else None
+        self.records.append(
+            FetchRecord(name, path, data is not None, size, self.fetcher.detail, data)
+        )
+        return data
+
+    def probe(self, name: str) -> int | None:
+        """The simulator's prober (firmware by existence and size)."""
+        path = self._start(name)
+        try:
+            size = self.fetcher.probe(path)
+        except ServerFailure as failure:
+            raise self._failed(name, path, failure) from None
+        self.records.append(
+            FetchRecord(name, path, size is not None, size, self.fetcher.detail, probed=True)
+        )
+        return size
+
+    def applied(self, name: str) -> None:
+        """The device applied config ``name``: firmware and data now come from its fwpath."""
+        for record in reversed(self.records):
+            if record.name == name and record.data is not None:
+                values = device.config_values(record.data)
+                if not device.is_incremental(name) or "prov.download.fwpath" in values:
+                    self.fwpath = values.get("prov.download.fwpath", "").strip().strip("/")
+                return
+
+    def _start(self, name: str) -> str:
+        if self.cancel.is_set():
+            raise self._failed(name, self.path(name), ServerFailure(Failure.CANCELLED, "cancelled"))
+        self.fetcher.detail = ""
+        return self.path(name)
+
+    def _failed(self, name: str, path: str, failure: ServerFailure) -> ServerFailure:
+        self.failure = failure
+        self.records.append(FetchRecord(name, path, None, detail=str(failure)))
+        return failure
+
+
+class Preflight:
+    """Check every device of ``plan``; runs on the caller's thread or its own (``start``).
+
+    ``on_verdict(index, verdict)`` is called (from the running thread) as each device is done.
+    """
+
+    def __init__(
+        self,
+        plan: PreflightPlan,
+        on_verdict: Callable[[int, DeviceVerdict], None] | None = None,
+    ) -> None:
+        self.plan = plan
+        self._on_verdict = on_verdict
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._current: ServerFetcher | None = None
+        self._verdicts: list[DeviceVerdict] = []
+        self._thread: threading.Thread | None = None
+        self._tls: dict[StageTwoServer, TlsReport | ServerFailure] = {}
+
+    def __repr__(self) -> str:
+        return f"<Preflight devices={len(self.plan.devices)} done={len(self._verdicts)}>"
+
+    @property
+    def verdicts(self) -> list[DeviceVerdict]:
+        """The verdicts so far, in device order."""
+        with self._lock:
+            return list(self._verdicts)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._cancel.is_set()
+
+    def run(self) -> list[DeviceVerdict]:
+        """Check each device in turn; a cancelled run ends early."""
+        for index, start in enumerate(self.plan.devices):
+            if self._cancel.is_set():
+                break
+            result = self.check(start)
+            with self._lock:
+                self._verdicts.append(result)
+            if self._on_verdict is not None:
+                self._on_verdict(index, result)
+        return self.verdicts
+
+    def start(self) -> None:
+        """Run on a thread named ``algodesk-preflight``."""
+        if self._thread is not None:
+            raise RuntimeError("a preflight runs once")
+        self._thread = threading.Thread(target=self.run, name="algodesk-preflight", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; returns whether it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def stop(self) -> None:
+        """Cancel: break off the request in progress and return once the thread has ended."""
+        self._cancel.set()
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current.abort()
+        self.wait(_STOP_TIMEOUT)
+
+    def check(self, start: DeviceStart) -> DeviceVerdict:
+        """One device's verdict."""
+        target = start.target
+        values = device.config_values(start.stage1_config)
+        protocol = device.effective(values, "prov.download.method") or "tftp"
+        try:
+            server = stage_two_server(values)
+        except ValueError as error:
+            failure = ServerFailure(Failure.SERVER_ERROR, str(error))
+            return verdict(
+                target,
+                None,
+                (),
+                failure=failure,
+                protocol=protocol,
+                firmware_known=bool(start.firmware),
+            )
+        evidence = [f"server: {server.where}" + (f" as {server.user}" if server.user else "")]
+        tls = self._tls_report(server) if server.method == "https" else None
+        if isinstance(tls, ServerFailure):
+            return verdict(
+                target,
+                None,
+                (),
+                failure=tls,
+                protocol=server.method,
+                firmware_known=bool(start.firmware),
+                evidence=evidence,
+            )
+        if tls is not None:
+            evidence.extend(tls.evidence())
+            if tls.failure is not None:
+                return verdict(
+                    target,
+                    None,
+                    (),
+                    failure=tls.failure,
+                    protocol=server.method,
+                    firmware_known=bool(start.firmware),
+                    evidence=evidence,
+                )
+        try:
+            fetcher = make_fetcher(server, self.plan.password, self.plan, self._cancel)
+        except ServerFailure as failure:
+            return verdict(
+                target,
+                None,
+                (),
+                failure=failure,
+                protocol=server.method,
+                firmware_known=bool(start.firmware),
+                evidence=evidence,
+            )
+        with self._lock:
+            self._current = fetcher
+        recorder = Recorder(fetcher, server, self._cancel)
+        state = DeviceState(
+            mac=target.device_mac,
+            product=target.product,
+            firmware=start.firmware,
+            applied_config=start.stage1_config,
+            partial=device.partial_enabled(values),
+            protocol=server.method,
+        )
+        try:
+            result = self._boot(state, recorder)
+        finally:
+            with self._lock:
+                self._current = None
+            fetcher.close()
+        return verdict(
+            target,
+            result,
+            recorder.records,
+            failure=recorder.failure,
+            protocol=server.method,
+            firmware_known=bool(start.firmware),
+            evidence=evidence,
+        )
+
+    def _boot(self, state: DeviceState, recorder: Recorder) -> SimulationResult | None:
+        probe = None if self.plan.full else recorder.probe
+        trace = run(state, recorder.fetch, MAX_BOOTS, probe)
+        while True:
+            try:
+                step = next(trace)
+            except StopIteration as stop:
+                result: SimulationResult = stop.value
+                return result
+            if (
+                step.kind is StepKind.DECISION
+                and step.file
+                and (device.request_step(step.file) is device.Step.CONFIG)
+            ):
+                recorder.applied(step.file)
+
+    def _tls_report(self, server: StageTwoServer) -> TlsReport | ServerFailure:
+        # Once per server: every device meets the same certificate.
+        if server not in self._tls:
+            try:
+                self._tls[server] = inspect(
+                    server.host,
+                    server.port,
+                    self.plan.ca_file or None,
+                    validate=server.validate_cert,
+                    timeout=self.plan.timeout,
+                )
+            except ServerFailure as failure:
+                self._tls[server] = failure
+        return self._tls[server]
+
+
+def plan_devices(
+    targets: Sequence[Target],
+    stage1_files: Mapping[str, bytes],
+    fallback: bytes,
+    firmware: Mapping[str, str],
+) -> tuple[DeviceStart, ...]:
+    """Each target with the stage-1 config it gets on the bench (its own file, else its
+    product's generic one, else ``fallback``) and its current firmware ('' = unknown)."""
+    starts = []
+    for target in targets:
+        config = stage1_files.get(names.device_name(target.mac)) if target.mac else None
+        if config is None:
+            config = stage1_files.get(names.generic_name(target.product), fallback)
+        starts.append(DeviceStart(target, config, firmware.get(target.product, "")))
+    return tuple(starts)
+
+
+__all__ = [
+    "DeviceStart",
+    "Preflight",
+    "PreflightPlan",
+    "Recorder",
+    "StageTwoServer",
+    "plan_devices",
+    "stage_two_server",
+]
