@@ -20,6 +20,10 @@ OFFER_HOLD = 60.0
 CONFLICT_HOLD = 600.0
 """Seconds an address found in use (ping answered, DECLINE) is kept out of the pool."""
 
+DECLINED_SHARE = 4
+"""At most 1/DECLINED_SHARE of the pool (at least one address) is held out on clients' word
+(DECLINE): a client may be wrong or spoofed, and must not be able to empty the pool."""
+
 
 class AddressPool:
     """Address choice for the bench DHCP server (no I/O; the clock is injectable)."""
@@ -32,6 +36,7 @@ class AddressPool:
         self._clock = clock
         self._offers: dict[str, tuple[str, float]] = {}
         self._conflicts: dict[str, float] = {}
+        self._declined: dict[str, float] = {}  # ip -> until, oldest first
         self._reserved_by_ip = {ip: mac for mac, ip in settings.reservations.items()}
 
     def usable(self, ip: str, mac: str) -> bool:
@@ -44,7 +49,7 @@ class AddressPool:
             return False
         if reserved_for is None and not settings.in_pool(ip):
             return False
-        if self._conflicts.get(ip, 0.0) > now:
+        if self._conflicts.get(ip, 0.0) > now or self._declined.get(ip, 0.0) > now:
             return False
         holder = self._leases.holder(ip)
         if holder is not None and holder.mac != mac and holder.active(now):
@@ -113,9 +118,23 @@ class AddressPool:
         """Keep ``ip`` out of the pool for a while: something else uses it."""
         self._conflicts[ip] = self._clock() + CONFLICT_HOLD
 
+    def mark_declined(self, ip: str) -> None:
+        """Keep ``ip`` out of the pool for a while on a client's word.
+
+        When such holds would pass their share of the pool, the oldest one ends first.
+        """
+        now = self._clock()
+        self._declined = {held: until for held, until in self._declined.items() if until > now}
+        self._declined.pop(ip, None)
+        limit = max(1, self._settings.pool_size // DECLINED_SHARE)
+        while len(self._declined) >= limit:
+            del self._declined[next(iter(self._declined))]
+        self._declined[ip] = now + CONFLICT_HOLD
+
     def in_conflict(self, ip: str) -> bool:
         """Whether ``ip`` is being kept out of the pool."""
-        return self._conflicts.get(ip, 0.0) > self._clock()
+        now = self._clock()
+        return self._conflicts.get(ip, 0.0) > now or self._declined.get(ip, 0.0) > now
 
     def _sweep(self) -> None:
         """Forget expired offers and conflicts so the tables stay small."""

@@ -157,7 +157,10 @@ class DhcpResponder:
                 self._pinging.add(ip)
                 return [PingCheck(ip, packet, peer)]
             return [self._reply(packet, MessageType.OFFER, ip)]
-        self._notice(
+        # Once per MAC: a device retries DISCOVER every few seconds, a flood every microsecond.
+        self._report_once(
+            "exhausted",
+            mac,
             "warning",
             "dhcp-pool-exhausted",
             f"no free address to offer {format_mac(mac)}: enlarge the pool",
@@ -206,10 +209,23 @@ class DhcpResponder:
         ip = packet.ip_option(Option.REQUESTED_IP)
         if packet.ip_option(Option.SERVER_ID) != self.settings.server_address or ip is None:
             return []
-        self.pool.mark_conflict(ip)
-        self.pool.drop_offer(mac)
         lease = self.leases.by_mac(mac)
-        if lease is not None and lease.ip == ip:
+        leased = lease is not None and lease.ip == ip
+        if not leased and self.pool.offered(mac) != ip:
+            # RFC 2131 §4.3.3: a client declines the address it was given. Anyone else's
+            # DECLINE would let one spoofed packet take a device's lease or empty the pool.
+            self._report_once(
+                "decline-ignored",
+                mac,
+                "info",
+                "dhcp-decline-ignored",
+                f"ignored a DECLINE of {ip} from {format_mac(mac)}: not offered or leased to it",
+                peer,
+            )
+            return []
+        self.pool.mark_declined(ip)
+        self.pool.drop_offer(mac)
+        if leased:
             self.leases.forget(mac)
         self._notice(
             "warning",
