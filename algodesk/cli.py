@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "algodesk.commands.notify",
     "algodesk.commands.profile",
     "algodesk.commands.preflight",
+    "algodesk.commands.history",
     "algodesk.commands.tftp_worker",
 )
 

@@ -26,9 +26,10 @@ def data_dir() -> Path:
     return DATA
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty algodesk home (config, data, logs) for one test."""
+    """An empty algodesk home (config, data, logs) for every test: what a test runs (``serve``
+    keeps history, DHCP keeps leases, in subprocesses too) never touches the user's folders."""
     monkeypatch.setenv("ALGODESK_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
 

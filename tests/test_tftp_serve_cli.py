@@ -82,7 +82,7 @@ def test_human_lines_and_summary_on_sigint(root: Path) -> None:
     assert f"done algop8188.conf: {size} bytes" in text
     assert "algo" not in text.replace("algop", "").replace("algodesk", "")  # no file contents
     assert rest[-1] == (
-        f"summary: 1 devices, 1 files, {size} bytes in 1 transfers (0 failed, 0 refused)"
+        f"summary: 1 device, 1 file, {size} bytes in 1 transfer (0 failed, 0 refused)"
     )
     assert any("tftp stopped" in line for line in rest)
 
@@ -112,7 +112,7 @@ def test_ctrl_c_to_the_whole_process_group_stops_cleanly(root: Path) -> None:
             process.wait(STARTUP_SECONDS)
     assert process.returncode == 0, err
     assert "Traceback" not in err and "Fatal" not in err, err
-    assert out.splitlines()[-1].startswith("summary: 1 devices, 1 files")
+    assert out.splitlines()[-1].startswith("summary: 1 device, 1 file")
 
 
 def test_json_lines(root: Path) -> None:

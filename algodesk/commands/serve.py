@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from algodesk.commands import CommandError
+from algodesk.commands.history import open_history
 from algodesk.commands.profile import add_password_stdin, serving_files
 from algodesk.core import events as ev
 from algodesk.core.masking import mask_fields, mask_secrets
+from algodesk.core.names import MacError, format_mac
 from algodesk.core.syslog_parse import SEVERITY_NAMES
+from algodesk.core.tracker import Tracker
+from algodesk.core.wording import count
 from algodesk.services import paths
 from algodesk.services.dhcp import (
     DhcpServer,
@@ -25,6 +29,7 @@ from algodesk.services.dhcp import (
     parse_pool,
 )
 from algodesk.services.errors import ServerStartError
+from algodesk.services.history import HistoryStore, RunRecording
 from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp import TftpServer, TftpSettings, TftpStats
 
@@ -59,6 +64,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--no-auto-md5", action="store_true", help="do not generate missing .md5 files")
     p.add_argument("--progress", action="store_true", help="also print progress lines")
+    p.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not keep this run in the history (kept by default, as the app does; "
+        "read it with `algodesk history`)",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -96,7 +107,11 @@ def register(subparsers: Any) -> None:
 
 
 class EventPrinter:
-    """Prints events as they come, from any thread, one whole line at a time."""
+    """Prints events as they come, from any thread, one whole line at a time.
+
+    It folds them into a tracker as the Live page does, so a line names the device's MAC once
+    known (from a file name or a DHCP lease) and the summary counts devices as the window does.
+    """
 
     def __init__(self, out: TextIO, err: TextIO, *, as_json: bool, progress: bool) -> None:
         self._out = out
@@ -104,9 +119,14 @@ class EventPrinter:
         self._json = as_json
         self._progress = progress
         self._lock = threading.Lock()
+        self._tracker = Tracker()
 
     def __call__(self, event: ev.Event) -> None:
         """The sink: format ``event`` and print it."""
+        with self._lock:
+            self._tracker.apply(event)
+            self._tracker.take_changes()  # nobody reads them: keep memory flat
+            mac = self._mac(event)
         if self._json:
             self._write(self._out, json.dumps(mask_fields(event.to_dict())))
             return
@@ -117,23 +137,56 @@ class EventPrinter:
             lines = [f"error: {event.message}"] + [f"  - {fix}" for fix in event.remedies]
             self._write(self._err, "\n".join(lines))
             return
-        self._write(self._out, f"{stamp} {mask_secrets(describe(event))}")
+        line = describe(event)
+        peer = _peer(event.client) if isinstance(event, _DEVICE_EVENTS) else ""
+        if mac and line.startswith(peer):
+            line = f"{peer} {mac}{line[len(peer) :]}"
+        self._write(self._out, f"{stamp} {mask_secrets(line)}")
 
-    def summary(self, stats: TftpStats) -> None:
-        """Print the closing summary."""
+    def _mac(self, event: ev.Event) -> str:
+        """The MAC of the device an event comes from, when the tracker knows it for certain."""
+        if not isinstance(event, _DEVICE_EVENTS):
+            return ""
+        device = self._tracker.device_for_ip(event.client[0])
+        if device is None or not device.mac:
+            return ""
+        try:
+            return format_mac(device.mac)
+        except MacError:
+            return device.mac
+
+    def summary(self, stats: TftpStats, run_id: int | None = None) -> None:
+        """Print the closing summary (devices counted as the Live page counts them)."""
+        with self._lock:
+            devices = self._tracker.counts()[0]
         if self._json:
-            self._write(self._out, json.dumps({"event": "summary", **_stats_dict(stats)}))
+            fields = {**_stats_dict(stats), "devices": devices, "history_run": run_id}
+            self._write(self._out, json.dumps({"event": "summary", **fields}))
             return
+        if run_id is not None:
+            self._write(self._out, f"history: run {run_id} (algodesk history show {run_id})")
         self._write(
             self._out,
-            f"summary: {stats.devices} devices, {stats.files} files, {stats.bytes_sent} bytes "
-            f"in {stats.done} transfers ({stats.failed} failed, {stats.refused} refused)",
+            f"summary: {count(devices, 'device')}, {count(stats.files, 'file')}, "
+            f"{count(stats.bytes_sent, 'byte')} in {count(stats.done, 'transfer')} "
+            f"({stats.failed} failed, {stats.refused} refused)",
         )
 
     def _write(self, stream: TextIO, line: str) -> None:
         with self._lock:
             stream.write(line + "\n")
             stream.flush()
+
+
+_DEVICE_EVENTS = (
+    ev.RequestReceived,
+    ev.RequestRefused,
+    ev.TransferStarted,
+    ev.TransferProgress,
+    ev.TransferFinished,
+    ev.TransferFailed,
+    ev.SyslogLine,
+)
 
 
 def _stats_dict(stats: TftpStats) -> dict[str, int]:
@@ -223,10 +276,21 @@ def run_serve(args: argparse.Namespace) -> int:
         else None
     )
     printer = EventPrinter(sys.stdout, sys.stderr, as_json=args.json, progress=args.progress)
-    server = TftpServer(folder, args.bind, args.port, sink=printer, settings=settings)
+    history: HistoryStore | None = None
+    recording: RunRecording | None = None  # opened once the options are known to be good
+
+    def sink(event: ev.Event) -> None:
+        if recording is not None:
+            recording.record(event)
+        printer(event)
+
+    server = TftpServer(folder, args.bind, args.port, sink=sink, settings=settings)
     if stage1 is not None:
         stage1.install(server)
-    companions = _companions(args, printer)
+    companions = _companions(args, sink)
+    if not args.no_history:
+        history = open_history(sys.stderr)
+        recording = RunRecording(history) if history is not None else None
     # The handler only flips a flag: taking a lock (Event.set) inside a signal handler can
     # deadlock against the main thread holding that same lock.
     stop_requested: list[int] = []
@@ -236,6 +300,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         try:
             server.start()
+            if recording is not None:
+                recording.open(str(folder or ""), server.address, server.port)
             for companion in companions:
                 companion.start()
         except ServerStartError:
@@ -246,9 +312,14 @@ def run_serve(args: argparse.Namespace) -> int:
         for companion in reversed(companions):
             companion.stop()
         server.stop()
+        run_id = recording.run_id if recording is not None else None
+        if recording is not None:
+            recording.close()
+        if history is not None:
+            history.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    printer.summary(server.stats())
+    printer.summary(server.stats(), run_id)
     return 0
 
 

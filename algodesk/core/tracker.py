@@ -61,6 +61,7 @@ __all__ = [
     "TimelineEntry",
     "TrackedDevice",
     "Tracker",
+    "replay",
     "settle_all",
 ]
 
@@ -463,3 +464,14 @@ class Tracker:
 def settle_all(tracker: Tracker) -> None:
     """Settle every device (after replaying a finished run)."""
     tracker.tick(math.inf)
+
+
+def replay(events: Iterable[Event], fetch: Fetcher | None = None) -> Tracker:
+    """A fresh tracker fed a finished run's ``events``, every device settled (its final state).
+
+    The Live page opening a stored run and ``algodesk history`` both read runs through this.
+    """
+    tracker = Tracker(fetch)
+    tracker.apply_all(events)
+    settle_all(tracker)
+    return tracker

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.core.events import Event
-from algodesk.core.tracker import TrackedDevice, Tracker, settle_all
+from algodesk.core.tracker import TrackedDevice, replay
 from algodesk.ui.live.device_details import DeviceDetails
 from algodesk.ui.live.device_model import Column, DeviceTableModel
 from algodesk.ui.live.feed import LiveFeed
@@ -113,9 +113,7 @@ class LivePage(QWidget):
             self._run_devices = None
             self._show_models(self._feed.devices, self._feed.timeline)
             return
-        tracker = Tracker()
-        tracker.apply_all(self._loader(run_id))
-        settle_all(tracker)
+        tracker = replay(self._loader(run_id))
         model = DeviceTableModel(self)
         model.apply(tracker.take_changes())
         self._run_devices = model
