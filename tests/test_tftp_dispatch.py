@@ -1,19 +1,15 @@
-"""Requests spread over worker engines (dispatch.Balancer), the load board and busy-polling."""
+"""Requests spread over worker engines (dispatch.Balancer) and the channel that carries them."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from algodesk.core import events as ev
-from algodesk.services.tftp import TftpSettings, busypoll
-from algodesk.services.tftp.busypoll import BusyPoll
 from algodesk.services.tftp.workers import dispatch
-from tests.tftp_helpers import RawClient, request, running_server
+from tests.tftp_helpers import request
 
 RRQ = request(1, "algop8186.conf")
 
@@ -22,9 +18,20 @@ def _client(port: int) -> tuple[str, int]:
     return ("127.0.0.1", port)
 
 
-def _finished(port: int) -> ev.TransferFinished:
+def _started(tid: int, port: int) -> ev.TransferStarted:
+    return ev.TransferStarted(
+        transfer_id=tid,
+        client=_client(port),
+        requested="algop8186.conf",
+        served="algop8186.conf",
+        source=ev.Source.DISK,
+        size=10,
+    )
+
+
+def _finished(tid: int, port: int) -> ev.TransferFinished:
     return ev.TransferFinished(
-        transfer_id=1,
+        transfer_id=tid,
         client=_client(port),
         served="algop8186.conf",
         bytes_sent=10,
@@ -33,48 +40,82 @@ def _finished(port: int) -> ev.TransferFinished:
     )
 
 
+def _serve(balancer: dispatch.Balancer, tid: int, port: int) -> int:
+    """A request from ``port`` placed, started as transfer ``tid`` and answered."""
+    worker = balancer.choose(_client(port))
+    assert worker is not None
+    balancer.observe(worker, _started(tid, port))
+    balancer.answered(worker, _client(port))
+    return worker
+
+
 def test_ten_clients_are_split_five_and_five() -> None:
     balancer = dispatch.Balancer(2)
-    chosen = [balancer.choose(RRQ, _client(40000 + i)) for i in range(10)]
+    chosen = [_serve(balancer, i, 40000 + i) for i in range(10)]
     assert sorted(chosen.count(w) for w in (0, 1)) == [5, 5]
     assert balancer.load == [5, 5]
 
 
-def test_a_repeated_request_reaches_the_same_worker_and_counts_once() -> None:
+def test_a_repeated_request_reaches_the_same_worker_until_it_is_answered() -> None:
     balancer = dispatch.Balancer(3)
-    first = balancer.choose(RRQ, _client(40000))
-    assert [balancer.choose(RRQ, _client(40000)) for _ in range(3)] == [first] * 3
+    first = _serve(balancer, 1, 40000)
+    assert [balancer.choose(_client(40000)) for _ in range(3)] == [first] * 3
+    for _ in range(3):  # the repeats are answered by resending, no new transfer
+        balancer.answered(first, _client(40000))
     assert sum(balancer.load) == 1
 
 
 def test_an_ended_transfer_frees_its_worker() -> None:
     balancer = dispatch.Balancer(2)
-    assert balancer.choose(RRQ, _client(1)) == 0
-    assert balancer.choose(RRQ, _client(2)) == 1
-    assert balancer.choose(RRQ, _client(3)) == 0
-    balancer.observe(_finished(2))
+    assert [_serve(balancer, tid, tid) for tid in (1, 2, 3)] == [0, 1, 0]
+    balancer.observe(1, _finished(2, 2))
     assert balancer.load == [2, 0]
-    assert balancer.choose(RRQ, _client(4)) == 1
-    refused = ev.RequestRefused(
-        client=_client(1), filename="x", reason=ev.RefusalReason.NOT_FOUND, detail="no"
-    )
-    balancer.observe(refused)
-    assert balancer.load == [1, 1]
+    assert _serve(balancer, 4, 4) == 1
+    refused = balancer.choose(_client(5))  # a request the worker refuses: answered, no start
+    assert refused == 1
+    balancer.answered(1, _client(5))
+    assert balancer.load == [2, 1]
 
 
-def test_datagrams_that_are_not_requests_do_not_count() -> None:
+def test_two_transfers_of_one_client_port_both_count() -> None:
+    # Keyed by the client's address, the second transfer used to be lost: the first one's end
+    # freed the client and its worker counted nothing while the second still ran.
     balancer = dispatch.Balancer(2)
-    balancer.choose(b"\x00\x04\x00\x01", _client(5))  # a stray ACK to the server's port
-    balancer.choose(b"junk", _client(6))
+    worker = _serve(balancer, 1, 7000)
+    assert _serve(balancer, 2, 7000) == worker
+    balancer.observe(worker, _finished(1, 7000))
+    assert balancer.load[worker] == 1
+    assert balancer.choose(_client(7000)) == worker  # still routed to its transfer
+    balancer.observe(worker, _finished(2, 7000))
+    balancer.answered(worker, _client(7000))
     assert balancer.load == [0, 0]
 
 
-def test_a_request_that_could_not_be_forwarded_is_forgotten() -> None:
+def test_a_datagram_that_could_not_be_forwarded_is_taken_back_alone() -> None:
     balancer = dispatch.Balancer(2)
-    balancer.choose(RRQ, _client(7))
+    worker = _serve(balancer, 1, 7)
+    assert balancer.choose(_client(7)) == worker  # e.g. an ERROR from the client, to our port
+    balancer.undo(_client(7))  # its worker's queue was full
+    assert balancer.load[worker] == 1  # the running transfer still counts...
+    assert balancer.choose(_client(7)) == worker  # ...and still owns the client
     balancer.undo(_client(7))
+    balancer.observe(worker, _finished(1, 7))
     assert balancer.load == [0, 0]
-    assert balancer.choose(RRQ, _client(8)) == 0
+
+
+def test_a_lost_worker_gets_nothing_and_gives_back_its_transfers() -> None:
+    balancer = dispatch.Balancer(2)
+    assert [_serve(balancer, tid, tid) for tid in (1, 2, 3)] == [0, 1, 0]
+    balancer.observe(
+        0,
+        ev.TransferProgress(transfer_id=3, client=_client(3), served="x", bytes_sent=512, size=10),
+    )
+    lost = balancer.lose(0)
+    assert sorted((start.transfer_id, sent) for start, sent in lost) == [(1, 0), (3, 512)]
+    assert balancer.load == [0, 1] and balancer.serving == 1
+    assert {balancer.choose(_client(port)) for port in (1, 3, 9)} == {1}
+    balancer.lose(1)
+    assert balancer.choose(_client(10)) is None
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="AF_UNIX datagram pairs")
@@ -91,117 +132,3 @@ def test_forwarded_datagrams_arrive_whole_with_sender_and_local_address() -> Non
         (data, sender, local), in_flight, commands = second
         assert (data, sender[:2], local, in_flight, commands) == (big, ("::1", 7), "::1", 0, 2)
         assert dispatch.receive_forwarded(child) is None  # nothing more: no blocking
-
-
-@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="Linux memfd")
-def test_the_load_board_sums_every_worker() -> None:
-    from algodesk.services.tftp.workers.loadboard import LoadBoard
-
-    fd = LoadBoard.create()
-    try:
-        first, second = LoadBoard(fd, 0), LoadBoard(fd, 1)
-        first.publish(1)
-        assert second.total() == 1
-        second.publish(300)  # capped, never wraps to a small number
-        assert first.total() == 256
-        second.publish(0)
-        assert first.total() == 1
-        first.close()
-        second.close()
-    finally:
-        os.close(fd)
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        self.now += 0.00005  # each look at the clock: 50 us later
-        return self.now
-
-
-def test_busy_polling_returns_what_arrives_within_the_spin() -> None:
-    clock = _Clock()
-    spinner = BusyPoll(0.0002, clock=clock)
-    answers = iter([[], [], [(5, 1)]])
-    assert spinner.spin(lambda _t: next(answers), clock.now) == [(5, 1)]
-    assert spinner.credit == busypoll.CREDIT
-
-
-def test_busy_polling_not_while_another_worker_has_a_transfer() -> None:
-    calls: list[float] = []
-
-    class Busy:
-        def total(self) -> int:
-            return 2  # this worker's transfer and another worker's
-
-    spinner = BusyPoll(0.0002, Busy(), clock=_Clock())  # type: ignore[arg-type]
-    assert spinner.spin(lambda t: calls.append(t) or [], 0.0) == []
-    assert calls == []
-
-
-def test_busy_polling_that_finds_nothing_backs_off_and_probes_again() -> None:
-    clock = _Clock()
-    spinner = BusyPoll(0.0002, clock=clock)
-    polls: list[float] = []
-
-    def nothing(timeout: float) -> list[tuple[int, int]]:
-        polls.append(timeout)
-        return []
-
-    misses = 0
-    while spinner.credit > 0:
-        assert spinner.spin(nothing, clock.now) == []
-        misses += 1
-    assert misses == busypoll.CREDIT // busypoll.MISS
-    spun = len(polls)
-    # Out of credit: the next PROBE - 1 waits sleep at once, without a single poll(0).
-    for _ in range(busypoll.PROBE - 1):
-        assert spinner.spin(nothing, clock.now) == []
-    assert len(polls) == spun
-    assert spinner.spin(nothing, clock.now) == []  # the probe is granted here...
-    assert spinner.credit == 1
-    assert spinner.spin(nothing, clock.now) == []  # ...and spent on the next wait
-    assert len(polls) > spun
-
-
-def test_busy_polling_can_be_turned_off() -> None:
-    spinner = BusyPoll(0.0, clock=_Clock())
-    assert spinner.spin(lambda _t: [(1, 1)], 0.0) == []
-
-
-def test_the_engine_busy_polls_only_with_a_single_transfer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "big.bin").write_bytes(os.urandom(100 * 512))
-    spins: list[float] = []
-    real = BusyPoll.spin
-
-    def counted(self: BusyPoll, poll: Any, now: float) -> Any:
-        spins.append(now)
-        return real(self, poll, now)
-
-    monkeypatch.setattr(BusyPoll, "spin", counted)
-    # In this process (workers=1), so the counting spin is the one the engine calls.
-    settings = TftpSettings(workers=1, busy_poll=0.0001)
-    with (
-        running_server(tmp_path, settings) as (server, _log),
-        RawClient(server.port) as first,
-        RawClient(server.port) as second,
-    ):
-        first.rrq("big.bin")
-        for block in range(1, 6):
-            assert first.recv().block == block
-            first.ack(block)
-        assert spins, "one transfer: the engine polls before it sleeps"
-        second.rrq("big.bin")
-        assert second.recv().block == 1
-        assert first.recv().block == 6
-        spins.clear()
-        for block in range(6, 11):
-            first.ack(block)
-            second.ack(block - 5)
-            assert first.recv().block == block + 1
-            assert second.recv().block == block - 4
-        assert not spins, "two transfers: the engine sleeps at once"

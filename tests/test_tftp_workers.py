@@ -4,8 +4,10 @@ behind one listening socket that the parent reads and balances (dispatch.py)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,16 @@ from algodesk.core import events as ev
 from algodesk.services.errors import ServerStartError
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.services.tftp.workers import worker
-from tests.tftp_helpers import DATA, ERROR, LOOPBACK, EventLog, RawClient, running_server
+from tests.tftp_helpers import (
+    DATA,
+    ERROR,
+    LOOPBACK,
+    EventLog,
+    RawClient,
+    Reply,
+    ack,
+    running_server,
+)
 
 pytestmark = pytest.mark.skipif(not worker.AVAILABLE, reason="worker processes are Linux's")
 
@@ -164,3 +175,133 @@ def test_200_simultaneous_transfers_through_the_workers(root: Path) -> None:
         assert all(received == FILES["file7.bin"] for received in data.values())
         stats = server.stats()
     assert (stats.done, stats.active, stats.failed) == (200, 0, 0)
+
+
+def _hold(port: int, source: str, name: str = "big.bin") -> tuple[RawClient, Reply]:
+    """A client whose transfer of ``name`` is held open (its first DATA not ACKed)."""
+    client = RawClient(port, source=source)
+    client.rrq(name)
+    first = client.recv()
+    assert first.opcode == DATA
+    return client, first
+
+
+def _lost_notice(log: EventLog) -> ev.ServiceNotice:
+    notice = log.wait_until(lambda e: isinstance(e, ev.ServiceNotice) and e.code == "worker-lost")
+    assert isinstance(notice, ev.ServiceNotice)
+    return notice
+
+
+def test_a_killed_worker_is_noticed_and_the_others_serve_on(root: Path) -> None:
+    with running_server(root, WORKERS) as (server, log):
+        pids = server.worker_pids()
+        doomed, doomed_first = _hold(server.port, "127.0.0.2")  # worker 1 (idle first)
+        spared, spared_first = _hold(server.port, "127.0.0.3")  # worker 2
+        try:
+            os.kill(pids[0], signal.SIGKILL)  # a worker this test's server started
+            failed = log.wait_until(lambda e: isinstance(e, ev.TransferFailed))
+            assert isinstance(failed, ev.TransferFailed)
+            assert (failed.client[0], failed.reason) == ("127.0.0.2", "worker lost")
+            notice = _lost_notice(log)
+            assert f"PID {pids[0]}" in notice.message and "SIGKILL" in notice.message
+            assert "serving on with 1 of 2 workers" in notice.message
+            assert server.running
+            assert spared.finish(spared_first)[0] == (root / "big.bin").read_bytes()
+            for _ in range(4):  # no request goes to the dead worker any more
+                with RawClient(server.port) as client:
+                    assert client.fetch("file2.bin")[0] == FILES["file2.bin"]
+        finally:
+            doomed.close()
+            spared.close()
+        log.wait_for(ev.TransferFinished, 5)
+        stats = server.stats()
+        assert (stats.active, stats.done, stats.failed) == (0, 5, 1)
+    assert doomed_first.block == 1
+
+
+def test_a_worker_that_fails_outside_a_transfer_is_noticed(root: Path) -> None:
+    with running_server(root, WORKERS) as (server, log):
+        held, _first = _hold(server.port, "127.0.0.2")  # in worker 1
+        try:
+            # A message its engine cannot read: the engine fails outside any transfer.
+            server._pool._channels[0].send(b"not a forwarded datagram")  # type: ignore[union-attr]
+            failed = log.wait_until(lambda e: isinstance(e, ev.TransferFailed))
+            assert isinstance(failed, ev.TransferFailed) and failed.reason == "engine failed"
+            notice = _lost_notice(log)
+            assert "UnpicklingError" in notice.message
+            assert "serving on with 1 of 2 workers" in notice.message
+        finally:
+            held.close()
+        with RawClient(server.port) as client:
+            assert client.fetch("file3.bin")[0] == FILES["file3.bin"]
+
+
+def test_when_every_worker_is_lost_the_server_says_it_stopped(root: Path) -> None:
+    with running_server(root, WORKERS) as (server, log):
+        for pid in server.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        failed = log.wait_until(lambda e: isinstance(e, ev.ServerFailed))
+        assert isinstance(failed, ev.ServerFailed) and "server stopped" in failed.message
+        log.wait_for(ev.ServerStopped)
+        notices = [e for e in log.of(ev.ServiceNotice) if isinstance(e, ev.ServiceNotice)]
+        assert "no worker left, the server stops" in notices[-1].message
+        assert not server.running
+
+
+def test_max_transfers_holds_while_one_client_port_runs_two_transfers(root: Path) -> None:
+    settings = TftpSettings(workers=2, max_transfers=2, initial_timeout=0.5, max_timeout=1.0)
+    with running_server(root, settings) as (server, log):
+        with RawClient(server.port) as twice:
+            twice.rrq("file1.bin")
+            first = twice.recv()
+            small = twice.peer
+            twice.rrq("big.bin")  # a second file from the same port while the first runs
+            packet, big = twice.recv_raw()
+            assert packet[:4] == b"\x00\x03\x00\x01" and big != small
+            received = first.data
+            while len(received) < len(FILES["file1.bin"]):  # the first transfer ends
+                twice.send(ack(len(received) // 512), to=small)
+                packet, sender = twice.recv_raw()
+                if sender == small and int.from_bytes(packet[2:4]) == len(received) // 512 + 1:
+                    received += packet[4:]
+            twice.send(ack(len(received) // 512 + 1), to=small)
+            assert received == FILES["file1.bin"]
+            log.wait_for(ev.TransferFinished)
+            # big.bin still runs: one more transfer may start, not two.
+            second, _ = _hold(server.port, "127.0.0.2")
+            with second, RawClient(server.port, source="127.0.0.3") as third:
+                third.rrq("file2.bin")
+                reply = third.recv()
+    assert (reply.opcode, reply.code) == (ERROR, 0)
+
+
+def test_stop_never_closes_what_the_dispatch_thread_still_reads(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The events thread is held inside the sink while the server stops; before, stop() closed
+    # the workers' pipes and the listener under it once its wait ran out.
+    monkeypatch.setattr(worker, "_STOP_TIMEOUT", 0.2)
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: errors.append(hook.exc_value))
+    release = threading.Event()
+    inside = threading.Event()
+
+    def sink(event: ev.Event) -> None:
+        if isinstance(event, ev.TransferFinished):
+            inside.set()
+            release.wait(10)
+
+    server = TftpServer(root, LOOPBACK, 0, sink=sink, settings=WORKERS)
+    server.start()
+    pool = server._pool
+    assert pool is not None
+    with RawClient(server.port) as client:
+        assert client.fetch("file4.bin")[0] == FILES["file4.bin"]
+    assert inside.wait(10)
+    server.stop()
+    release.set()
+    thread = pool._thread
+    assert thread is not None
+    thread.join(10)
+    assert not thread.is_alive()
+    assert errors == []

@@ -73,10 +73,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        default=0,
+        default=1,
         metavar="N",
-        help="engine processes behind the port (Linux; default 0: one per CPU, at most 4; "
-        "1: one thread)",
+        help="engine processes behind the port (Linux; default 1: one thread; "
+        "0: one per CPU, at most 4)",
     )
     extra = p.add_argument_group("bench DHCP and syslog (each off unless asked for)")
     extra.add_argument(

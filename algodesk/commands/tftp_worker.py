@@ -1,4 +1,4 @@
-"""``algodesk tftp-worker FD FD FD INDEX``: one TFTP engine worker process, started by the TFTP server.
+"""``algodesk tftp-worker FD FD``: one TFTP engine worker process, started by the TFTP server.
 
 A bundled app has no ``python -m``, so the server starts its workers through this command there.
 It is registered without help, so it stays out of the command list.
@@ -19,8 +19,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("fd", type=int, help="descriptor of the bound listening socket")
     p.add_argument("requests", type=int, help="descriptor of the request channel")
-    p.add_argument("board", type=int, help="descriptor of the load board")
-    p.add_argument("index", type=int, help="this worker's slot on the board")
     p.set_defaults(handler=run_worker)
 
 
@@ -28,4 +26,4 @@ def run_worker(args: argparse.Namespace) -> NoReturn:
     """Run the worker until the server tells it to stop; the process then exits."""
     from algodesk.services.tftp.workers import worker
 
-    worker.main([str(args.fd), str(args.requests), str(args.board), str(args.index)])
+    worker.main([str(args.fd), str(args.requests)])

@@ -24,7 +24,6 @@ from pathlib import Path
 from algodesk.core import events as ev
 from algodesk.core.events import RefusalReason, Sink
 from algodesk.services.tftp import packets
-from algodesk.services.tftp.busypoll import BusyPoll
 from algodesk.services.tftp.files import FileStore, Opened
 from algodesk.services.tftp.negotiate import negotiate
 from algodesk.services.tftp.paths import PathRefused
@@ -32,13 +31,13 @@ from algodesk.services.tftp.poller import Poller
 from algodesk.services.tftp.settings import TftpSettings
 from algodesk.services.tftp.sockets import (
     RECV_BUFFER,
+    Received,
     open_transfer_sockets,
     prepare_listener,
     receive_request,
 )
 from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
 from algodesk.services.tftp.workers.dispatch import receive_forwarded
-from algodesk.services.tftp.workers.loadboard import LoadBoard
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +97,8 @@ class Engine:
         sink: Sink,
         counters: Counters,
         requests: socket.socket | None = None,
-        board: LoadBoard | None = None,
         await_commands: Callable[[int], None] | None = None,
+        answered: Callable[[tuple[str, int]], None] | None = None,
         first_id: int = 1,
         id_step: int = 1,
     ) -> None:
@@ -108,9 +107,10 @@ class Engine:
         # A worker's engine reads the requests its parent forwards (dispatch.py) from here and
         # only sends on the listener (refusals leave from the server's port, as a lone engine's).
         self.requests = requests
-        self.board = board
-        # Called with a forwarded request's command count before it is answered (worker.py).
+        # Called with a forwarded request's command count before it is answered, and with its
+        # sender once it is (worker.py: the parent counts each worker's load from that).
         self.await_commands = await_commands
+        self.answered = answered
         self.store = store
         self.settings = settings
         self.root = root
@@ -165,19 +165,14 @@ class Engine:
         next_sweep = time.monotonic() + interval
         poll = self.poller.poll
         monotonic = time.monotonic
-        spinner = BusyPoll(self.settings.busy_poll, self.board)
+        ending = "server stopped"
         try:
-            now = monotonic()
             while not self.stopping.is_set():
-                # Asked only with a single transfer: with more, the call would be wasted work
-                # on the busiest path of the loop.
-                ready = spinner.spin(poll, now) if len(transfers) == 1 else []
-                if not ready:
-                    now = monotonic()
-                    wait = next_sweep - now
-                    if self.timers and self.timers[0][0] - now < wait:
-                        wait = self.timers[0][0] - now
-                    ready = poll(max(wait, 0.0))
+                now = monotonic()
+                wait = next_sweep - now
+                if self.timers and self.timers[0][0] - now < wait:
+                    wait = self.timers[0][0] - now
+                ready = poll(max(wait, 0.0))
                 now = monotonic()
                 for fd, _events in ready:
                     transfer = transfers.get(fd)
@@ -210,8 +205,11 @@ class Engine:
                 if now >= next_sweep:
                     self._sweep_progress()
                     next_sweep = now + interval
+        except BaseException:
+            ending = "engine failed"
+            raise
         finally:
-            self._shutdown()
+            self._shutdown(ending)
 
     def _schedule(self, transfer: Transfer) -> None:
         """Push the transfer's deadline; any older entry of the transfer goes stale."""
@@ -272,8 +270,16 @@ class Engine:
             received, in_flight, commands = forwarded
             if self.await_commands is not None:
                 self.await_commands(commands)
-        if received is None:
+            try:
+                self._on_received(received, now, in_flight)
+            finally:
+                if self.answered is not None:
+                    self.answered(received[1])
             return
+        if received is not None:
+            self._on_received(received, now, in_flight)
+
+    def _on_received(self, received: Received, now: float, in_flight: int) -> None:
         data, sender, local = received
         if len(data) >= 2 and data[0] == 0 and data[1] in _TRANSFER_OPCODES:
             # Packets of a transfer sent to the wrong port: an ERROR must never be answered,
@@ -388,8 +394,6 @@ class Engine:
             self.strangers[stranger.fileno()] = transfer
             self.poller.register(stranger.fileno())
         self.counters.active += 1
-        if self.board is not None:
-            self.board.publish(len(self.transfers))
         self.counters.devices.add(sender[0])
         md5 = ""
         if content.secret:
@@ -448,8 +452,6 @@ class Engine:
         transfer.close()
         self._release(record.opened, record.release_path)
         self.counters.active -= 1
-        if self.board is not None:
-            self.board.publish(len(self.transfers))
         return record
 
     def _release(self, opened: Opened, path: Path | None) -> None:
@@ -492,9 +494,9 @@ class Engine:
             )
         )
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, reason: str) -> None:
         for transfer in list(self.transfers.values()):
-            self._fail(transfer, "server stopped")
+            self._fail(transfer, reason)
         self.poller.close()
         self.listener.close()
         self.wake.close()

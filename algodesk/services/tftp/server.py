@@ -116,6 +116,11 @@ class TftpServer:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
+    def worker_pids(self) -> list[int]:
+        """The engine worker processes' ids (empty when the engine runs in this process)."""
+        pool = self._pool
+        return pool.pids if pool is not None else []
+
     def start(self) -> None:
         """Bind and start serving; raises ``ServerStartError`` when the port cannot be bound."""
         with self._lock:
@@ -183,7 +188,7 @@ class TftpServer:
 
     def _pool_ended(self, died: bool) -> None:
         if died:
-            message = "tftp: a worker process stopped"
+            message = "tftp: every engine worker stopped, so the server stopped"
             self._emit(
                 ev.ServerFailed(
                     service=SERVICE,

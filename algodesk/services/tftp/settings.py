@@ -38,14 +38,11 @@ class TftpSettings:
             place would (SIGBUS on Unix).
         cache_bytes: Bytes of files no transfer uses that stay cached for the next device.
         md5_limit: Largest file whose md5 is computed for the transfer-started event.
-        busy_poll: Seconds an engine keeps polling before it sleeps while the server has a
-            single transfer in flight: on a fast bench the next ACK usually comes within it and
-            is served without a sleeping thread's wake-up; spinning that finds nothing backs off
-            (``busypoll``). 0: off.
         workers: Engine processes behind the server's port (Linux): the parent reads the
             port and hands each request to the least-loaded worker (``worker``, ``dispatch``).
-            0 (the default) means one per CPU, at most ``worker.AUTO_MAX``; 1 serves from one
-            thread of this process, as every other platform does.
+            1 (the default) serves from one thread of this process, as every other platform
+            does: on a device-like bench one engine keeps up with the link (tests/bench/
+            tftp_fleet.py). 0 means one per CPU, at most ``worker.AUTO_MAX``.
     """
 
     max_blksize: int = 1468
@@ -63,8 +60,7 @@ class TftpSettings:
     mmap_threshold: int = 128 << 20
     cache_bytes: int = 64 << 20
     md5_limit: int = 8 << 20
-    workers: int = 0
-    busy_poll: float = 0.0002
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if not MIN_BLKSIZE <= self.max_blksize <= MAX_BLKSIZE:
@@ -77,7 +73,5 @@ class TftpSettings:
             raise ValueError("max_retries must be >= 0 and max_transfers >= 1")
         if not 0 <= self.workers <= 64:
             raise ValueError("workers must be 0..64")
-        if not 0 <= self.busy_poll <= 0.01:
-            raise ValueError("busy_poll must be 0..0.01 seconds")
         if self.progress_interval <= 0:
             raise ValueError("progress_interval must be positive")

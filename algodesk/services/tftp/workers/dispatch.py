@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import pickle
 import socket
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from algodesk.core import events as ev
-from algodesk.services.tftp import packets
 from algodesk.services.tftp.sockets import RECV_BUFFER, Received
 
 # Room for a burst of requests queued towards a busy worker.
 _PAIR_BUFFER = 1 << 20
-_REQUESTS = (packets.RRQ, packets.WRQ)
-_ENDINGS = (ev.TransferFinished, ev.TransferFailed, ev.RequestRefused)
 
 
 def request_pair() -> tuple[socket.socket, socket.socket]:
@@ -74,48 +71,128 @@ def _client(address: tuple[str, int]) -> tuple[str, int]:
     return (address[0], address[1])
 
 
-class Balancer:
-    """Chooses a worker for each datagram and follows the workers' events to know their load."""
+class _Route:
+    """What one client holds in its worker: datagrams not yet answered, transfers running."""
 
-    def __init__(self, workers: int, max_clients: int = 100_000) -> None:
+    __slots__ = ("converted", "pending", "running", "worker")
+
+    def __init__(self, worker: int) -> None:
+        self.worker = worker
+        self.pending = 0
+        self.running = 0
+        # A datagram that became a transfer: its "answered" follows and must not count again.
+        self.converted = 0
+
+    @property
+    def held(self) -> int:
+        return self.pending + self.running
+
+
+class Balancer:
+    """Chooses a worker for each datagram and follows the workers' frames to know their load.
+
+    A worker's load is exact, counted from what it tells: the datagrams forwarded to it that it
+    has not yet answered (``answered``) plus the transfers it started that have not ended, each
+    known by its server-wide number. A worker reports a datagram's transfer start before it says
+    the datagram was answered, so a start turns the client's oldest pending datagram into a
+    transfer. A client is sent back to the worker that holds anything of its (so a repeated
+    request reaches the transfer it repeats) for as long as it holds anything there, however
+    many transfers that is. A lost worker gets nothing more.
+    """
+
+    def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError("need at least one worker")
         self.load = [0] * workers
-        self._owner: dict[tuple[str, int], int] = {}
-        self._max_clients = max_clients
+        self.alive = [True] * workers
+        self._routes: dict[tuple[str, int], _Route] = {}
+        # transfer -> [worker, its start, bytes acknowledged so far]
+        self._running: dict[int, list[Any]] = {}
 
     @property
     def in_flight(self) -> int:
-        """Requests and transfers handed to the workers that have not ended."""
+        """Datagrams and transfers handed to the workers that have not ended."""
         return sum(self.load)
 
-    def choose(self, data: bytes, sender: tuple[str, int]) -> int:
-        """The worker for a datagram from ``sender``; a request counts towards its load."""
+    @property
+    def serving(self) -> int:
+        """Workers not lost."""
+        return sum(self.alive)
+
+    def choose(self, sender: tuple[str, int]) -> int | None:
+        """The worker for a datagram from ``sender`` (None: every worker is lost); it counts
+        towards that worker's load until the worker says it was answered."""
         client = _client(sender)
-        worker = self._owner.get(client)
-        if worker is not None:
-            return worker
-        load = self.load
-        worker = load.index(min(load))
-        if len(data) >= 2 and data[0] == 0 and data[1] in _REQUESTS:
-            if len(self._owner) >= self._max_clients:
-                # Only lost events could leave this many: start counting afresh.
-                self._owner.clear()
-                self.load = [0] * len(load)
-            self._owner[client] = worker
-            self.load[worker] += 1
-        return worker
+        route = self._routes.get(client)
+        if route is None:
+            candidates = [w for w, alive in enumerate(self.alive) if alive]
+            if not candidates:
+                return None
+            route = self._routes[client] = _Route(min(candidates, key=self.load.__getitem__))
+        route.pending += 1
+        self.load[route.worker] += 1
+        return route.worker
 
     def undo(self, sender: tuple[str, int]) -> None:
-        """The datagram ``choose`` placed could not be forwarded: forget it."""
-        self._end(_client(sender))
+        """The datagram ``choose`` placed could not be forwarded: take back that one count."""
+        route = self._routes.get(_client(sender))
+        if route is not None and route.pending:
+            route.pending -= 1
+            self._drop(_client(sender), route, 1)
 
-    def observe(self, event: ev.Event) -> None:
-        """A worker's event: a transfer or request that ended frees its worker."""
-        if isinstance(event, _ENDINGS):
-            self._end(event.client)
+    def answered(self, worker: int, sender: tuple[str, int]) -> None:
+        """``worker`` answered a forwarded datagram (a transfer it started was told before)."""
+        client = _client(sender)
+        route = self._routes.get(client)
+        if route is None or route.worker != worker:
+            return
+        if route.converted:
+            route.converted -= 1
+        elif route.pending:
+            route.pending -= 1
+            self._drop(client, route, 1)
 
-    def _end(self, client: tuple[str, int]) -> None:
-        worker = self._owner.pop(client, None)
-        if worker is not None:
-            self.load[worker] -= 1
+    def observe(self, worker: int, event: ev.Event) -> None:
+        """An event of ``worker``: a transfer started holds it, an ended one frees it."""
+        if isinstance(event, ev.TransferStarted):
+            client = _client(event.client)
+            route = self._routes.get(client)
+            if route is None or route.worker != worker:
+                return  # cannot be: the worker still holds the datagram that asked for it
+            if route.pending:
+                route.pending -= 1
+                route.converted += 1
+            else:
+                self.load[worker] += 1
+            route.running += 1
+            self._running[event.transfer_id] = [worker, event, 0]
+        elif isinstance(event, ev.TransferProgress):
+            held = self._running.get(event.transfer_id)
+            if held is not None:
+                held[2] = event.bytes_sent
+        elif isinstance(event, (ev.TransferFinished, ev.TransferFailed)):
+            held = self._running.pop(event.transfer_id, None)
+            if held is None:
+                return
+            client = _client(held[1].client)
+            route = self._routes.get(client)
+            if route is not None and route.running:
+                route.running -= 1
+                self._drop(client, route, 1)
+
+    def lose(self, worker: int) -> list[tuple[ev.TransferStarted, int]]:
+        """``worker`` is gone: it gets nothing more; returns its transfers that never ended,
+        each with the bytes it was last known to have sent."""
+        self.alive[worker] = False
+        lost = [(start, sent) for w, start, sent in self._running.values() if w == worker]
+        for start, _sent in lost:
+            del self._running[start.transfer_id]
+        for client in [c for c, route in self._routes.items() if route.worker == worker]:
+            del self._routes[client]
+        self.load[worker] = 0
+        return lost
+
+    def _drop(self, client: tuple[str, int], route: _Route, count: int) -> None:
+        self.load[route.worker] -= count
+        if not route.held and not route.converted:
+            del self._routes[client]

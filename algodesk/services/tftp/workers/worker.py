@@ -19,6 +19,7 @@ the app's main module in every worker.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import selectors
@@ -28,6 +29,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -38,15 +40,16 @@ from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.settings import TftpSettings
 from algodesk.services.tftp.sockets import prepare_listener, receive_request
 from algodesk.services.tftp.workers.dispatch import Balancer, forward, request_pair
-from algodesk.services.tftp.workers.loadboard import SLOTS, LoadBoard
 
 # Workers inherit descriptors (pass_fds) and connected transfer sockets are Linux's; the platform
 # the pool is built and measured on.
 AVAILABLE = sys.platform.startswith("linux")
 # On a bench the clients are elsewhere and each worker is a Python process (~21 MB resident):
-# one per CPU pays, but not beyond a few.
+# one per CPU, but not beyond a few.
 AUTO_MAX = 4
+MAX_WORKERS = 64
 _FRAME = struct.Struct("!I")
+log = logging.getLogger(__name__)
 _STOP_TIMEOUT = 5.0
 
 
@@ -56,7 +59,7 @@ def worker_count(setting: int) -> int:
         return 1
     if setting == 0:
         return max(1, min(os.cpu_count() or 1, AUTO_MAX))
-    return min(setting, SLOTS)
+    return min(setting, MAX_WORKERS)
 
 
 def _write_frame(stream: IO[bytes], message: object) -> None:
@@ -106,7 +109,9 @@ class WorkerPool:
     """The parent's side: worker processes, their commands and their events.
 
     On the events thread: ``on_begin`` first, ``on_event`` for every worker event, and ``on_end``
-    once every worker has exited, with True when that was not asked for (a worker died).
+    once every worker has exited, with True when that was not asked for. A worker that exits
+    while the server runs is lost at once: it gets no more requests, its transfers end as failed
+    events and a ``worker-lost`` notice says what happened; the others serve on.
     """
 
     def __init__(
@@ -126,11 +131,17 @@ class WorkerPool:
         self._pktinfo = False
         self._channels: list[socket.socket] = []
         self._commands = 0
+        self._failures: dict[int, str] = {}  # worker -> what it said before it exited
 
     @property
     def alive(self) -> bool:
         """Whether the events thread still runs (some worker has not exited)."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def pids(self) -> list[int]:
+        """The workers' process ids, in worker order (dead ones included)."""
+        return [process.pid for process in self._processes]
 
     def start(
         self,
@@ -148,15 +159,14 @@ class WorkerPool:
         """
         self._listener = listener
         self._pktinfo = prepare_listener(listener)
-        board = LoadBoard.create()
         try:
             for index in range(count):
                 channel, child = request_pair()
                 self._channels.append(channel)
                 with child:
-                    fds = (listener.fileno(), child.fileno(), board)
+                    fds = (listener.fileno(), child.fileno())
                     process = subprocess.Popen(
-                        [*_worker_argv(), *map(str, fds), str(index)],
+                        [*_worker_argv(), *map(str, fds)],
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         pass_fds=fds,
@@ -171,8 +181,6 @@ class WorkerPool:
         except BaseException:
             self.stop()
             raise
-        finally:
-            os.close(board)
         self._thread = threading.Thread(target=self._run, name="algodesk-tftp-dispatch")
         self._thread.start()
 
@@ -198,6 +206,7 @@ class WorkerPool:
                 if process.stdin is not None:
                     with contextlib.suppress(OSError, ValueError):
                         _write_frame(process.stdin, ("stop",))
+                    with contextlib.suppress(OSError, ValueError):
                         process.stdin.close()
         for process in self._processes:
             try:
@@ -205,8 +214,18 @@ class WorkerPool:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._thread is not None:
-            self._thread.join(_STOP_TIMEOUT)
+        thread = self._thread
+        if thread is None:
+            self._close()  # never started: nothing selects on them
+            return
+        # Every worker has exited, so the events thread reads their last events and ends; it
+        # closes what it selects on itself (``_run``), never while it may still select.
+        if thread is not threading.current_thread():
+            thread.join(_STOP_TIMEOUT)
+            if thread.is_alive():
+                log.warning("tftp: the dispatch thread is still busy; it closes when it ends")
+
+    def _close(self) -> None:
         for process in self._processes:
             if process.stdout is not None:
                 process.stdout.close()
@@ -217,54 +236,126 @@ class WorkerPool:
 
     def _run(self) -> None:
         """Forward requests to the workers and read their events until every worker is gone."""
-        self._on_begin()
+        try:
+            self._on_begin()
+            self._serve()
+        finally:
+            self._close()
+        with self._lock:
+            died = not self._stopping
+        self._on_end(died)
+
+    def _serve(self) -> None:
         listener = self._listener
         assert listener is not None
         listen_fd = listener.fileno()
         bound = listener.getsockname()[0]
         balancer = Balancer(len(self._processes))
-        buffers: dict[int, bytearray] = {}
+        readers: dict[int, int] = {}  # a worker's stdout -> the worker
+        buffers: list[bytearray] = []
         with selectors.DefaultSelector() as selector:
-            for process in self._processes:
+            for index, process in enumerate(self._processes):
                 assert process.stdout is not None
-                fd = process.stdout.fileno()
-                buffers[fd] = bytearray()
-                selector.register(fd, selectors.EVENT_READ)
+                readers[process.stdout.fileno()] = index
+                buffers.append(bytearray())
+                selector.register(process.stdout.fileno(), selectors.EVENT_READ)
             selector.register(listen_fd, selectors.EVENT_READ)
-            while buffers:
+            while readers:
                 for key, _mask in selector.select():
                     fd = int(key.fd)
                     if fd == listen_fd:
-                        received = receive_request(listener, self._pktinfo, bound)
-                        if received is not None:
-                            in_flight = balancer.in_flight
-                            chosen = balancer.choose(received[0], received[1])
-                            channel = self._channels[chosen]
-                            if not forward(channel, received, in_flight, self._commands):
-                                balancer.undo(received[1])
+                        self._forward(listener, bound, balancer)
                         continue
-                    chunk = os.read(fd, 1 << 16)
-                    if not chunk:
-                        selector.unregister(fd)
-                        del buffers[fd]
+                    index = readers[fd]
+                    try:
+                        chunk = os.read(fd, 1 << 16)
+                    except OSError:
+                        chunk = b""
+                    if chunk:
+                        buffers[index] += chunk
+                        self._dispatch(index, buffers[index], balancer)
                         continue
-                    buffer = buffers[fd]
-                    buffer += chunk
-                    self._dispatch(buffer, balancer)
-        with self._lock:
-            died = not self._stopping
-        self._on_end(died)
+                    selector.unregister(fd)
+                    del readers[fd]
+                    self._lose(index, balancer)
 
-    def _dispatch(self, buffer: bytearray, balancer: Balancer) -> None:
+    def _forward(self, listener: socket.socket, bound: str, balancer: Balancer) -> None:
+        received = receive_request(listener, self._pktinfo, bound)
+        if received is None:
+            return
+        in_flight = balancer.in_flight
+        chosen = balancer.choose(received[1])
+        if chosen is None:
+            return
+        if not forward(self._channels[chosen], received, in_flight, self._commands):
+            balancer.undo(received[1])
+
+    def _dispatch(self, index: int, buffer: bytearray, balancer: Balancer) -> None:
         while len(buffer) >= _FRAME.size:
             (size,) = _FRAME.unpack_from(buffer)
             end = _FRAME.size + size
             if len(buffer) < end:
                 return
-            event = pickle.loads(buffer[_FRAME.size : end])
+            message = pickle.loads(buffer[_FRAME.size : end])
             del buffer[:end]
-            balancer.observe(event)
-            self._on_event(event)
+            if isinstance(message, ev.Event):
+                balancer.observe(index, message)
+                self._on_event(message)
+            elif message[0] == "answered":
+                balancer.answered(index, message[1])
+            elif message[0] == "failed":
+                self._failures[index] = str(message[1])
+
+    def _lose(self, index: int, balancer: Balancer) -> None:
+        """Worker ``index`` closed its events: end what it left and say so if not asked."""
+        process = self._processes[index]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(_STOP_TIMEOUT)
+        with self._lock:
+            stopping = self._stopping
+        reason = "server stopped" if stopping else "worker lost"
+        now = time.time()
+        lost = balancer.lose(index)
+        for start, sent in lost:
+            self._on_event(
+                ev.TransferFailed(
+                    transfer_id=start.transfer_id,
+                    client=start.client,
+                    served=start.served,
+                    reason=reason,
+                    bytes_sent=sent,
+                    duration=max(0.0, now - start.time),
+                )
+            )
+        if stopping:
+            return
+        what = self._failures.get(index) or _exit_text(process.returncode)
+        serving, total = balancer.serving, len(self._processes)
+        then = (
+            f"serving on with {serving} of {total} workers"
+            if serving
+            else "no worker left, the server stops"
+        )
+        self._on_event(
+            ev.ServiceNotice(
+                service="tftp",
+                level="error",
+                code="worker-lost",
+                message=f"tftp: engine worker {index + 1} (PID {process.pid}) stopped ({what}); "
+                f"{len(lost)} transfers in it failed; {then}",
+            )
+        )
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "its events stopped"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 # ----- the worker's side ------------------------------------------------------------------------
@@ -330,9 +421,9 @@ def _apply(engine: Engine, virtual: VirtualFiles, command: tuple[Any, ...]) -> N
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Run one engine; the arguments are the descriptors of the listening socket, the request
-    channel and the load board, then the worker's index. Exits when the parent says stop or goes
-    away."""
+    """Run one engine; the arguments are the descriptors of the listening socket and the request
+    channel. Exits when the parent says stop or goes away, or (exit code 1, after a ``failed``
+    frame saying why) when the engine fails outside a transfer."""
     args = sys.argv[1:] if argv is None else argv
     # A signal meant for the server (a service manager's SIGTERM to the whole group, a Ctrl+C)
     # is the parent's to handle: it stops its workers itself (a stop command, or its end of
@@ -341,7 +432,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     listener = socket.socket(fileno=int(args[0]))
     requests = socket.socket(fileno=int(args[1]))
-    board = LoadBoard(int(args[2]), int(args[3]))
     listener.setblocking(False)
     requests.setblocking(False)
     commands, out = sys.stdin.buffer, sys.stdout.buffer
@@ -366,8 +456,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sink=lambda event: _write_frame(out, event),
         counters=Counters(),
         requests=requests,
-        board=board,
         await_commands=applied.wait,
+        answered=lambda sender: _write_frame(out, ("answered", sender)),
         first_id=first_id,
         id_step=id_step,
     )
@@ -378,12 +468,20 @@ def main(argv: list[str] | None = None) -> NoReturn:
     )
     control.daemon = True
     control.start()
-    engine.run()
+    code = 0
+    try:
+        engine.run()
+    except Exception as error:
+        # The parent tells what happened (its worker-lost notice) and serves on without us.
+        code = 1
+        with contextlib.suppress(OSError, ValueError):
+            _write_frame(out, ("failed", f"{type(error).__name__}: {error}"))
     waker.close()
-    out.flush()
+    with contextlib.suppress(OSError, ValueError):
+        out.flush()
     # Every socket is closed and every event written: the interpreter's teardown would only
     # delay the parent's stop() (tens of milliseconds on a loaded machine).
-    os._exit(0)
+    os._exit(code)
 
 
 if __name__ == "__main__":
