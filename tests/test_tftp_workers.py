@@ -250,28 +250,27 @@ def test_when_every_worker_is_lost_the_server_says_it_stopped(root: Path) -> Non
 
 def test_max_transfers_holds_while_one_client_port_runs_two_transfers(root: Path) -> None:
     settings = TftpSettings(workers=2, max_transfers=2, initial_timeout=0.5, max_timeout=1.0)
-    with running_server(root, settings) as (server, log):
-        with RawClient(server.port) as twice:
-            twice.rrq("file1.bin")
-            first = twice.recv()
-            small = twice.peer
-            twice.rrq("big.bin")  # a second file from the same port while the first runs
-            packet, big = twice.recv_raw()
-            assert packet[:4] == b"\x00\x03\x00\x01" and big != small
-            received = first.data
-            while len(received) < len(FILES["file1.bin"]):  # the first transfer ends
-                twice.send(ack(len(received) // 512), to=small)
-                packet, sender = twice.recv_raw()
-                if sender == small and int.from_bytes(packet[2:4]) == len(received) // 512 + 1:
-                    received += packet[4:]
-            twice.send(ack(len(received) // 512 + 1), to=small)
-            assert received == FILES["file1.bin"]
-            log.wait_for(ev.TransferFinished)
-            # big.bin still runs: one more transfer may start, not two.
-            second, _ = _hold(server.port, "127.0.0.2")
-            with second, RawClient(server.port, source="127.0.0.3") as third:
-                third.rrq("file2.bin")
-                reply = third.recv()
+    with running_server(root, settings) as (server, log), RawClient(server.port) as twice:
+        twice.rrq("file1.bin")
+        first = twice.recv()
+        small = twice.peer
+        twice.rrq("big.bin")  # a second file from the same port while the first runs
+        packet, big = twice.recv_raw()
+        assert packet[:4] == b"\x00\x03\x00\x01" and big != small
+        received = first.data
+        while len(received) < len(FILES["file1.bin"]):  # the first transfer ends
+            twice.send(ack(len(received) // 512), to=small)
+            packet, sender = twice.recv_raw()
+            if sender == small and int.from_bytes(packet[2:4]) == len(received) // 512 + 1:
+                received += packet[4:]
+        twice.send(ack(len(received) // 512 + 1), to=small)
+        assert received == FILES["file1.bin"]
+        log.wait_for(ev.TransferFinished)
+        # big.bin still runs: one more transfer may start, not two.
+        second, _ = _hold(server.port, "127.0.0.2")
+        with second, RawClient(server.port, source="127.0.0.3") as third:
+            third.rrq("file2.bin")
+            reply = third.recv()
     assert (reply.opcode, reply.code) == (ERROR, 0)
 
 
