@@ -140,8 +140,42 @@ class _ExitWhenShown(QObject):
         self._window.close()
 
 
-def main() -> int:
-    """Open the window and run until it closes; returns the exit code."""
+def open_bench(
+    window: MainWindow,
+    *,
+    folder: Path | None = None,
+    address: str | None = None,
+    port: int | None = None,
+    start: bool = False,
+) -> bool:
+    """Set the folder, address and port the command line gave, and (``start``) serve at once.
+
+    Returns whether the window is serving as asked (False, with a banner, when it cannot).
+    """
+    if folder is not None:
+        window.set_folder(str(folder))
+    if port is not None:
+        window.toolbar.port.setValue(port)
+    if address is not None:
+        window.toolbar.interfaces.choose("", address)
+        if window.toolbar.interfaces.current_address() != address:
+            window.banner.show_problem(
+                f"{address} is not an address of this computer",
+                "The app was told to serve on it (--bind).",
+                ("Choose an interface in the toolbar, or give --bind 0.0.0.0 for all of them.",),
+            )
+            return False
+    return window.start_serving() if start else True
+
+
+def main(
+    *,
+    folder: Path | None = None,
+    address: str | None = None,
+    port: int | None = None,
+    start: bool = False,
+) -> int:
+    """Open the window (serving ``folder`` at once with ``start``) and run until it closes."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("algodesk")
@@ -162,6 +196,7 @@ def main() -> int:
         handle = parts.window.windowHandle()
         if os.environ.get(EXIT_WHEN_SHOWN) == "1" and handle is not None:
             handle.installEventFilter(_ExitWhenShown(parts.window))
+        open_bench(parts.window, folder=folder, address=address, port=port, start=start)
         if parts.history_error:
             QMessageBox.warning(
                 parts.window,

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from algodesk import __version__, display
 from algodesk.commands import CommandError
@@ -40,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check this installation (window, TFTP on 127.0.0.1, keyring) and exit 0 or 1",
     )
+    window = parser.add_argument_group("the app (no COMMAND), e.g. on a bench PC at login")
+    window.add_argument(
+        "--folder", dest="app_folder", type=Path, metavar="DIR", help="open serving this folder"
+    )
+    window.add_argument("--port", dest="app_port", type=int, metavar="P", help="UDP port")
+    window.add_argument(
+        "--bind", dest="app_bind", metavar="ADDR", help="an address of this computer (0.0.0.0: all)"
+    )
+    window.add_argument(
+        "--start", dest="app_start", action="store_true", help="start serving at once"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -55,8 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from algodesk import selftest
 
         return selftest.run()
+    launch = (args.app_folder, args.app_port, args.app_bind)
     if args.command is None:
-        return _run_gui(parser)
+        if args.app_folder is not None and not args.app_folder.is_dir():
+            return _fail("", f"--folder: not a folder: {args.app_folder}")
+        if args.app_port is not None and not 0 <= args.app_port <= 65535:
+            return _fail("", f"--port must be 0..65535, not {args.app_port}")
+        return _run_gui(parser, args)
+    if any(value is not None for value in launch) or args.app_start:
+        return _fail("", "--folder, --port, --bind and --start open the app: give no COMMAND")
     try:
         code = int(args.handler(args) or 0)
         # Flushed here, not at exit, so that a reader that went away is seen below.
@@ -76,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(command: str, message: str) -> int:
-    print(f"algodesk {command}: error: {message}", file=sys.stderr)
+    print(f"algodesk{' ' if command else ''}{command}: error: {message}", file=sys.stderr)
     return 2
 
 
@@ -118,7 +137,7 @@ def _mask_log_records() -> None:
         logger.addHandler(handler)
 
 
-def _run_gui(parser: argparse.ArgumentParser) -> int:
+def _run_gui(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     problem = display.problem()
     if problem:
         print(f"algodesk: {problem}", file=sys.stderr)
@@ -136,4 +155,11 @@ def _run_gui(parser: argparse.ArgumentParser) -> int:
             raise
         print(f"algodesk: {message}", file=sys.stderr)
         return 2
-    return int(app.main())
+    return int(
+        app.main(
+            folder=args.app_folder,
+            address=args.app_bind,
+            port=args.app_port,
+            start=args.app_start,
+        )
+    )
