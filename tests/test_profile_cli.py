@@ -71,7 +71,10 @@ def test_create_list_show_delete(
             "name": "bench",
             "server": "https://algo@prov.example.com/algo/cfg",
             "products": "8186,8301",
-            "password": "none",
+            "password": "empty: user algo has no password, devices would log in without one",
+            "password_place": "empty",
+            "password_advice": "set one with `algodesk profile set-password bench`, or give "
+            "--allow-empty-password to serve/stage1 if the server takes none",
         }
     ]
     assert main(["profile", "show", "bench"]) == 0
@@ -244,3 +247,62 @@ def test_stage1_without_a_readable_password(
     assert main(["stage1", "--profile", "bench", "--out", str(tmp_path / "x")]) == 2
     assert "set-password" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_every_place_says_where_the_password_is(
+    home: Path,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert create() == 0
+    feed(monkeypatch, SECRET + "\n")
+    assert main(["profile", "set-password", "bench"]) == 0
+    capsys.readouterr()
+    assert main(["profile", "list"]) == 0
+    assert "password: in the keyring" in capsys.readouterr().out
+    # The keyring lost it (another machine, a wiped keyring): said, with what to do.
+    memory_keyring.entries.clear()
+    assert main(["profile", "show", "bench"]) == 0
+    captured = capsys.readouterr()
+    assert "password: missing: not in the keyring" in captured.out
+    assert "profile set-password bench" in captured.err
+    assert main(["stage1", "--profile", "bench", "--out", str(home / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "missing: not in the keyring" in err and "--password-stdin" in err
+
+
+def test_without_a_keyring_a_stored_flag_is_not_called_stored(
+    home: Path,
+    no_keyring: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert create() == 0
+    profile = home / "config" / "profiles" / "bench.json"
+    saved = json.loads(profile.read_text())
+    saved["has_password"] = True  # stored on a machine that had a keyring
+    profile.write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(["profile", "list"]) == 0
+    captured = capsys.readouterr()
+    assert "stored" not in captured.out
+    assert "missing: this computer has no usable keyring" in captured.out
+    assert "--password-stdin" in captured.err and "install a keyring" in captured.err
+
+
+def test_a_user_without_a_password_is_refused_unless_allowed(
+    home: Path, tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert create() == 0
+    capsys.readouterr()
+    assert main(["profile", "show", "bench"]) == 0
+    assert "warning: bench: password empty" in capsys.readouterr().err
+    out = tmp_path / "export"
+    assert main(["stage1", "--profile", "bench", "--out", str(out)]) == 2
+    assert "--allow-empty-password" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["serve", "--profile", "bench", "--port", "0"]) == 2
+    assert "--allow-empty-password" in capsys.readouterr().err
+    code = main(["stage1", "--profile", "bench", "--out", str(out), "--allow-empty-password"])
+    assert code == 0
+    assert b"prov.auth.pwd = \n" in (out / "algop8186.conf").read_bytes()

@@ -305,3 +305,33 @@ def test_no_keyring_is_said_once_and_the_password_kept_in_memory(
     assert credentials.get_password("first") == PASSWORD
     assert PASSWORD not in profiles.path_for("first").read_text()
     assert page.serve()
+    # Every place that shows the profile says where its password is: here, in memory.
+    assert "password in memory until algodesk closes" in page.summary.text()
+    assert "in the keyring" not in page.summary.text()
+
+
+def test_a_profile_shows_where_its_password_is_and_what_to_do(
+    qtbot, profiles: ProfileStore, loopback_control: ServerControl
+) -> None:
+    profiles.save(
+        BenchProfile(
+            name="away", host="h.example", user="algo", products=("8186",), has_password=True
+        )
+    )
+    profiles.save(BenchProfile(name="empty", host="h.example", user="algo", products=("8186",)))
+    credentials = CredentialStore(fail.Keyring())
+    page = BenchPage(profiles, credentials, loopback_control, Tracker())
+    qtbot.addWidget(page)
+    page.profile_box.setCurrentIndex(page.profile_box.findText("away"))
+    shown = page.summary.text()
+    assert "missing: this computer has no usable keyring" in shown and "Edit" in shown
+    page.profile_box.setCurrentIndex(page.profile_box.findText("empty"))
+    assert "user algo has no password" in page.summary.text()
+
+
+def test_the_wizard_warns_of_a_user_without_a_password(wizard: StageOneWizard) -> None:
+    fill(wizard)
+    assert "has no password" not in wizard.preview_page.checks.text()
+    wizard.server_page.password.clear()
+    wizard.refresh_preview()
+    assert "user algo has no password" in wizard.preview_page.checks.text()

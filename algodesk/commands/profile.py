@@ -17,7 +17,12 @@ from algodesk.core.roster import Roster, device_configs, parse_roster
 from algodesk.core.stage1 import Stage1, Stage1Error, build_stage1, check_password, parse_server
 from algodesk.core.wording import count
 from algodesk.services.bench_files import BenchFiles, bench_files, load_base
-from algodesk.services.credentials import CredentialStore, Storage
+from algodesk.services.credentials import (
+    CredentialStore,
+    PasswordPlace,
+    PasswordState,
+    Storage,
+)
 from algodesk.services.profiles import ProfileStore
 
 # ``show`` previews with a stand-in: the preview masks the password anyway, so the keyring is
@@ -95,11 +100,16 @@ def register(subparsers: Any) -> None:
 
 
 def add_password_stdin(parser: argparse._ActionsContainer) -> None:
-    """``--password-stdin``: for machines without a keyring."""
+    """``--password-stdin`` (for machines without a keyring) and ``--allow-empty-password``."""
     parser.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the password from standard input instead of the keyring",
+    )
+    parser.add_argument(
+        "--allow-empty-password",
+        action="store_true",
+        help="serve a profile that has a user and no password (devices log in without one)",
     )
 
 
@@ -136,17 +146,22 @@ def read_password(*, confirm: bool = False) -> str:
     return password
 
 
-def profile_password(profile: BenchProfile, *, from_stdin: bool) -> str:
+def profile_password(profile: BenchProfile, *, from_stdin: bool, allow_empty: bool) -> str:
     """The password to put in ``profile``'s stage-1 files ('' when it has none)."""
-    if from_stdin:
-        return read_password()
-    if not profile.has_password:
-        return ""
-    password = _credentials().get_password(profile.name)
+    password = read_password() if from_stdin else None
     if password is None:
+        credentials = _credentials()
+        state = credentials.state(profile, command_line=True)
+        if state.place is PasswordPlace.KEYRING:
+            password = credentials.get_password(profile.name)
+        elif state.place is PasswordPlace.MISSING:
+            raise CommandError(f"the password of {profile.name!r} is {state.text}; {state.advice}")
+        password = password or ""
+    if not password and profile.user and not allow_empty:
         raise CommandError(
-            f"the password of {profile.name!r} is not in the keyring; store it with "
-            "'algodesk profile set-password' or give --password-stdin"
+            f"profile {profile.name!r} has user {profile.user} and an empty password: devices "
+            f"would log in without one; set one with `algodesk profile set-password "
+            f"{profile.name}`, or give --allow-empty-password if the server takes none"
         )
     return password
 
@@ -164,12 +179,18 @@ def load_roster(path: Path) -> Roster:
 
 
 def serving_files(
-    name: str, roster_path: Path | None = None, *, password_stdin: bool = False
+    name: str,
+    roster_path: Path | None = None,
+    *,
+    password_stdin: bool = False,
+    allow_empty_password: bool = False,
 ) -> BenchFiles:
     """The files ``serve --profile NAME`` serves from memory; notes go to stderr."""
     profile = load_profile(name)
     roster = load_roster(roster_path) if roster_path else None
-    password = profile_password(profile, from_stdin=password_stdin)
+    password = profile_password(
+        profile, from_stdin=password_stdin, allow_empty=allow_empty_password
+    )
     try:
         files = bench_files(profile, password, roster)
     except (config.ConfigError, Stage1Error) as error:
@@ -227,24 +248,37 @@ def run_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(profile: BenchProfile) -> dict[str, Any]:
+def _summary(profile: BenchProfile, state: PasswordState) -> dict[str, Any]:
     return {
         "name": profile.name,
         "server": profile.server_url,
         "products": "any" if profile.any_product else ",".join(profile.products),
-        "password": "stored" if profile.has_password else "none",
+        "password": state.text,
+        "password_place": str(state.place),
+        "password_advice": state.advice,
     }
+
+
+def _say_password(profile: BenchProfile, state: PasswordState) -> None:
+    """A warning for a password that is missing or empty, with what to do."""
+    if not state.usable:
+        print(f"warning: {profile.name}: password {state.text}; {state.advice}", file=sys.stderr)
 
 
 def run_list(args: argparse.Namespace) -> int:
     """``algodesk profile list [--json]``."""
     store = _store()
+    credentials = _credentials()
     rows: list[dict[str, Any]] = []
     for name in store.names():
         try:
-            rows.append(_summary(store.load(name)))
+            profile = store.load(name)
         except ProfileError as error:
             print(f"warning: {error}", file=sys.stderr)
+            continue
+        state = credentials.state(profile, command_line=True)
+        rows.append(_summary(profile, state))
+        _say_password(profile, state)
     if args.json:
         print_json(rows)
         return 0
@@ -261,19 +295,25 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     """``algodesk profile show NAME [--json]``: settings and the masked stage-1 config."""
     profile = load_profile(args.name)
+    state = _credentials().state(profile, command_line=True)
     stage1 = _build(profile, _SHOWN_PASSWORD if profile.has_password else "")
+    _say_password(profile, state)
     if args.json:
         print_json(
             {
                 **profile.to_dict(),
+                "password": state.text,
+                "password_place": str(state.place),
+                "password_advice": state.advice,
                 "server_url": profile.server_url,
                 "stage1_preview": stage1.preview(),
                 "warnings": list(stage1.warnings),
             }
         )
         return 0
-    for key, value in _summary(profile).items():
-        print(f"{key}: {value}")
+    for key, value in _summary(profile, state).items():
+        if key != "password_place" and value:
+            print(f"{key.replace('_', ' ')}: {value}")
     print(f"base: {profile.base_file or '(minimal stage-1 config)'}")
     print("--- stage-1 config (secrets masked) ---")
     sys.stdout.write(stage1.preview())
@@ -323,7 +363,9 @@ def run_stage1(args: argparse.Namespace) -> int:
     """``algodesk stage1 --profile NAME --out DIR [--roster CSV]``: exit 1 if roster rows failed."""
     profile = load_profile(args.profile)
     roster = load_roster(args.roster) if args.roster else None
-    password = profile_password(profile, from_stdin=args.password_stdin)
+    password = profile_password(
+        profile, from_stdin=args.password_stdin, allow_empty=args.allow_empty_password
+    )
     stage1 = _build(profile, password)
     files = stage1.files(md5sum_style=args.md5sum)
     if roster is not None:

@@ -271,7 +271,12 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     stage1 = (
-        serving_files(args.profile, args.roster, password_stdin=args.password_stdin)
+        serving_files(
+            args.profile,
+            args.roster,
+            password_stdin=args.password_stdin,
+            allow_empty_password=args.allow_empty_password,
+        )
         if args.profile
         else None
     )

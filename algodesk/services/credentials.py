@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 import keyring
 from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from keyring.errors import PasswordDeleteError
+
+from algodesk.core.profile import BenchProfile
 
 SERVICE = "algodesk"
 
@@ -27,6 +30,30 @@ class Storage(StrEnum):
 
     KEYRING = "keyring"
     MEMORY = "memory"
+
+
+class PasswordPlace(StrEnum):
+    """Where a profile's password is, as every place that shows a profile says it."""
+
+    KEYRING = "keyring"
+    MEMORY = "memory"
+    MISSING = "missing"
+    EMPTY = "empty"  # a user and no password: devices would log in with an empty one
+    NONE = "none"  # neither user nor password: the server needs none
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordState:
+    """Where a profile's password is, in words, and what to do about it ("" when nothing)."""
+
+    place: PasswordPlace
+    text: str
+    advice: str = ""
+
+    @property
+    def usable(self) -> bool:
+        """Whether serving or exporting may go ahead without being told more."""
+        return self.place in (PasswordPlace.KEYRING, PasswordPlace.MEMORY, PasswordPlace.NONE)
 
 
 def keyring_user(profile: str) -> str:
@@ -113,6 +140,56 @@ class CredentialStore:
                 return
             except Exception as error:  # any backend failure means "no keyring"
                 self._unavailable(error)
+
+    def state(self, profile: BenchProfile, *, command_line: bool) -> PasswordState:
+        """Where ``profile``'s password is and what to do, worded for the command line or the app.
+
+        Asks the keyring whether it holds the password (the password itself goes nowhere).
+        """
+        name = profile.name
+        if not profile.has_password:
+            if not profile.user:
+                return PasswordState(PasswordPlace.NONE, "none (no user set)")
+            advice = (
+                f"set one with `algodesk profile set-password {name}`, or give "
+                "--allow-empty-password to serve/stage1 if the server takes none"
+                if command_line
+                else "Edit… the profile and type the password"
+            )
+            return PasswordState(
+                PasswordPlace.EMPTY,
+                f"empty: user {profile.user} has no password, devices would log in without one",
+                advice,
+            )
+        with self._lock:
+            if name in self._memory:
+                return PasswordState(
+                    PasswordPlace.MEMORY,
+                    "in memory until algodesk closes (no keyring)",
+                    "type it again after a restart, or install a keyring backend",
+                )
+            stored = self.get_password(name) is not None
+            problem = self._problem
+        if stored:
+            return PasswordState(PasswordPlace.KEYRING, "in the keyring")
+        if problem is not None:
+            text = f"missing: this computer has no usable keyring ({problem})"
+            advice = (
+                "give --password-stdin to serve/stage1, or install a keyring backend "
+                "(Secret Service, KWallet)"
+                if command_line
+                else "Edit… the profile and type it (kept in memory until algodesk closes), "
+                "or install a keyring backend"
+            )
+        else:
+            text = "missing: not in the keyring"
+            advice = (
+                f"store it with `algodesk profile set-password {name}`, or give "
+                "--password-stdin to serve/stage1"
+                if command_line
+                else "Edit… the profile and type it again"
+            )
+        return PasswordState(PasswordPlace.MISSING, text, advice)
 
     def _resolve(self) -> KeyringBackend | None:
         """The backend to use, or None once it is known to be unusable (lock held)."""

@@ -227,7 +227,10 @@ class BenchPage(QWidget):
                 self.summary.setText("No profile yet: <b>New profile…</b> opens the wizard.")
             return
         products = "any product" if profile.any_product else ", ".join(profile.products)
-        secret = "password in the keyring" if profile.has_password else "no password"
+        state = self.credentials.state(profile, command_line=False)
+        secret = html.escape(f"password {state.text}")
+        if not state.usable:
+            secret = f"<span style='color:{_WARN}'>{secret}: {html.escape(state.advice)}</span>"
         base = f"; base {Path(profile.base_file).name}" if profile.base_file else "; minimal"
         self.summary.setText(
             f"{html.escape(products)} → <b>{html.escape(profile.server_url)}</b> "

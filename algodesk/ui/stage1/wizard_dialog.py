@@ -56,7 +56,7 @@ class StageOneWizard(QWizard):
         if existing is not None:
             self.products_page.name.setText(existing.name)
             self.products_page.choose(existing.products, existing.any_product)
-            self.server_page.fill(existing)
+            self.server_page.fill(existing, credentials.state(existing, command_line=False))
             self.extras_page.fill(existing)
 
     # --- from the form to a profile ---------------------------------------------------------------
@@ -163,11 +163,28 @@ class StageOneWizard(QWizard):
         )
         name = names.generic_name(stage1.products[0])
         findings = check_document(name, stage1.document)
+        profile = self.profile()
+        password_notes = []
+        if profile.user and not self.password():
+            password_notes.append(
+                (
+                    "warning",
+                    f"user {profile.user} has no password: devices will log in with an empty "
+                    "one (type it on the Stage-2 server page)",
+                )
+            )
         page.show_checks(
             name,
-            [("warning", warning) for warning in stage1.warnings]
+            password_notes
+            + [("warning", warning) for warning in stage1.warnings]
             + [(str(f.severity), f.message) for f in findings],
         )
+        if not self.credentials.persistent:
+            page.setSubTitle(
+                "Saved as a bench profile: the settings in a file; this computer has no keyring, "
+                "so the password stays in memory until algodesk closes (never in a file). "
+                "Serving puts the files in the server's memory, never on disk."
+            )
 
     # --- saving ----------------------------------------------------------------------------------
     def save(self) -> BenchProfile:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from algodesk.core import names
 from algodesk.core.profile import DEFAULT_METHOD, METHODS, BenchProfile
+from algodesk.services.credentials import PasswordPlace, PasswordState
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CHECKSYNC_CHOICES = (
@@ -154,8 +155,8 @@ class ServerPage(QWizardPage):
         """The chosen method (``https``…)."""
         return str(self.method.currentData())
 
-    def fill(self, profile: BenchProfile) -> None:
-        """Show ``profile``'s server settings (the password stays in the keyring)."""
+    def fill(self, profile: BenchProfile, password: PasswordState | None = None) -> None:
+        """Show ``profile``'s server settings (the password stays where it is: ``password``)."""
         self.server.setText(profile.host)
         self.method.setCurrentIndex(self.method.findData(profile.method))
         self.cfgpath.setText(profile.cfgpath)
@@ -163,8 +164,13 @@ class ServerPage(QWizardPage):
         self.fwpath.setText(profile.fwpath or "")
         self.user.setText(profile.user)
         self.validate_cert.setChecked(profile.validate_cert)
-        if profile.has_password:
-            self.password.setPlaceholderText("stored in the keyring: leave empty to keep it")
+        if password is not None and password.place in (
+            PasswordPlace.KEYRING,
+            PasswordPlace.MEMORY,
+        ):
+            self.password.setPlaceholderText(f"{password.text}: leave empty to keep it")
+        elif password is not None and password.place is PasswordPlace.MISSING:
+            self.password.setPlaceholderText(f"{password.text}: type it")
 
     @Slot(str)
     def _on_server_text_edited(self, text: str) -> None:
