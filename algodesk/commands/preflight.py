@@ -115,7 +115,9 @@ def run_preflight(args: argparse.Namespace) -> int:
         fallback = build_stage1(profile, STAND_IN_PASSWORD, load_base(profile)).to_bytes()
     except (config.ConfigError, Stage1Error) as error:
         raise CommandError(str(error)) from None
-    password = profile_password(profile, from_stdin=args.password_stdin)
+    password = profile_password(
+        profile, from_stdin=args.password_stdin, allow_empty=args.allow_empty_password
+    )
     plan = PreflightPlan(
         devices=plan_devices(chosen, files.files, fallback, firmware),
         password=password,
