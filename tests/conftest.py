@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterator
@@ -11,8 +12,10 @@ import keyring
 import pytest
 from zeroconf import Zeroconf
 
+from algodesk.services.tftp import TftpSettings
 from tests.loopback_peers import algo_page, loopback_zeroconf
 from tests.memory_keyring import MemoryKeyring
+from tests.tftp_helpers import FAST
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -58,6 +61,15 @@ def device_page() -> Iterator[int]:
     """The port of an Algo-like web page on loopback, for model probes."""
     with algo_page() as port:
         yield port
+
+
+@pytest.fixture(params=[1, 2], ids=["one-engine", "two-workers"])
+def engine_settings(request: pytest.FixtureRequest) -> TftpSettings:
+    """Fast TFTP timers, with one engine thread (workers=1) or two worker processes (workers=2).
+
+    Pinned, never the machine's CPU count: the probes in tests/hostile/ run in both modes.
+    """
+    return dataclasses.replace(FAST, workers=request.param)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from algodesk.commands import CommandError
 from algodesk.core import config, md5, names
 from algodesk.core.catalog import Catalog
 from algodesk.core.fileio import atomic_write
+from algodesk.core.readfile import Stamp
 
 
 def register(subparsers: Any) -> None:
@@ -51,15 +52,19 @@ def register(subparsers: Any) -> None:
 
 
 def _load(path: Path) -> config.ConfigDocument:
+    return _load_stamped(path)[0]
+
+
+def _load_stamped(path: Path) -> tuple[config.ConfigDocument, Stamp]:
     try:
-        return config.load(path)
+        return config.load_stamped(path)
     except config.ConfigError as error:
         raise CommandError(str(error)) from None
 
 
 def run_set(args: argparse.Namespace) -> int:
     """``algodesk set FILE KEY=VALUE... [-o OUT]``."""
-    doc = _load(args.file)
+    doc, stamp = _load_stamped(args.file)
     known = Catalog.load()
     present = doc.as_dict()
     try:
@@ -69,9 +74,18 @@ def run_set(args: argparse.Namespace) -> int:
     except config.ConfigError as error:
         raise CommandError(str(error)) from None
     target = args.output or args.file
-    atomic_write(target, doc.to_bytes())
+    # In place: another program may have written to the file since we read it.
+    in_place = stamp if _same_file(target, args.file) else None
+    atomic_write(target, doc.to_bytes(), if_unchanged=in_place)
     print(f"wrote {target}")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def _check_assignment(

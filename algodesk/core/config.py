@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from algodesk.core.readfile import NotReadable, Stamp, read_regular
+
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
 
@@ -345,9 +347,19 @@ def looks_like_config(data: bytes) -> bool:
 
 def load(path: Path | str) -> ConfigDocument:
     """Read a config file, rejecting missing files and non-config content with :class:`ConfigError`."""
+    return load_stamped(path)[0]
+
+
+def load_stamped(path: Path | str) -> tuple[ConfigDocument, Stamp]:
+    """:func:`load`, with the stamp of the version read (to tell later whether it changed).
+
+    Only a regular file up to :data:`~algodesk.core.readfile.MAX_CONFIG_BYTES` is read.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data, stamp = read_regular(path)
+    except NotReadable as error:
+        raise ConfigError(f"{path}: {error.strerror}") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -356,7 +368,7 @@ def load(path: Path | str) -> ConfigDocument:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
     if not looks_like_config(data):
         raise ConfigError(f"{path}: not a config file (expected 'key = value' lines)")
-    return ConfigDocument.from_bytes(data)
+    return ConfigDocument.from_bytes(data), stamp
 
 
 def diff(old: ConfigDocument, new: ConfigDocument) -> Diff:

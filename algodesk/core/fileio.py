@@ -15,6 +15,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from algodesk.core.readfile import Stamp, changed_since
+
 SECRET_MODE = 0o600
 """The mode of a file written with ``secret=True``: read and write for its owner only."""
 
@@ -23,7 +25,13 @@ class SymlinkOutsideFolder(OSError):
     """The target is a symbolic link that leads out of its own folder; it is not followed."""
 
 
-def atomic_write(path: Path | str, data: bytes, *, secret: bool = False) -> Path:
+class ChangedWhileEditing(OSError):
+    """The file is no longer the version that was read: replacing it would lose the change."""
+
+
+def atomic_write(
+    path: Path | str, data: bytes, *, secret: bool = False, if_unchanged: Stamp | None = None
+) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder, then replace.
 
     A crash (even ``kill -9``) leaves either the old file or the new one, never an empty or
@@ -34,6 +42,9 @@ def atomic_write(path: Path | str, data: bytes, *, secret: bool = False) -> Path
         path: the file to write.
         data: its whole new content.
         secret: the content holds a secret: the file is made readable by its owner only.
+        if_unchanged: the stamp of the version read; when the file changed since (another
+            program appended to it), nothing is written and ``ChangedWhileEditing`` is raised.
+            Checked just before the replace, to keep the window as small as it can be.
 
     Returns:
         The path written (``path`` itself, even when it is a link).
@@ -59,6 +70,8 @@ def atomic_write(path: Path | str, data: bytes, *, secret: bool = False) -> Path
             elif existing is not None:
                 _keep_owner_and_mode(handle.fileno(), tmp[1], existing)
             os.fsync(handle.fileno())
+        if if_unchanged is not None and changed_since(target, if_unchanged):
+            raise ChangedWhileEditing(0, "changed while editing; nothing written", str(path))
         os.replace(tmp[1], target)
     except BaseException as error:
         with contextlib.suppress(OSError):
