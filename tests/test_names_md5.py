@@ -138,3 +138,17 @@ def test_write_md5_beside_the_file(tmp_path: Path) -> None:
     assert written.read_bytes() == md5.md5_hex(b"prov.use = 1\n").encode() + b"\n"
     assert md5.md5_file(target) == md5.md5_hex(b"prov.use = 1\n")
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("name", "product"),
+    [
+        ("algop8196.conf", "8196"),
+        ("fpbx-8196-2025__algom_mac_.conf", "8196"),
+        ("algo-8180-5.4f.sfw", "8180"),
+        ("backup-2025-01-02.conf", ""),
+        ("algom0022EE010203.conf", ""),
+    ],
+)
+def test_the_product_a_file_name_holds(name: str, product: str) -> None:
+    assert names.product_in_name(name) == product

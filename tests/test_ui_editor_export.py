@@ -11,7 +11,7 @@ import pytest
 from algodesk.core import md5
 from algodesk.core.catalog import Catalog
 from algodesk.core.config import ConfigDocument
-from algodesk.ui.editor.export import ExportError, Target
+from algodesk.ui.editor.export import ExportError, ProvisioningDialog, Target
 from algodesk.ui.editor.page import EditorPage
 from tests.conftest_qt import QT_WARNINGS_FAIL
 
@@ -37,10 +37,17 @@ def page(qtbot, tmp_path: Path, bench: Path) -> EditorPage:
     return widget
 
 
-def test_generic_file_for_a_product(page: EditorPage, bench: Path) -> None:
-    page.model.set_value("sip.proxy", "pbx2.example")
+def export_to(page: EditorPage, bench: Path) -> ProvisioningDialog:
+    """The dialog, writing into the bench folder (it offers the opened file's own folder)."""
     dialog = page.export_dialog()
     assert dialog is not None
+    dialog.folder.setText(str(bench))
+    return dialog
+
+
+def test_generic_file_for_a_product(page: EditorPage, bench: Path) -> None:
+    page.model.set_value("sip.proxy", "pbx2.example")
+    dialog = export_to(page, bench)
     dialog.product.setCurrentIndex(dialog.product.findData("8188"))
     assert "algop8188.conf" in dialog.preview.text() and "algop8188.md5" in dialog.preview.text()
     written = dialog.save()
@@ -56,8 +63,7 @@ def test_generic_file_for_a_product(page: EditorPage, bench: Path) -> None:
 
 
 def test_device_file_for_a_mac_in_any_spelling(page: EditorPage, bench: Path) -> None:
-    dialog = page.export_dialog()
-    assert dialog is not None
+    dialog = export_to(page, bench)
     dialog.mac.setText("00-22-ee-0a-0b-0c")
     dialog.for_mac.setChecked(True)
     dialog.md5sum.setChecked(True)
@@ -77,8 +83,7 @@ def test_incremental_file_holds_only_the_changes(page: EditorPage, bench: Path) 
     page.model.set_value("sip.u1.user", "2002")
     page.model.remove_parameters(["admin.devname"])
     assert page.model.add_parameter("prov.i", "1") is None
-    dialog = page.export_dialog()
-    assert dialog is not None
+    dialog = export_to(page, bench)
     dialog.mac.setText("0022EE0A0B0C")
     dialog.for_mac.setChecked(True)
     dialog.incremental.setChecked(True)
@@ -93,8 +98,7 @@ def test_incremental_file_holds_only_the_changes(page: EditorPage, bench: Path) 
 
 
 def test_nothing_is_written_when_the_form_is_wrong(page: EditorPage, bench: Path) -> None:
-    dialog = page.export_dialog()
-    assert dialog is not None
+    dialog = export_to(page, bench)
     dialog.for_mac.setChecked(True)
     dialog.mac.setText("not-a-mac")
     assert not dialog.save_button.isEnabled()
@@ -110,8 +114,7 @@ def test_nothing_is_written_when_the_form_is_wrong(page: EditorPage, bench: Path
 
 def test_an_existing_file_is_replaced_only_when_confirmed(page: EditorPage, bench: Path) -> None:
     (bench / "algop8186.conf").write_bytes(b"prov.use = 0\n")
-    dialog = page.export_dialog()
-    assert dialog is not None
+    dialog = export_to(page, bench)
     dialog.product.setCurrentIndex(dialog.product.findData("8186"))
     dialog.confirm_overwrite = lambda _path: False
     assert dialog.save() is None
@@ -138,8 +141,7 @@ def test_saves_keep_the_file_s_mode_and_new_files_get_the_umask_s(
     page.model.set_value("sip.proxy", "pbx2.example")
     assert page.save()
     assert stat.S_IMODE(page.path.stat().st_mode) == 0o664
-    dialog = page.export_dialog()
-    assert dialog is not None
+    dialog = export_to(page, bench)
     dialog.product.setCurrentIndex(dialog.product.findData("8186"))
     assert dialog.save() is not None
     for name in ("algop8186.conf", "algop8186.md5"):
@@ -157,3 +159,29 @@ def test_target_names() -> None:
     assert Target(mac="00:22:EE:01:02:03").name() == "algom0022EE010203.conf"
     with pytest.raises(ExportError):
         Target(product="81").name()
+
+
+def test_the_dialog_offers_the_backup_s_product_and_its_own_folder(
+    qtbot, tmp_path: Path, bench: Path
+) -> None:
+    widget = EditorPage(Catalog.load(), tmp_path / "editor.ini", lambda: bench)
+    qtbot.addWidget(widget)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    backup = downloads / "fpbx-8196-2025__algom_mac_.conf"
+    backup.write_bytes(BACKUP)
+    assert widget.open_file(backup)
+    dialog = widget.export_dialog()
+    assert dialog is not None
+    assert dialog.product.currentData() == "8196"
+    assert dialog.folder.text() == str(downloads)
+    dialog.product.setCurrentIndex(dialog.product.findData("8188"))
+    assert dialog.save() is not None
+    dialog.close()
+    # A file that names no product: the last one used.
+    plain = downloads / "lobby.conf"
+    plain.write_bytes(BACKUP)
+    assert widget.open_file(plain)
+    dialog = widget.export_dialog()
+    assert dialog is not None and dialog.product.currentData() == "8188"
+    dialog.close()

@@ -224,8 +224,9 @@ def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
     dialog = bench.window.folder_page.open_simulator()
     assert dialog is not None
     try:
+        # The product the folder's configs are for, not the first of the list.
+        assert dialog.product.currentData() == "8186"
         dialog.mac.setText("00:22:EE:00:00:09")
-        dialog.product.setCurrentIndex(dialog.product.findData("8186"))
         dialog.run()
         assert dialog.simulation is not None and dialog.simulation.steady
         assert "teady after 2 boots" in dialog.outcome.text()

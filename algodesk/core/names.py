@@ -50,6 +50,7 @@ _GENERIC = re.compile(rf"^algop({_PRODUCT})(-i)?\.conf$")
 _DEVICE = re.compile(r"^algom([0-9A-F]{12})(-i)?\.conf$")
 _FIRMWARE = re.compile(rf"^algo-({_PRODUCT})-([0-9A-Za-z][0-9A-Za-z.\-_]*)\.(sfw|fw)$")
 _DATA_EXTENSIONS = (".zip", ".db", ".txt")
+_PRODUCT_IN_NAME = re.compile(rf"(?<![0-9])({_PRODUCT})(?![0-9])")
 
 
 class MacError(ValueError):
@@ -119,6 +120,15 @@ def is_algo_mac(mac: str) -> bool:
 def is_known_product(product: str) -> bool:
     """Whether ``product`` is in the product table (unknown IDs are a warning, never a refusal)."""
     return product in PRODUCTS
+
+
+def product_in_name(name: str) -> str:
+    """The known product a file name holds (``algop8196.conf``, ``fpbx-8196-2025.conf``,
+    ``algo-8196-5.4f.sfw``), or "" when it names none."""
+    for found in _PRODUCT_IN_NAME.findall(name):
+        if is_known_product(found):
+            return str(found)
+    return ""
 
 
 def generic_name(product: str, *, incremental: bool = False) -> str:

@@ -109,9 +109,12 @@ class ProvisioningDialog(QDialog):
         opened: ConfigDocument,
         folder: Path,
         parent: QWidget | None = None,
+        *,
+        product: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Save as provisioning file")
+        self.remember_product: Callable[[str], None] = lambda _product: None
         self.resize(640, 420)
         self._edited, self._opened = edited, opened
         self.written: Written | None = None
@@ -122,8 +125,14 @@ class ProvisioningDialog(QDialog):
         self.for_product.setChecked(True)
         self.product = QComboBox(self)
         self.product.setEditable(True)
-        for product, description in names.PRODUCTS.items():
-            self.product.addItem(f"{product} — {description}", product)
+        for known, description in names.PRODUCTS.items():
+            self.product.addItem(f"{known} — {description}", known)
+        if product:
+            found = self.product.findData(product)
+            if found >= 0:
+                self.product.setCurrentIndex(found)
+            else:
+                self.product.setEditText(product)
         self.mac = QLineEdit(self)
         self.mac.setPlaceholderText("00:22:EE:01:02:03 (any spelling)")
         self.incremental = QCheckBox(
@@ -227,6 +236,8 @@ class ProvisioningDialog(QDialog):
             )
             return None
         self.written = written
+        if target.product:
+            self.remember_product(target.product)
         self.outcome.setText(self._report(written, lost, content))
         return written
 

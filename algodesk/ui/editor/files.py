@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 RECENT_KEY = "editor/recent_files"
 RECENT_LIMIT = 10
+PRODUCT_KEY = "editor/last_product"
 CONFIG_FILTER = "Config files (*.conf *.cfg *.txt);;All files (*)"
 
 
@@ -48,6 +49,15 @@ class RecentFiles(QObject):
         self._state.setValue(RECENT_KEY, recent)
         self._state.sync()
         self._fill()
+
+    def last_product(self) -> str:
+        """The product last chosen for "Save as provisioning file" ("" when none yet)."""
+        return str(self._state.value(PRODUCT_KEY, "") or "")
+
+    def remember_product(self, product: str) -> None:
+        """Offer ``product`` first next time a file names none."""
+        self._state.setValue(PRODUCT_KEY, product)
+        self._state.sync()
 
     def _fill(self) -> None:
         self.menu.clear()

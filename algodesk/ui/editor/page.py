@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from algodesk.core import config
+from algodesk.core import config, names
 from algodesk.core.catalog import Catalog
 from algodesk.core.fileio import atomic_write
 from algodesk.ui.editor.add import AddParameterBar
@@ -323,7 +323,17 @@ class EditorPage(QWidget):
         """Open "save as provisioning file" (non-modal)."""
         if self.path is None and not self.model.shown_keys():
             return None
-        dialog = ProvisioningDialog(self.model.document, self.opened, self._default_folder(), self)
+        # The product the file names (a backup of an 8196 is for 8196s), else the last one used;
+        # the file's own folder, else the bench folder.
+        product = names.product_in_name(self.path.name) if self.path else ""
+        dialog = ProvisioningDialog(
+            self.model.document,
+            self.opened,
+            self._start_folder(),
+            self,
+            product=product or self.recent.last_product(),
+        )
+        dialog.remember_product = self.recent.remember_product
         dialog.show()
         return dialog
 

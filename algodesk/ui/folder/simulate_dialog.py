@@ -32,6 +32,20 @@ from algodesk.ui.widgets.table_view import table
 MAX_BOOTS = 10
 
 
+def folder_product(folder: Path) -> str:
+    """The product the folder's files are for (its first generic config names one), or ""."""
+    try:
+        found = sorted(
+            product
+            for entry in folder.iterdir()
+            if (product := names.product_in_name(entry.name))
+            and names.classify(entry.name).kind is names.FileKind.GENERIC
+        )
+    except OSError:
+        return ""
+    return found[0] if found else ""
+
+
 class SimulateDialog(QDialog):
     """Plays one virtual device against the folder and shows every step."""
 
@@ -46,6 +60,9 @@ class SimulateDialog(QDialog):
         self.product.setEditable(True)
         for product, description in names.PRODUCTS.items():
             self.product.addItem(f"{product} — {description}", product)
+        named = folder_product(folder)
+        if named:
+            self.product.setCurrentIndex(self.product.findData(named))
         self.firmware = QLineEdit(self)
         self.firmware.setPlaceholderText("installed firmware version, e.g. 5.3.1")
         self.protocol = QComboBox(self)
