@@ -333,3 +333,25 @@ def test_first_start_opens_the_default_bench_folder(qtbot, tmp_path: Path) -> No
         parts.window.close()
         with contextlib.suppress(Exception):
             parts.close()
+
+
+def test_export_devices_opens_in_documents_then_the_last_export_folder(
+    bench: Composition, app_paths: AppPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = bench.window
+    assert window.export_folder() == app_paths.bench_dir.parent
+    assert window.export_folder() != app_paths.data_dir
+    offered: list[str] = []
+    target = tmp_path / "reports" / "devices.csv"
+    target.parent.mkdir()
+
+    def choose(_parent, _title, start, _filter):
+        offered.append(start)
+        return str(target), "CSV (*.csv)"
+
+    monkeypatch.setattr("algodesk.ui.main_window.QFileDialog.getSaveFileName", choose)
+    window.export_dialog()
+    assert offered == [str(app_paths.bench_dir.parent / "devices.csv")]
+    assert target.is_file()
+    window.export_dialog()
+    assert offered[-1] == str(target.parent / "devices.csv")

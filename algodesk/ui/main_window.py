@@ -60,6 +60,9 @@ class WindowServices:
     history: HistoryStore | None = None
 
 
+EXPORT_FOLDER_KEY = "export/last_folder"
+
+
 class MainWindow(QMainWindow):
     """The bench at a glance: serve a folder, watch devices, see what to do when one is stuck."""
 
@@ -356,11 +359,20 @@ class MainWindow(QMainWindow):
         chosen, _filter = QFileDialog.getSaveFileName(
             self,
             "Export devices",
-            str(self.services.paths.data_dir / "devices.csv"),
+            str(self.export_folder() / "devices.csv"),
             "CSV (*.csv);;JSON (*.json)",
         )
         if chosen:
             self.export_devices(Path(chosen))
+            self._window_state.setValue(EXPORT_FOLDER_KEY, str(Path(chosen).parent))
+
+    def export_folder(self) -> Path:
+        """Where "Export devices" opens: the last export's folder, else the user's Documents
+        (the folder holding the bench folder), never the app's hidden data folder."""
+        last = str(self._window_state.value(EXPORT_FOLDER_KEY, "") or "")
+        if last and Path(last).is_dir():
+            return Path(last)
+        return self.services.paths.bench_dir.parent
 
     # --- about and window state ------------------------------------------------------------------
     def about_text(self) -> str:
