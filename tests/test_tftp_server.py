@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -328,3 +329,39 @@ def test_200_simultaneous_transfers_share_one_read(
     assert len(started) == 200 and server.stats().done == 200
     assert all(len(data) == len(CONFIG) - 512 for data in received.values())
     assert len(reads) == 1
+
+
+def test_a_slow_disk_holds_up_only_the_request_that_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from algodesk.services.tftp import files
+
+    (tmp_path / "slow.bin").write_bytes(b"s" * 3000)
+    (tmp_path / "quick.bin").write_bytes(b"q" * 3000)
+    (tmp_path / "running.bin").write_bytes(b"r" * 3000)
+    reading = threading.Event()
+    disk = threading.Event()
+    real = files.FileCache._read
+
+    def read(self: files.FileCache, path: Path, key: tuple[int, ...]) -> files.Content:
+        if path.name == "slow.bin":
+            reading.set()
+            disk.wait(10)  # a firmware on a slow disk
+        return real(self, path, key)
+
+    monkeypatch.setattr(files.FileCache, "_read", read)
+    with running_server(tmp_path, FAST) as (server, _log):
+        try:
+            with RawClient(server.port) as running, RawClient(server.port) as waiting:
+                running.rrq("running.bin")
+                first = running.recv()  # a transfer under way before the slow request
+                waiting.rrq("slow.bin")
+                assert reading.wait(10)
+                # While slow.bin is read, the transfer under way goes on and a new one starts.
+                assert running.finish(first)[0] == b"r" * 3000
+                with RawClient(server.port) as quick:
+                    assert quick.fetch("quick.bin")[0] == b"q" * 3000
+                disk.set()
+                assert waiting.finish(waiting.recv())[0] == b"s" * 3000
+        finally:
+            disk.set()

@@ -26,6 +26,7 @@ from algodesk.core.events import RefusalReason, Sink
 from algodesk.services.tftp import packets
 from algodesk.services.tftp.files import FileStore, Opened
 from algodesk.services.tftp.negotiate import negotiate
+from algodesk.services.tftp.opener import Key, Opener, Outcome
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
 from algodesk.services.tftp.settings import TftpSettings
@@ -120,6 +121,11 @@ class Engine:
         self.local_address = listener.getsockname()[0]
         self.family = listener.family
         self.poller = Poller()
+        # Files are opened (read) off this thread; a request waits here meanwhile, keyed by
+        # its client and file name (a repeat of it is not opened twice).
+        self.opener: Opener | None = None
+        self.opening: dict[Key, tuple[packets.Request, str]] = {}
+        self._deferred = False
         self.active: dict[int, _Active] = {}
         self.transfers: dict[int, Transfer] = {}
         self.strangers: dict[int, Transfer] = {}
@@ -157,8 +163,11 @@ class Engine:
         else:
             listen_fd = self.requests.fileno()
         wake_fd = self.wake.fileno()
+        self.opener = Opener(self.store, self.settings.md5_limit)
+        opened_fd = self.opener.fd
         self.poller.register(listen_fd)
         self.poller.register(wake_fd)
+        self.poller.register(opened_fd)
         transfers = self.transfers
         buffer = self.buffer
         interval = self.settings.progress_interval
@@ -197,6 +206,8 @@ class Engine:
                         self.strangers[fd].on_stranger(buffer)
                     elif fd == listen_fd:
                         self._on_listener(now)
+                    elif fd == opened_fd:
+                        self._on_opened(now)
                     elif fd == wake_fd:
                         with contextlib.suppress(OSError):
                             self.wake.recv(64)
@@ -262,7 +273,7 @@ class Engine:
     def _on_listener(self, now: float) -> None:
         if self.requests is None:
             received = receive_request(self.listener, self.pktinfo, self.local_address)
-            in_flight = len(self.transfers)
+            in_flight = len(self.transfers) + len(self.opening)
         else:
             forwarded = receive_forwarded(self.requests)
             if forwarded is None:
@@ -270,10 +281,12 @@ class Engine:
             received, in_flight, commands = forwarded
             if self.await_commands is not None:
                 self.await_commands(commands)
+            self._deferred = False
             try:
                 self._on_received(received, now, in_flight)
             finally:
-                if self.answered is not None:
+                # A request whose file is being opened is answered once it started (_on_opened).
+                if self.answered is not None and not self._deferred:
                     self.answered(received[1])
             return
         if received is not None:
@@ -340,19 +353,58 @@ class Engine:
     def _start(
         self, request: packets.Request, sender: tuple[str, int], local: str, now: float
     ) -> None:
+        """Have the file opened off this thread; the transfer starts in ``_on_opened``."""
+        key = (sender, request.filename)
+        self._deferred = True
+        if key in self.opening:
+            self._deferred = False  # a repeat, answered: the first one still waits for its file
+            return
+        assert self.opener is not None
+        self.opening[key] = (request, local)
         settings = self.settings
-        try:
-            opened, release_path = self.store.open(
-                self.root,
-                request.filename,
-                case_fallback=settings.case_fallback,
-                auto_md5=settings.auto_md5,
-                auto_md5_firmware=settings.auto_md5_firmware,
-            )
-        except PathRefused as refused:
+        self.opener.submit(
+            key,
+            self.root,
+            request.filename,
+            case_fallback=settings.case_fallback,
+            auto_md5=settings.auto_md5,
+            auto_md5_firmware=settings.auto_md5_firmware,
+        )
+
+    def _on_opened(self, now: float) -> None:
+        assert self.opener is not None
+        for key, outcome in self.opener.take():
+            request, local = self.opening.pop(key)
+            sender = key[0]
+            before = self.by_client.get(sender)
+            try:
+                self._begin(request, sender, local, now, outcome)
+            except Exception:
+                log.exception("request from %s could not be handled", sender)
+                if self.by_client.get(sender) is before:
+                    detail = "internal error"
+                    self._refuse(sender, request.filename, RefusalReason.INTERNAL, detail, 0)
+            finally:
+                if self.answered is not None:
+                    self.answered(sender)
+
+    def _begin(
+        self,
+        request: packets.Request,
+        sender: tuple[str, int],
+        local: str,
+        now: float,
+        outcome: Outcome,
+    ) -> None:
+        settings = self.settings
+        if isinstance(outcome, PathRefused):
+            refused = outcome
             code = _REFUSAL_CODES.get(refused.reason, packets.ERR_UNDEFINED)
             self._refuse(sender, request.filename, refused.reason, refused.detail, code)
             return
+        if isinstance(outcome, BaseException):
+            raise outcome
+        opened, release_path = outcome
         try:
             content = opened.content
             data = content.netascii() if request.mode == "netascii" else content.data
@@ -497,6 +549,13 @@ class Engine:
     def _shutdown(self, reason: str) -> None:
         for transfer in list(self.transfers.values()):
             self._fail(transfer, reason)
+        if self.opener is not None:
+            for _key, outcome in self.opener.close():
+                if not isinstance(outcome, BaseException):
+                    self._release(*outcome)
+            for (sender, name), _waiting in list(self.opening.items()):
+                self._refuse(sender, name, RefusalReason.BUSY, reason, packets.ERR_UNDEFINED)
+            self.opening.clear()
         self.poller.close()
         self.listener.close()
         self.wake.close()

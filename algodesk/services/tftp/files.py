@@ -77,7 +77,8 @@ class Opened:
 class FileCache:
     """Disk files read once and shared; unused files stay cached up to a byte budget.
 
-    Used only from the engine thread.
+    Opened on the engine's opener thread (``opener``), released on the engine thread: the
+    bookkeeping is under a lock, the read itself is not (the engine never waits for a disk).
     """
 
     def __init__(self, *, mmap_threshold: int, cache_bytes: int) -> None:
@@ -86,25 +87,41 @@ class FileCache:
         self._current: dict[Path, Content] = {}
         self._idle: OrderedDict[Path, Content] = OrderedDict()
         self._idle_bytes = 0
+        self._lock = threading.Lock()
 
     def open(self, path: Path) -> Content:
         """The current content of ``path``, counted as used until ``release``."""
         stat = os.stat(path)
         key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
-        content = self._current.get(path)
-        if content is None or content.key != key:
-            if content is not None:
-                self._forget(path, content)
-            content = self._read(path, key)
-            self._current[path] = content
-        elif path in self._idle:
-            del self._idle[path]
-            self._idle_bytes -= content.size
-        content.users += 1
-        return content
+        with self._lock:
+            content = self._current.get(path)
+            if content is not None and content.key == key:
+                if path in self._idle:
+                    del self._idle[path]
+                    self._idle_bytes -= content.size
+                content.users += 1
+                return content
+        fresh = self._read(path, key)
+        with self._lock:
+            content = self._current.get(path)
+            if content is not None and content.key == key:
+                fresh.close()  # read meanwhile by another thread: one copy is kept
+                if path in self._idle:
+                    del self._idle[path]
+                    self._idle_bytes -= content.size
+            else:
+                if content is not None:
+                    self._forget(path, content)
+                content = self._current[path] = fresh
+            content.users += 1
+            return content
 
     def release(self, path: Path, content: Content) -> None:
         """One transfer of ``content`` ended."""
+        with self._lock:
+            self._release(path, content)
+
+    def _release(self, path: Path, content: Content) -> None:
         content.users -= 1
         if content.users > 0:
             return
@@ -121,12 +138,14 @@ class FileCache:
 
     def users(self) -> int:
         """Transfers currently holding a cached file (for tests and stats)."""
-        return sum(content.users for content in self._current.values())
+        with self._lock:
+            return sum(content.users for content in self._current.values())
 
     def clear(self) -> None:
         """Drop every idle entry (used files are dropped when released)."""
-        for path in list(self._idle):
-            self._drop_idle(path)
+        with self._lock:
+            for path in list(self._idle):
+                self._drop_idle(path)
 
     def _read(self, path: Path, key: tuple[int, ...]) -> Content:
         with open(path, "rb") as handle:
