@@ -140,8 +140,8 @@ def test_port_in_use_banner_offers_a_dry_run(bench: Composition) -> None:
     # 6969 may be taken on a shared machine: then the banner offers any free port instead
     if not bench.control.running:
         assert "Use any free port for a dry run" in window.banner.action_labels()
-    else:
-        assert not window.banner.isVisible()
+    else:  # the problem is gone; the banner now says where the dry run serves
+        assert "Dry run on" in window.banner.title.text()
 
 
 class _Refusing:
@@ -355,3 +355,48 @@ def test_export_devices_opens_in_documents_then_the_last_export_folder(
     assert target.is_file()
     window.export_dialog()
     assert offered[-1] == str(target.parent / "devices.csv")
+
+
+def test_a_dry_run_serves_on_the_toolbar_s_address_and_says_so(bench: Composition) -> None:
+    window = bench.window
+    assert window.toolbar.interfaces.current_address() == "127.0.0.1"
+    window.dry_run()
+    if not bench.control.running:
+        pytest.skip("port 6969 is taken on this machine")
+    server = bench.control.server
+    assert server is not None and server.address == "127.0.0.1" and server.port == 6969
+    assert window.banner.isVisible()
+    assert "Dry run on 127.0.0.1, port 6969" in window.banner.title.text()
+
+
+def test_any_free_port_shows_the_real_port_and_keeps_the_choice(
+    bench: Composition, app_paths: AppPaths
+) -> None:
+    window = bench.window
+    window._any_port()
+    assert bench.control.running
+    server = bench.control.server
+    assert server is not None and server.port != 0
+    real = server.port
+    assert window.toolbar.port.value() == real  # not "Port 0"
+    assert f"port {real}" in window.banner.title.text()
+    assert SettingsStore(app_paths.settings_file).load().port == 0  # the choice, for next time
+    window.stop_serving()
+    window.start_serving()  # the run keeps its port
+    server = bench.control.server
+    assert server is not None and server.port == real
+    assert SettingsStore(app_paths.settings_file).load().port == 0
+    window.stop_serving()
+    window.toolbar.port.setValue(7070)
+    assert window.toolbar.port_choice() == 7070
+
+
+def test_the_port_in_use_banner_gives_window_advice(bench: Composition) -> None:
+    window = bench.window
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        window.toolbar.port.setValue(holder.getsockname()[1])
+        window.toolbar.start_action.trigger()
+        details = window.banner.details.text()
+    assert "--port" not in details and "--bind" not in details
+    assert "the toolbar&#x27;s Port box" in details or "the toolbar's Port box" in details

@@ -7,6 +7,7 @@ codes and remedies are written for any service and port.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import sys
 
@@ -106,6 +107,25 @@ def bind_error(
         address=address,
         port=port,
     )
+
+
+_PORT_FLAG = re.compile(r"(?:run on|choose) another port with --port")
+_BIND_FLAG = re.compile(r"use --bind 0\.0\.0\.0")
+
+
+def window_remedies(
+    remedies: tuple[str, ...], *, port_box: str, address_box: str
+) -> tuple[str, ...]:
+    """``remedies`` worded for the window: its boxes where the command line has flags.
+
+    The remedies are written once, for the command line (``serve --port``); the window names
+    the control that does the same instead (``port_box``, ``address_box``).
+    """
+    worded = []
+    for remedy in remedies:
+        remedy = _PORT_FLAG.sub(f"choose another port in {port_box}", remedy)
+        worded.append(_BIND_FLAG.sub(f"choose All interfaces in {address_box}", remedy))
+    return tuple(worded)
 
 
 def bad_address_remedies() -> tuple[str, ...]:

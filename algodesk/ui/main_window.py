@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from algodesk import __version__
 from algodesk.core import events as ev
 from algodesk.core import export
+from algodesk.core.diagnosis import Level
 from algodesk.core.fileio import atomic_write
 from algodesk.core.simulator import folder_fetcher
 from algodesk.services import errors
@@ -230,9 +231,26 @@ class MainWindow(QMainWindow):
     @Slot()
     def dry_run(self) -> None:
         """Serve on an unprivileged port (devices will not find it: for rehearsals and tests)."""
+        self._dry_run_on(DRY_RUN_PORT)
+
+    def _dry_run_on(self, port: int) -> None:
+        """Serve on ``port`` at the address the toolbar shows, and say where."""
         self.stop_serving()
-        self.toolbar.port.setValue(DRY_RUN_PORT)
-        self.start_serving()
+        self.toolbar.port.setValue(port)
+        if not self.start_serving():
+            return
+        server = self.control.server
+        if server is None:
+            return
+        address = server.address
+        where = "all interfaces" if address in ("", "0.0.0.0", "::") else address
+        self.banner.show_problem(
+            f"Dry run on {where}, port {server.port}",
+            f"Serving {self.folder} at {address or '0.0.0.0'}:{server.port}, the address chosen "
+            "in Listen on. Devices ask port 69 and will not find this server; a TFTP client or "
+            f"`algodesk simulate --server {address or '127.0.0.1'}:{server.port}` will.",
+            level=Level.INFO,
+        )
 
     def _use_default_folder(self) -> None:
         self.set_folder(str(self.services.paths.bench_dir))
@@ -243,7 +261,8 @@ class MainWindow(QMainWindow):
         self.toolbar.set_serving(True)
         name, _address = self.toolbar.interfaces.current_choice()
         self.settings.interface, self.settings.address = name, address
-        self.settings.port = self.toolbar.port.value()
+        self.toolbar.show_bound_port(port)
+        self.settings.port = self.toolbar.port_choice()
         self.services.settings.save(self.settings)
         self.serving_label.setText(
             f"<b>Serving</b> {html.escape(str(self.folder))} at {address}:{port}"
@@ -286,11 +305,13 @@ class MainWindow(QMainWindow):
         if code == errors.BAD_ADDRESS:
             actions.append(("Listen on all interfaces", self._all_interfaces))
         actions.append(("Try again", self._try_again))
+        remedies = errors.window_remedies(
+            remedies, port_box="the toolbar's Port box", address_box="the toolbar's Listen on box"
+        )
         self.banner.show_problem(titles.get(code, "The server stopped"), message, remedies, actions)
 
     def _any_port(self) -> None:
-        self.toolbar.port.setValue(0)
-        self._try_again()
+        self._dry_run_on(0)
 
     def _all_interfaces(self) -> None:
         self.refresh_interfaces()

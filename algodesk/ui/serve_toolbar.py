@@ -69,6 +69,7 @@ class ServeToolbar(QToolBar):
         self.port.setToolTip("UDP port; devices always ask port 69 (0: any free port, for tests)")
         self.addWidget(QLabel(" Port ", self))
         self.addWidget(self.port)
+        self._free_port_shown = 0
         self.set_folder(default_folder, [])
         self.set_serving(False)
 
@@ -101,6 +102,21 @@ class ServeToolbar(QToolBar):
     def set_interfaces(self, interfaces: Sequence[Interface]) -> None:
         """List the network interfaces."""
         self.interfaces.set_interfaces(interfaces)
+
+    def show_bound_port(self, port: int) -> None:
+        """Show the port the server bound: with "any free port" (0), the one it got.
+
+        The run keeps that port (a restart binds it again, so clients pointed at it keep
+        working); :meth:`port_choice` still says "any free port" for the next start of the app.
+        """
+        if self.port.value() == 0:
+            self._free_port_shown = port
+            self.port.setValue(port)
+
+    def port_choice(self) -> int:
+        """The port the user chose: 0 for "any free port" while its bound port is on show."""
+        value = self.port.value()
+        return 0 if value and value == self._free_port_shown else value
 
     def set_serving(self, serving: bool) -> None:
         """Enable what makes sense while serving (or not)."""
