@@ -30,6 +30,7 @@ from algodesk.services.dhcp import (
 )
 from algodesk.services.errors import ServerStartError
 from algodesk.services.history import HistoryStore, RunRecording
+from algodesk.services.line_output import LineOutput
 from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp import TftpServer, TftpSettings, TftpStats
 
@@ -120,6 +121,16 @@ class EventPrinter:
         self._progress = progress
         self._lock = threading.Lock()
         self._tracker = Tracker()
+        # Events come on the engine's and services' threads: they must never wait on a reader.
+        self._output = LineOutput()
+
+    def start(self) -> None:
+        """From now on lines go through a bounded queue (dropped and counted when full)."""
+        self._output.start()
+
+    def stop(self) -> None:
+        """Write what is queued, waiting a few seconds at most for a reader that fell behind."""
+        self._output.stop()
 
     def __call__(self, event: ev.Event) -> None:
         """The sink: format ``event`` and print it."""
@@ -173,9 +184,7 @@ class EventPrinter:
         )
 
     def _write(self, stream: TextIO, line: str) -> None:
-        with self._lock:
-            stream.write(line + "\n")
-            stream.flush()
+        self._output.write(stream, line)
 
 
 _DEVICE_EVENTS = (
@@ -302,6 +311,7 @@ def run_serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.getsignal(sig) for sig in _stop_signals()}
     for sig in previous:
         signal.signal(sig, lambda number, _frame: stop_requested.append(number))
+    printer.start()
     try:
         try:
             server.start()
@@ -324,6 +334,7 @@ def run_serve(args: argparse.Namespace) -> int:
             history.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        printer.stop()  # the summary below is written directly, after every queued line
     printer.summary(server.stats(), run_id)
     return 0
 
