@@ -12,23 +12,12 @@ from algodesk.core import events as ev
 from algodesk.core.tracker import Outcome, Tracker
 from algodesk.services.history import HistoryStore, TransferOutcome
 from algodesk.services.tftp import TftpSettings
-from algodesk.services.tftp.workers import worker
 from algodesk.ui.live.device_model import Column, DeviceTableModel
 from algodesk.ui.live.transfer_model import OUTCOME_COLUMN, TransferTableModel
 from tests.conftest_qt import QT_WARNINGS_FAIL
-from tests.tftp_helpers import DATA, RawClient, running_server
+from tests.tftp_helpers import DATA, MODES, RawClient, running_server
 
 pytestmark = QT_WARNINGS_FAIL
-
-# Both serving modes, named explicitly (never chosen by the machine's CPU count).
-MODES = [
-    pytest.param(1, id="one-engine"),
-    pytest.param(
-        2,
-        id="two-workers",
-        marks=pytest.mark.skipif(not worker.AVAILABLE, reason="worker processes are Linux's"),
-    ),
-]
 
 SLOW = "algom0022EE0000A1.conf"
 QUICK = "algom0022EE0000B2.conf"

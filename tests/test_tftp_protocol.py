@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests.tftp_helpers import (
     DATA,
     ERROR,
     FAST,
+    MODES,
     OACK,
     WRQ,
     EventLog,
@@ -39,15 +41,15 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def server(root: Path) -> Iterator[tuple[TftpServer, EventLog]]:
-    with running_server(root, FAST) as running:
+@pytest.fixture(params=MODES)
+def server(root: Path, request: pytest.FixtureRequest) -> Iterator[tuple[TftpServer, EventLog]]:
+    with running_server(root, replace(FAST, workers=request.param)) as running:
         yield running
 
 
-@pytest.fixture
-def patient(root: Path) -> Iterator[tuple[TftpServer, EventLog]]:
-    with running_server(root, PATIENT) as running:
+@pytest.fixture(params=MODES)
+def patient(root: Path, request: pytest.FixtureRequest) -> Iterator[tuple[TftpServer, EventLog]]:
+    with running_server(root, replace(PATIENT, workers=request.param)) as running:
         yield running
 
 
@@ -344,7 +346,8 @@ def test_unconnected_sockets_as_on_windows_and_macos(
     from algodesk.services.tftp import sockets
 
     monkeypatch.setattr(sockets, "CONNECTED_SOCKETS", False)
-    with running_server(root, PATIENT) as (server, log):
+    # In this process: the single engine thread is the path Windows and macOS take.
+    with running_server(root, replace(PATIENT, workers=1)) as (server, log):
         with RawClient(server.port) as client, RawClient(server.port) as stranger:
             client.rrq("algop8188.conf")
             assert client.recv().block == 1

@@ -10,10 +10,12 @@ import os
 import socket
 import stat
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from algodesk import app as app_module
 from algodesk.app import Composition, compose
 from algodesk.core.device import Stage
 from algodesk.core.events import ServerFailed
@@ -22,6 +24,7 @@ from algodesk.core.tracker import Outcome, Tracker
 from algodesk.services import errors
 from algodesk.services.paths import AppPaths, beside
 from algodesk.services.settings import Settings, SettingsStore
+from algodesk.services.tftp import TftpSettings
 from algodesk.services.tftp_client import tftp_fetcher
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.live.device_model import Column
@@ -29,6 +32,7 @@ from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
 from tests.conftest_qt import QT_WARNINGS_FAIL
+from tests.tftp_helpers import MODES
 
 pytestmark = QT_WARNINGS_FAIL
 
@@ -52,6 +56,22 @@ def app_paths(tmp_path: Path) -> AppPaths:
 @pytest.fixture
 def bench(qtbot, app_paths: AppPaths) -> Iterator[Composition]:
     """The whole app, as ``uv run algodesk`` builds it, closed (server and history) afterwards."""
+    with _app(qtbot, app_paths) as parts:
+        yield parts
+
+
+@pytest.fixture(params=MODES)
+def bench_in_mode(
+    qtbot, app_paths: AppPaths, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Composition]:
+    """The app with its engine pinned to one serving mode (one thread, or two workers)."""
+    monkeypatch.setattr(app_module, "TftpSettings", partial(TftpSettings, workers=request.param))
+    with _app(qtbot, app_paths) as parts:
+        yield parts
+
+
+@contextlib.contextmanager
+def _app(qtbot, app_paths: AppPaths) -> Iterator[Composition]:
     parts = compose(app_paths)
     try:
         parts.window.show()
@@ -78,7 +98,8 @@ def boot_device(port: int) -> None:
     assert fetch("algop8186.md5") == md5_hex(CONFIG).encode() + b"\n"
 
 
-def test_start_and_stop_from_the_toolbar(bench: Composition) -> None:
+def test_start_and_stop_from_the_toolbar(bench_in_mode: Composition) -> None:
+    bench = bench_in_mode
     window = bench.window
     assert window.toolbar.start_action.isEnabled()
     port = serve(bench)
@@ -92,7 +113,8 @@ def test_start_and_stop_from_the_toolbar(bench: Composition) -> None:
     assert window.toolbar.start_action.isEnabled()
 
 
-def test_real_transfer_shows_device_stage_and_outcome(bench: Composition, qtbot) -> None:
+def test_real_transfer_shows_device_stage_and_outcome(bench_in_mode: Composition, qtbot) -> None:
+    bench = bench_in_mode
     boot_device(serve(bench))
     live = bench.window.live
     model = live.device_model()

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from algodesk.core import events as ev
 from algodesk.services.tftp import TftpServer, TftpSettings
 
 LOOPBACK = "127.0.0.1"
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
+
+# The engine's two serving modes, named explicitly (never chosen by the machine's CPU count): one
+# engine thread in this process (every platform's path, the default) and two worker processes.
+MODES = [
+    pytest.param(1, id="one-engine"),
+    pytest.param(
+        2,
+        id="two-workers",
+        marks=pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux workers"),
+    ),
+]
 
 # Small timer bounds so that retransmission and give-up paths finish quickly in tests.
 FAST = TftpSettings(initial_timeout=0.2, min_timeout=0.05, max_timeout=0.4, max_retries=3)
