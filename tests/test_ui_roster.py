@@ -237,3 +237,40 @@ def test_delete_profile_forgets_its_password(bench: Bench) -> None:
     assert page.credentials.get_password("bench") is None
     assert not page.serve_button.isEnabled()
     assert "New profile" in page.summary.text()
+
+
+def test_importing_a_roster_while_serving_serves_the_new_roster(
+    bench: Bench, tmp_path: Path
+) -> None:
+    page = bench.page
+    assert page.serve(), page.status.text()  # the profile alone: no device files
+    assert not any(name.startswith("algom") for name in bench.control.virtual_files)
+    page.load_roster(roster_file(tmp_path))
+    assert f"algom{LOBBY}.conf" in bench.control.virtual_files
+    assert "3 device files from the roster" in page.status.text()
+    page.clear_roster()
+    assert not any(name.startswith("algom") for name in bench.control.virtual_files)
+
+
+def test_a_file_served_from_memory_over_one_on_disk_is_said(
+    bench: Bench, qtbot, tmp_path: Path
+) -> None:
+    from algodesk.core.checks import check_folder
+    from algodesk.ui.folder.page import FolderPage
+
+    (bench.folder / "algop8186.conf").write_bytes(b"prov.use = 1\n")
+    folder_page = FolderPage(check_folder)
+    qtbot.addWidget(folder_page)
+    folder_page.set_folder(bench.folder)
+    bench.control.virtual_changed.connect(
+        lambda: folder_page.set_memory_files(bench.control.virtual_files)
+    )
+    assert bench.control.start(bench.folder, "127.0.0.1", 0)
+    assert bench.page.serve()
+    said = bench.page.status.text()
+    assert "algop8186.conf is also in" in said and "copy served from memory" in said
+    assert "algop8186.conf is also served from memory" in folder_page.summary.text()
+    rows = {row.name: row for row in folder_page.model.rows()}
+    assert "served from memory instead" in rows["algop8186.conf"].what
+    bench.page.stop_serving_files()
+    assert "served from memory" not in folder_page.summary.text()

@@ -14,9 +14,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from algodesk import app as app_module
 from algodesk.app import Composition, compose
+from algodesk.core.checks import Finding, Severity
 from algodesk.core.device import Stage
 from algodesk.core.events import ServerFailed
 from algodesk.core.md5 import md5_hex
@@ -27,6 +29,7 @@ from algodesk.services.settings import Settings, SettingsStore
 from algodesk.services.tftp import TftpSettings
 from algodesk.services.tftp_client import tftp_fetcher
 from algodesk.ui.bridge import EventBridge
+from algodesk.ui.folder.page import FolderPage
 from algodesk.ui.live.device_model import Column
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
@@ -236,10 +239,29 @@ def test_folder_findings_shown(bench: Composition, app_paths: AppPaths, qtbot) -
     assert all(f.severity.value != "error" for f in rows["algop8186.conf"].findings)
     assert rows["algop8188.conf"].findings, "no md5 for algop8188.conf should be a finding"
     assert rows["algom0022ee000002.conf"].findings
-    index = page.model.index(list(rows).index("algom0022ee000002.conf"), 4)
-    assert page.model.data(index)
-    assert "errors" in page.summary.text() or "warnings" in page.summary.text()
+    row = list(rows).index("algom0022ee000002.conf")
+    index = page.model.index(row, 4)
+    shown = page.model.data(index)
+    assert shown and "\n" not in shown  # one line; the tooltip and details hold it all
+    tooltip = page.model.data(index, Qt.ItemDataRole.ToolTipRole)
+    assert all(f.message in tooltip for f in rows["algom0022ee000002.conf"].findings)
+    page.table.setCurrentIndex(index)
+    assert all(f.message in page.details.text() for f in rows["algom0022ee000002.conf"].findings)
+    assert "error" in page.summary.text() or "warning" in page.summary.text()
     assert "folder:" in bench.window.warnings_label.text()
+
+
+def test_the_folder_summary_says_1_note_not_1_notes(qtbot, tmp_path: Path) -> None:
+    (tmp_path / "algop8186.conf").write_bytes(CONFIG)
+    found = [
+        Finding(Severity.ERROR, "e", "algop8186.conf", None, "bad", "fix"),
+        Finding(Severity.WARNING, "w", "algop8186.conf", None, "odd", "fix"),
+        Finding(Severity.INFO, "i", "algop8186.conf", None, "note", "fix"),
+    ]
+    page = FolderPage(lambda _folder: found)
+    qtbot.addWidget(page)
+    page.set_folder(tmp_path)
+    assert page.summary.text() == "1 file: 1 error, 1 warning, 1 note."
 
 
 def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.feed.server_failed.connect(self._on_feed_server_failed)
         self.feed.refreshed.connect(self._update_status)
         self.folder_page.checked.connect(self._on_folder_page_checked)
+        self.control.virtual_changed.connect(self._on_control_virtual_changed)
         self.live.export_button.clicked.connect(self.export_dialog)
         self.pages.currentChanged.connect(self._on_pages_current_changed)
 
@@ -274,6 +275,10 @@ class MainWindow(QMainWindow):
         self.toolbar.set_serving(False)
         self.serving_label.setText("Stopped")
         self.reload_runs()
+
+    @Slot()
+    def _on_control_virtual_changed(self) -> None:
+        self.folder_page.set_memory_files(self.control.virtual_files)
 
     @Slot(object)
     def _on_control_failed(self, error: errors.ServerStartError) -> None:

@@ -64,6 +64,8 @@ class ServerControl(QObject):
     """No longer serving."""
     failed = Signal(object)
     """The server could not start: a :class:`ServerStartError`."""
+    virtual_changed = Signal()
+    """The set of files served from memory changed (:attr:`virtual_files`)."""
 
     def __init__(
         self,
@@ -80,6 +82,8 @@ class ServerControl(QObject):
         self._run_id: int | None = None
         self._recording: RunRecording | None = None
         self._virtual: dict[str, bytes] = {}
+        self.root: Path | None = None
+        """The folder the server serves (the last one started), for files served from disk."""
 
     @property
     def running(self) -> bool:
@@ -127,6 +131,8 @@ class ServerControl(QObject):
             for name in old.keys() - self._virtual.keys():
                 self._server.remove_virtual_file(name)
             self._install(self._server)
+        if old.keys() != self._virtual.keys():
+            self.virtual_changed.emit()
 
     def _install(self, server: BenchServer) -> None:
         for name, data in self._virtual.items():
@@ -148,6 +154,7 @@ class ServerControl(QObject):
             self.failed.emit(error)
             return False
         self._server = server
+        self.root = root
         if recording is not None:
             self._run_id = recording.open(str(root), server.address, server.port)
         self.started.emit(server.address, server.port)

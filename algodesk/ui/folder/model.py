@@ -132,6 +132,21 @@ def scan(folder: Path, findings: Sequence[Finding], *, auto_md5: bool) -> list[F
     return ([general] if general.findings else []) + list(files.values())
 
 
+def worst_first(row: FolderRow) -> list[Finding]:
+    """The row's findings, errors first (a stable sort keeps the checks' order otherwise)."""
+    return sorted(row.findings, key=lambda f: -finding_level(f).rank)
+
+
+def findings_line(row: FolderRow) -> str:
+    """One line for the table: the worst finding, and how many more (the tooltip and the
+    details pane show them all)."""
+    if not row.findings:
+        return ""
+    first = worst_first(row)[0]
+    more = len(row.findings) - 1
+    return finding_text(first) + (f"  (+{more} more)" if more else "")
+
+
 class FolderModel(ListTableModel[FolderRow]):
     """Rows from :func:`scan`, replaced as a whole on :meth:`load`."""
 
@@ -149,7 +164,7 @@ class FolderModel(ListTableModel[FolderRow]):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 4:
-                return "\n".join(finding_text(f) for f in row.findings)
+                return findings_line(row)
             return (row.name, row.what, text.size(row.size), row.md5_state)[column]
         level = row.level
         bad_md5 = row.md5_state in ("missing", "does not match")
@@ -161,7 +176,7 @@ class FolderModel(ListTableModel[FolderRow]):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return status_style.colour(level)
         if column == 4 and role == Qt.ItemDataRole.ToolTipRole and row.findings:
-            return "\n".join(finding_text(f) for f in row.findings)
+            return "\n".join(finding_text(f) for f in worst_first(row))
         return None
 
     def load(self, rows: list[FolderRow]) -> None:

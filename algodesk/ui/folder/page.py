@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QFileSystemWatcher, QModelIndex, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from algodesk.ui.folder.model import FolderChecker, FolderModel, scan
+from algodesk.core.wording import count
+from algodesk.ui.folder.model import (
+    FolderChecker,
+    FolderModel,
+    FolderRow,
+    finding_level,
+    finding_text,
+    scan,
+    worst_first,
+)
 from algodesk.ui.folder.simulate_dialog import SimulateDialog
+from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.table_view import table
 
 _SETTLE_MS = 400  # a copy of many files fires many changes: check once they stop
+_NO_SELECTION = "Select a file to see all its findings and what to do."
+_SHADOWED = "devices get the stage-1 copy served from memory instead"
 
 
 class FolderPage(QWidget):
@@ -52,12 +69,23 @@ class FolderPage(QWidget):
 
         self.table = table(self)
         self.table.setModel(self.model)
-        self.table.setWordWrap(True)
+        # One line per file: a long finding would make rows 20 lines tall at 1366x768; the
+        # tooltip and the details pane below hold the whole text.
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((250, 200, 80, 190)):
+        for column, width in enumerate((230, 190, 70, 170)):
             header.resizeSection(column, width)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.details = QLabel(self)
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.details.setText(_NO_SELECTION)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.memory_files: frozenset[str] = frozenset()
 
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._on_watcher_directory_changed)
@@ -67,11 +95,29 @@ class FolderPage(QWidget):
         self._settle.setInterval(_SETTLE_MS)
         self._settle.timeout.connect(self.refresh)
 
+        details = QScrollArea(self)
+        details.setWidget(self.details)
+        details.setWidgetResizable(True)
+        details.setFrameShape(QFrame.Shape.NoFrame)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(details)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(splitter, 1)
         self.dialog: SimulateDialog | None = None
+
+    def set_memory_files(self, names: Iterable[str]) -> None:
+        """The files served from memory (Stage 1): a file of the same name here is not what
+        devices get, and the page says so."""
+        memory = frozenset(names)
+        if memory != self.memory_files:
+            self.memory_files = memory
+            self.refresh()
 
     def set_folder(self, folder: Path) -> None:
         """Show and watch ``folder``."""
@@ -96,22 +142,55 @@ class FolderPage(QWidget):
         except (OSError, ValueError) as error:  # the checker's FolderError is a ValueError
             findings, problem = [], str(error)
         rows = scan(folder, findings, auto_md5=self.auto_md5)
+        shadowed = [row for row in rows if row.name in self.memory_files]
+        for shadowed_row in shadowed:
+            shadowed_row.what = f"{shadowed_row.what}; {_SHADOWED}"
         self.model.load(rows)
+        self._show_details(None)
         errors = sum(1 for f in findings if str(f.severity.value) == "error")
         warnings = sum(1 for f in findings if str(f.severity.value) == "warning")
-        files = sum(1 for r in rows if r.size is not None)
+        files = count(sum(1 for r in rows if r.size is not None), "file")
         if not folder.is_dir():
-            self.summary.setText("This folder does not exist.")
+            summary = "This folder does not exist."
         elif problem:
-            self.summary.setText(f"The folder could not be checked: {problem}")
+            summary = f"The folder could not be checked: {problem}"
         elif not findings:
-            self.summary.setText(f"{files} files, no problems found.")
+            summary = f"{files}, no problems found."
         else:
-            self.summary.setText(
-                f"{files} files: {errors} errors, {warnings} warnings, "
-                f"{len(findings) - errors - warnings} notes."
+            notes = len(findings) - errors - warnings
+            summary = (
+                f"{files}: {count(errors, 'error')}, {count(warnings, 'warning')}, "
+                f"{count(notes, 'note')}."
             )
+        if shadowed:
+            names = ", ".join(r.name for r in shadowed)
+            summary += (
+                f" {names} {'is' if len(shadowed) == 1 else 'are'} also served from memory "
+                "(Stage 1 page): devices get that copy, not the file here."
+            )
+        self.summary.setText(summary)
         self.checked.emit(errors, warnings)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_table_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_details(self.model.item_at(current) if current.isValid() else None)
+
+    def _show_details(self, row: FolderRow | None) -> None:
+        """The selected file in full: what it is, its md5 state and every finding with its fix."""
+        if row is None:
+            self.details.setText(_NO_SELECTION)
+            return
+        lines = [f"<b>{html.escape(row.name)}</b>: {html.escape(row.what)}"]
+        if row.md5_state:
+            lines.append(f"md5: {html.escape(row.md5_state)}")
+        for finding in worst_first(row):
+            colour = status_style.COLOURS[finding_level(finding)]
+            lines.append(
+                f"<span style='color:{colour}'>{html.escape(finding_text(finding))}</span>"
+            )
+        if not row.findings:
+            lines.append("No findings.")
+        self.details.setText("<br/>".join(lines))
 
     @Slot()
     def open_simulator(self) -> SimulateDialog | None:

@@ -248,6 +248,7 @@ class BenchPage(QWidget):
         self.roster = parse_roster(text)
         self._roster_name = path.name
         self._show_roster()
+        self._follow_roster()
         return self.roster
 
     @Slot()
@@ -261,6 +262,21 @@ class BenchPage(QWidget):
         """Serve without a roster (from the next "Serve")."""
         self.roster = None
         self._show_roster()
+        self._follow_roster()
+
+    def _follow_roster(self) -> None:
+        """While serving, the served set follows the roster (one click less to forget)."""
+        if self.served is None:
+            return
+        if self.profile_box.currentText() == self._serving_profile:
+            self.serve()
+            return
+        self.status.setText(
+            self.status.text()
+            + f"<br/><span style='color:{_WARN}'>Still serving the files of profile "
+            f"<b>{html.escape(self._serving_profile)}</b> and the previous roster: click "
+            "<b>Serve from memory</b> to serve this profile with the new roster.</span>"
+        )
 
     def _show_roster(self) -> None:
         self.roster_model.set_roster(self.roster)
@@ -343,6 +359,14 @@ class BenchPage(QWidget):
         ]
         if not self.control.running:
             parts.append("The server is stopped: they are served as soon as it starts.")
+        root = self.control.root
+        shadowed = sorted(n for n in served.files if root is not None and (root / n).is_file())
+        if shadowed and root is not None:
+            parts.append(
+                f"<span style='color:{_WARN}'>{html.escape(', '.join(shadowed))} "
+                f"{'is' if len(shadowed) == 1 else 'are'} also in {html.escape(str(root))}: "
+                "devices get the copy served from memory, not the file on disk.</span>"
+            )
         if self.roster is not None and self.roster.rows:
             parts.append(
                 f"The Live page lists the roster's {count(len(self.roster.rows), 'device')} "
