@@ -247,6 +247,9 @@ def _serve(args: list[str], home: Path, password: str) -> tuple[str, str, dict[s
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     return first + out, err, fetched
 
 

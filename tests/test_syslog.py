@@ -222,4 +222,7 @@ def test_serve_prints_syslog_lines(tmp_path: Path) -> None:
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=10)
+        for pipe in (serve.stdout, serve.stderr):
+            if pipe is not None:
+                pipe.close()
     assert serve.returncode == 0

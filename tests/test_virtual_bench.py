@@ -129,6 +129,9 @@ class Segment:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+            for pipe in (process.stdin, process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
         for namespace in reversed(self.namespaces):
             run("ip", "netns", "del", namespace, check=False)
 
