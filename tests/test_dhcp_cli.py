@@ -12,6 +12,7 @@ import pytest
 
 from algodesk.cli import build_parser, main
 from algodesk.commands import serve
+from algodesk.core import event_text
 from algodesk.core import events as ev
 from algodesk.services.dhcp import DhcpServer
 from algodesk.services.syslog import SyslogReceiver
@@ -100,15 +101,15 @@ def test_events_print_as_lines() -> None:
         mac="00:22:EE:01:02:03", ip="10.99.0.10", lease_seconds=3600, options={"66": "10.99.0.1"}
     )
     assert (
-        serve.describe(lease) == "lease 10.99.0.10 to 00:22:EE:01:02:03 for 3600 s (66=10.99.0.1)"
+        event_text.line(lease) == "lease 10.99.0.10 to 00:22:EE:01:02:03 for 3600 s (66=10.99.0.1)"
     )
     notice = ev.ServiceNotice(service="dhcp", level="warning", code="x", message="two servers")
-    assert serve.describe(notice) == "dhcp warning: two servers"
+    assert event_text.line(notice) == "dhcp warning: two servers"
     started = ev.ServerStarted(service="dhcp", address="10.99.0.1", port=67)
-    assert serve.describe(started) == "dhcp serving on 10.99.0.1:67"
+    assert event_text.line(started) == "dhcp serving on 10.99.0.1:67"
     stopped = ev.ServerStopped(service="syslog", address="0.0.0.0", port=514)
-    assert serve.describe(stopped) == "syslog stopped on 0.0.0.0:514"
+    assert event_text.line(stopped) == "syslog stopped on 0.0.0.0:514"
     line = ev.SyslogLine(
         client=("10.99.0.10", 514), facility=1, severity=3, hostname="spk", app="sipd", message="m"
     )
-    assert serve.describe(line) == "10.99.0.10:514 syslog err spk sipd: m"
+    assert event_text.line(line) == "10.99.0.10:514 syslog err spk sipd: m"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from algodesk.commands.serve import describe
 from algodesk.core import events as ev
+from algodesk.core.event_text import line
 from tests.tftp_helpers import RawClient
 
 CONFIG = b"prov.use = 1\nadmin.pwd = algo\n"
@@ -177,8 +177,8 @@ def test_describe_refusals_and_failures() -> None:
     refused = ev.RequestRefused(
         client=("127.0.0.1", 5), filename="", reason=ev.RefusalReason.MALFORMED, detail="short"
     )
-    assert describe(refused) == "127.0.0.1:5 refused (malformed request): malformed (short)"
+    assert line(refused) == "127.0.0.1:5 refused (malformed request): malformed (short)"
     failed = ev.TransferFailed(
         transfer_id=3, client=("127.0.0.1", 5), served="a.conf", reason="timeout", bytes_sent=10
     )
-    assert describe(failed) == "127.0.0.1:5 #3 failed a.conf: timeout after 10 bytes"
+    assert line(failed) == "127.0.0.1:5 #3 failed a.conf: timeout after 10 bytes"

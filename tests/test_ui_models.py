@@ -177,7 +177,7 @@ def test_log_model_batches_bounds_and_filters(qtmodeltester) -> None:
     model.append([ServerStarted(service="tftp", address="127.0.0.1", port=69, root="/b")])
     model.flush()
     last = model.rowCount() - 1
-    assert model.data(model.index(last, 3)) == "tftp serving /b at 127.0.0.1:69"
+    assert model.data(model.index(last, 3)) == "tftp serving /b on 127.0.0.1:69"
     assert 50 <= model.rowCount() <= 55  # trimmed in chunks of a tenth of the limit
 
 

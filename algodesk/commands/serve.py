@@ -14,10 +14,10 @@ from typing import Any, TextIO
 from algodesk.commands import CommandError
 from algodesk.commands.history import open_history
 from algodesk.commands.profile import add_password_stdin, serving_files
+from algodesk.core import event_text
 from algodesk.core import events as ev
 from algodesk.core.masking import mask_fields, mask_secrets
 from algodesk.core.names import MacError, format_mac
-from algodesk.core.syslog_parse import SEVERITY_NAMES
 from algodesk.core.tracker import Tracker
 from algodesk.core.wording import count
 from algodesk.services import paths
@@ -148,8 +148,8 @@ class EventPrinter:
             lines = [f"error: {event.message}"] + [f"  - {fix}" for fix in event.remedies]
             self._write(self._err, "\n".join(lines))
             return
-        line = describe(event)
-        peer = _peer(event.client) if isinstance(event, _DEVICE_EVENTS) else ""
+        line = event_text.line(event)
+        peer = event_text.address(event.client) if isinstance(event, _DEVICE_EVENTS) else ""
         if mac and line.startswith(peer):
             line = f"{peer} {mac}{line[len(peer) :]}"
         self._write(self._out, f"{stamp} {mask_secrets(line)}")
@@ -200,66 +200,6 @@ _DEVICE_EVENTS = (
 
 def _stats_dict(stats: TftpStats) -> dict[str, int]:
     return {name: getattr(stats, name) for name in stats.__dataclass_fields__}
-
-
-def _peer(client: ev.Address) -> str:
-    return f"{client[0]}:{client[1]}"
-
-
-def _options(options: Any) -> str:
-    return " ".join(f"{key}={value}" for key, value in options.items())
-
-
-def describe(event: ev.Event) -> str:
-    """One human line for ``event`` (without the time stamp)."""
-    if isinstance(event, ev.ServerStarted) and event.service != "tftp":
-        return f"{event.service} serving on {event.address}:{event.port}"
-    if isinstance(event, ev.ServerStarted):
-        return (
-            f"tftp serving {event.root or '(virtual files only)'} on {event.address}:{event.port}"
-        )
-    if isinstance(event, ev.ServerStopped):
-        return f"{event.service} stopped on {event.address}:{event.port}"
-    if isinstance(event, ev.LeaseGranted):
-        options = _options(event.options)
-        return f"lease {event.ip} to {event.mac} for {event.lease_seconds} s ({options})"
-    if isinstance(event, ev.SyslogLine):
-        source = " ".join(part for part in (event.hostname, event.app) if part)
-        severity = SEVERITY_NAMES[event.severity] if 0 <= event.severity < 8 else event.severity
-        return f"{_peer(event.client)} syslog {severity} {source}: {event.message}"
-    if isinstance(event, ev.ServiceNotice):
-        return f"{event.service} {event.level}: {event.message}"
-    if isinstance(event, ev.RequestReceived):
-        options = f" ({_options(event.options)})" if event.options else ""
-        return f"{_peer(event.client)} {event.operation} {event.filename}{options}"
-    if isinstance(event, ev.RequestRefused):
-        name = event.filename or "(malformed request)"
-        return f"{_peer(event.client)} refused {name}: {event.reason.value} ({event.detail})"
-    if isinstance(event, ev.TransferStarted):
-        text = f"{_peer(event.client)} #{event.transfer_id} sending {event.served}"
-        if event.served != event.requested:
-            text += f" for {event.requested}"
-        text += f" ({event.source.value}, {event.size} bytes"
-        text += f", {_options(event.options)})" if event.options else ")"
-        if event.md5:
-            return f"{text} md5 {event.md5}"
-        return f"{text} {ev.SECRET_DIGEST_TEXT}" if event.source is ev.Source.VIRTUAL else text
-    if isinstance(event, ev.TransferProgress):
-        percent = 100 * event.bytes_sent // event.size if event.size else 100
-        return f"{_peer(event.client)} #{event.transfer_id} {event.served} {percent}%"
-    if isinstance(event, ev.TransferFinished):
-        rate = event.bytes_sent / event.duration / 1e6 if event.duration > 0 else 0.0
-        text = (
-            f"{_peer(event.client)} #{event.transfer_id} done {event.served}: "
-            f"{event.bytes_sent} bytes in {event.duration:.2f} s ({rate:.1f} MB/s)"
-        )
-        return text + (f", {event.retransmissions} resent" if event.retransmissions else "")
-    if isinstance(event, ev.TransferFailed):
-        return (
-            f"{_peer(event.client)} #{event.transfer_id} failed {event.served}: {event.reason} "
-            f"after {event.bytes_sent} bytes"
-        )
-    return f"{event.kind} {json.dumps(event.to_dict())}"
 
 
 def run_serve(args: argparse.Namespace) -> int:

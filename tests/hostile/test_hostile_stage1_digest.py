@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from algodesk.commands.serve import describe
 from algodesk.core import events as ev
 from algodesk.core.event_codec import event_to_json
+from algodesk.core.event_text import line as describe
 from algodesk.services.tftp import TftpSettings
 from tests.tftp_helpers import RawClient, running_server
 

@@ -75,6 +75,25 @@ class Counters:
     done: int = 0
     failed: int = 0
 
+    def count(self, event: ev.Event) -> None:
+        """Fold one event in: the engine counts what it emits, a pool what its workers emit."""
+        if isinstance(event, ev.RequestReceived):
+            self.requests += 1
+        elif isinstance(event, ev.RequestRefused):
+            self.refused += 1
+        elif isinstance(event, ev.TransferStarted):
+            self.active += 1
+            self.devices.add(event.client[0])
+        elif isinstance(event, ev.TransferFinished):
+            self.active -= 1
+            self.done += 1
+            self.bytes_sent += event.bytes_sent
+            self.files.add(event.served)
+        elif isinstance(event, ev.TransferFailed):
+            self.active -= 1
+            self.failed += 1
+            self.bytes_sent += event.bytes_sent
+
 
 @dataclass
 class _Active:
@@ -147,7 +166,8 @@ class Engine:
         )
 
     def emit(self, event: ev.Event) -> None:
-        """Hand ``event`` to the sink; a failing sink never stops the engine."""
+        """Count ``event`` and hand it to the sink; a failing sink never stops the engine."""
+        self.counters.count(event)
         try:
             self.sink(event)
         except Exception:
@@ -318,7 +338,6 @@ class Engine:
         except packets.MalformedPacket as error:
             self._refuse(sender, "", RefusalReason.MALFORMED, str(error), packets.ERR_ILLEGAL)
             return
-        self.counters.requests += 1
         operation = "read" if request.opcode == packets.RRQ else "write"
         self.emit(
             ev.RequestReceived(
@@ -445,8 +464,6 @@ class Engine:
         if stranger is not None:
             self.strangers[stranger.fileno()] = transfer
             self.poller.register(stranger.fileno())
-        self.counters.active += 1
-        self.counters.devices.add(sender[0])
         md5 = ""
         if content.secret:
             pass  # a digest of a file holding a password verifies guesses of it
@@ -477,7 +494,6 @@ class Engine:
     def _refuse(
         self, client: tuple[str, int], name: str, reason: RefusalReason, detail: str, code: int
     ) -> None:
-        self.counters.refused += 1
         self._send_quietly(self.listener, packets.error_packet(code, detail), client)
         self.emit(
             ev.RequestRefused(client=_client(client), filename=name, reason=reason, detail=detail)
@@ -503,7 +519,6 @@ class Engine:
                 self.poller.unregister(transfer.stranger.fileno())
         transfer.close()
         self._release(record.opened, record.release_path)
-        self.counters.active -= 1
         return record
 
     def _release(self, opened: Opened, path: Path | None) -> None:
@@ -512,9 +527,6 @@ class Engine:
 
     def _finish(self, transfer: Transfer, now: float) -> None:
         record = self._close(transfer)
-        self.counters.done += 1
-        self.counters.bytes_sent += transfer.size
-        self.counters.files.add(record.opened.served)
         self.emit(
             ev.TransferFinished(
                 transfer_id=transfer.tid,
@@ -532,8 +544,6 @@ class Engine:
                 transfer.send_packet(packets.error_packet(code, reason))
         sent = transfer.bytes_acked
         record = self._close(transfer)
-        self.counters.failed += 1
-        self.counters.bytes_sent += sent
         self.emit(
             ev.TransferFailed(
                 transfer_id=transfer.tid,

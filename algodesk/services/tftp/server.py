@@ -179,9 +179,7 @@ class TftpServer:
         )
 
     def _pool_event(self, event: ev.Event) -> None:
-        from algodesk.services.tftp.workers.worker import count_event
-
-        count_event(self._counters, event)
+        self._counters.count(event)
         if isinstance(event, ev.TransferStarted) and event.transfer_id >= self._next_id:
             self._next_id = event.transfer_id + 1
         self._emit(event)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
+from algodesk.core import event_text
 from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.ui.widgets import status_style, text
@@ -17,67 +18,12 @@ LOG_LIMIT = 5_000
 HEADERS = ("Time", "Event", "From", "Message")
 
 
-def _peer(event: ev.Event) -> str:
-    client = getattr(event, "client", None)
-    if client:
-        return f"{client[0]}:{client[1]}"
-    if isinstance(event, ev.LeaseGranted):
-        return event.ip
-    return str(getattr(event, "service", ""))
-
-
-def describe(event: ev.Event) -> tuple[Level, str]:
-    """How worrying an event is, and what it says in plain words."""
-    if isinstance(event, ev.ServerStarted):
-        return Level.OK, f"{event.service} serving {event.root} at {event.address}:{event.port}"
-    if isinstance(event, ev.ServerStopped):
-        return Level.INFO, f"{event.service} stopped ({event.address}:{event.port})"
-    if isinstance(event, ev.ServerFailed):
-        return Level.ERROR, f"{event.message} [{event.code}]"
-    if isinstance(event, ev.RequestReceived):
-        options = " ".join(f"{k}={v}" for k, v in event.options.items())
-        return Level.INFO, f"{event.operation} request for {event.filename} {options}".rstrip()
-    if isinstance(event, ev.RequestRefused):
-        detail = f" ({event.detail})" if event.detail else ""
-        level = Level.WARNING if event.reason is ev.RefusalReason.NOT_FOUND else Level.ERROR
-        return level, f"refused {event.filename}: {event.reason.value}{detail}"
-    if isinstance(event, ev.TransferStarted):
-        asked = f" (asked {event.requested})" if event.requested != event.served else ""
-        md5 = f", md5 {event.md5}" if event.md5 else ""
-        if not md5 and event.source is ev.Source.VIRTUAL:
-            md5 = f", {ev.SECRET_DIGEST_TEXT}"
-        return (
-            Level.WORKING,
-            f"sending {event.served}{asked}: {text.size(event.size)} from {event.source.value}"
-            f"{md5}",
-        )
-    if isinstance(event, ev.TransferProgress):
-        return Level.WORKING, (
-            f"{event.served}: {text.size(event.bytes_sent)} of {text.size(event.size)}"
-        )
-    if isinstance(event, ev.TransferFinished):
-        again = f", {event.retransmissions} resent" if event.retransmissions else ""
-        return Level.OK, (
-            f"sent {event.served}: {text.size(event.bytes_sent)} in "
-            f"{text.duration(event.duration)}{again}"
-        )
-    if isinstance(event, ev.TransferFailed):
-        return Level.ERROR, f"failed {event.served}: {event.reason}"
-    if isinstance(event, ev.LeaseGranted):
-        return Level.INFO, f"lease {event.ip} to {text.mac(event.mac)} for {event.lease_seconds} s"
-    if isinstance(event, ev.ServiceNotice):
-        level = {"warning": Level.WARNING, "error": Level.ERROR}.get(event.level, Level.INFO)
-        return level, event.message
-    if isinstance(event, ev.SyslogLine):
-        return Level.INFO, f"{event.hostname} {event.app}: {event.message}".strip()
-    return Level.INFO, event.kind
-
-
 def event_cells(event: ev.Event) -> tuple[list[Values], str]:
     """The cells of an event's row, and its search text (``kind:<kind>`` and every column)."""
-    level, message = describe(event)
+    level = event_text.level(event)
+    message = event_text.describe(event, text.size)
     loud = level.rank >= Level.WARNING.rank
-    columns = (text.clock(event.time), event.kind, _peer(event))
+    columns = (text.clock(event.time), event.kind, event_text.origin(event))
     cells = [cell(value) for value in columns]
     cells.append(
         cell(

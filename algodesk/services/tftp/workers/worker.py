@@ -79,26 +79,6 @@ def _read_frame(stream: IO[bytes]) -> Any:
     return pickle.loads(payload)
 
 
-def count_event(counters: Counters, event: ev.Event) -> None:
-    """Keep the parent's counts from a worker's events, as the engine keeps its own."""
-    if isinstance(event, ev.RequestReceived):
-        counters.requests += 1
-    elif isinstance(event, ev.RequestRefused):
-        counters.refused += 1
-    elif isinstance(event, ev.TransferStarted):
-        counters.active += 1
-        counters.devices.add(event.client[0])
-    elif isinstance(event, ev.TransferFinished):
-        counters.active -= 1
-        counters.done += 1
-        counters.bytes_sent += event.bytes_sent
-        counters.files.add(event.served)
-    elif isinstance(event, ev.TransferFailed):
-        counters.active -= 1
-        counters.failed += 1
-        counters.bytes_sent += event.bytes_sent
-
-
 def _worker_argv() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "tftp-worker"]
