@@ -23,7 +23,7 @@ from algodesk.ui.live.timeline_model import TimelineModel
 from algodesk.ui.live.trace_model import TraceModel
 from algodesk.ui.live.transfer_model import TransferFilter, TransferTableModel
 from algodesk.ui.widgets import status_style
-from algodesk.ui.widgets.item_table import PROGRESS_ROLE
+from algodesk.ui.widgets.item_table import PROGRESS_ROLE, TRIM_ROWS
 from tests.conftest_qt import QT_WARNINGS_FAIL, EventScript, fleet
 
 pytestmark = QT_WARNINGS_FAIL
@@ -269,3 +269,23 @@ def test_tables_follow_new_rows_until_the_user_scrolls_away(qtbot) -> None:
     qtbot.waitUntil(lambda: model.rowCount() == 35 * 3)
     qtbot.wait(50)
     assert bar.value() == 0
+
+
+def test_a_full_transfer_table_trims_a_few_rows_at_a_time(qtbot) -> None:
+    """Removing many rows from the front of a big table at once stalls the GUI (see TRIM_ROWS):
+    the table stays at its limit and each removal takes at most TRIM_ROWS rows."""
+    model = TransferTableModel(limit=300)
+    removed: list[int] = []
+    model.rowsRemoved.connect(lambda _parent, first, last: removed.append(last - first + 1))
+    tracker = Tracker()
+    for round_ in range(3):
+        script = EventScript()
+        for n in range(60):
+            script.boot(f"10.1.{round_}.{n + 2}", f"0022EE{round_:02X}{n:04X}")
+        tracker.apply_all(script.events)
+        model.queue_changes(tracker.take_changes())
+        while model.queued:
+            model.apply_queued(25)
+            assert model.rowCount() <= 300 + 25
+    assert removed and max(removed) <= 25 and TRIM_ROWS <= 25
+    assert model.rowCount() >= 300 - 25

@@ -105,7 +105,7 @@ class EntryTableModel(ItemTable):
         )
         new = [e for e in new if id(e) not in self._positions][-self._limit :]
         overflow = self.rowCount() + len(new) - self._limit
-        # trim in chunks: removing rows from the front costs the whole table each time
+        # trim a few rows at a time (see TRIM_ROWS): each removal stays short
         if overflow > min(self._limit // 10, TRIM_ROWS) or (
             overflow > 0 and overflow >= self.rowCount()
         ):

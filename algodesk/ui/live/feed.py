@@ -160,7 +160,7 @@ class LiveFeed(QObject):
             return True
         # a page nobody looks at keeps its (bounded) queue and catches up when shown
         if self.transfers_shown and self.transfers.queued:
-            self.transfers.apply_queued(_ROWS_PER_STEP * 4)
+            self.transfers.apply_queued(_ROWS_PER_STEP)
             return True
         if self.log_shown and self.log.queued:
             self.log.flush(_ROWS_PER_STEP * 8)
