@@ -122,9 +122,10 @@ def test_real_transfer_shows_device_stage_and_outcome(bench_in_mode: Composition
     live = bench.window.live
     model = live.device_model()
 
-    def applied() -> bool:
-        device = model.device(0)
-        return device is not None and device.stage is Stage.APPLYING
+    def applied() -> bool:  # the cell, which the feed rewrites in slices after the tracker
+        return model.rowCount() == 1 and (
+            model.data(model.index(0, Column.STAGE)) == Stage.APPLYING.value
+        )
 
     qtbot.waitUntil(applied, timeout=5000)
     assert model.rowCount() == 1
@@ -444,3 +445,33 @@ def test_the_port_in_use_banner_gives_window_advice(bench: Composition) -> None:
         details = window.banner.details.text()
     assert "--port" not in details and "--bind" not in details
     assert "the toolbar&#x27;s Port box" in details or "the toolbar's Port box" in details
+
+
+def test_first_start_shows_what_to_do_next_on_the_live_page(
+    bench: Composition, app_paths: AppPaths, qtbot
+) -> None:
+    live = bench.window.live
+    assert live.stack.currentWidget() is live.empty
+    said = live.empty.text()
+    assert "No device yet" in said and str(app_paths.bench_dir) in said
+    assert "Start serving" in said and "algom&lt;MAC&gt;.conf" in said
+    port = serve(bench)
+    assert f"port {port}" in live.empty.text() and "127.0.0.1" in live.empty.text()
+    bench.window.stop_serving()
+    live.empty.linkActivated.emit("algodesk:dry-run")  # the link to the dry-run port
+    assert bench.window.toolbar.port.value() == 6969
+    if bench.control.running:
+        boot_device(bench.control.server.port)  # type: ignore[union-attr]
+        qtbot.waitUntil(lambda: live.stack.currentWidget() is not live.empty)
+
+
+def test_the_status_column_keeps_the_file_name_and_the_mac_stays_first(
+    bench: Composition,
+) -> None:
+    live = bench.window.live
+    header = live.devices.horizontalHeader()
+    metrics = live.devices.fontMetrics()
+    assert header.sectionSize(Column.STATUS) > metrics.horizontalAdvance(
+        "md5 wrong: algom0022EE010203.conf ignored"
+    )
+    assert header.logicalIndex(0) == Column.MAC and header.logicalIndex(1) == Column.STATUS

@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.feed.refreshed.connect(self._update_status)
         self.folder_page.checked.connect(self._on_folder_page_checked)
         self.control.virtual_changed.connect(self._on_control_virtual_changed)
+        self.live.dry_run_requested.connect(self.dry_run)
         self.live.export_button.clicked.connect(self.export_dialog)
         self.pages.currentChanged.connect(self._on_pages_current_changed)
 
@@ -191,6 +192,8 @@ class MainWindow(QMainWindow):
         self.toolbar.set_folder(path, self.settings.recent_folders)
         self.folder_page.set_folder(path)
         self.feed.tracker.fetch = self.control.fetcher(folder_fetcher(path))
+        if not self.control.running:
+            self.live.set_server_state(str(path), None)
         if self.control.running:
             self.stop_serving()
             self.start_serving()
@@ -262,6 +265,7 @@ class MainWindow(QMainWindow):
         self.toolbar.set_serving(True)
         name, _address = self.toolbar.interfaces.current_choice()
         self.settings.interface, self.settings.address = name, address
+        self.live.set_server_state(str(self.folder), (address, port))
         self.toolbar.show_bound_port(port)
         self.settings.port = self.toolbar.port_choice()
         self.services.settings.save(self.settings)
@@ -272,6 +276,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_control_stopped(self) -> None:
+        self.live.set_server_state(str(self.folder), None)
         self.toolbar.set_serving(False)
         self.serving_label.setText("Stopped")
         self.reload_runs()

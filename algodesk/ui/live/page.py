@@ -5,9 +5,10 @@ It shows the live bench, or an earlier run from the history replayed through a f
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QItemSelection, Qt, Slot
+from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -27,15 +29,23 @@ from algodesk.ui.live.device_model import Column, DeviceTableModel
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.live.syslog_page import DeviceSyslogView
 from algodesk.ui.live.timeline_model import TimelineModel
+from algodesk.ui.serve_toolbar import DRY_RUN_PORT
 from algodesk.ui.widgets.item_table import BarWidth
 from algodesk.ui.widgets.table_view import table
+
+_LONGEST_STATUS = "md5 missing: algom0022EE010203-i.conf ignored"
+_DRY_RUN_LINK = "algodesk:dry-run"
 
 RunLoader = Callable[[int], Sequence[Event]]
 """Reads a stored run's events by run id."""
 
 
 class LivePage(QWidget):
-    """Device table on top, the selected device's details and timeline below."""
+    """Device table on top, the selected device's details and timeline below; until the first
+    device shows up, what to do next."""
+
+    dry_run_requested = Signal()
+    """The empty page's dry-run link was clicked."""
 
     def __init__(self, feed: LiveFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +65,7 @@ class LivePage(QWidget):
         header.addWidget(self.export_button)
 
         self.devices = table(self)
+        self.devices.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self._bars = BarWidth(self.devices, Column.PROGRESS)
         font = self.devices.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
@@ -80,11 +91,65 @@ class LivePage(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
+        self.empty = QLabel(self)
+        self.empty.setObjectName("live-empty")
+        self.empty.setWordWrap(True)
+        self.empty.setTextFormat(Qt.TextFormat.RichText)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setMargin(24)
+        self.empty.linkActivated.connect(self._on_empty_link_activated)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.splitter)
+        self._serving: tuple[str, str, int] | None = None
+        self._folder = ""
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.stack, 1)
         self._show_models(feed.devices, feed.timeline)
         feed.refreshed.connect(self._on_feed_refreshed)
+        self.set_server_state("", None)
+
+    # --- empty state -----------------------------------------------------------------------------
+    def set_server_state(self, folder: str, serving: tuple[str, int] | None) -> None:
+        """What the empty page says: the folder, and where it is served (None: stopped)."""
+        self._folder = folder
+        self._serving = (folder, *serving) if serving is not None else None
+        self._show_empty_state()
+
+    def _show_empty_state(self) -> None:
+        empty = self.showing_live and self._feed.devices.rowCount() == 0
+        self.stack.setCurrentWidget(self.empty if empty else self.splitter)
+        if not empty:
+            return
+        folder = html.escape(self._folder or "the provisioning folder")
+        if self._serving is None:
+            now = (
+                f"<p>The server is stopped. <b>Start serving</b> (F5) to serve <b>{folder}</b>.</p>"
+            )
+        else:
+            _folder, address, port = self._serving
+            where = "all interfaces" if address in ("", "0.0.0.0", "::") else address
+            now = f"<p>Serving <b>{folder}</b> on {html.escape(where)}, port {port}.</p>"
+        self.empty.setText(
+            "<h2>No device yet</h2>"
+            + now
+            + "<p>Power on a device on the bench network: it asks DHCP for an address and a "
+            "TFTP server, then asks for <code>algom&lt;MAC&gt;.conf</code>, "
+            "<code>algop&lt;product&gt;.conf</code> and their md5 files, and fetches the "
+            "firmware a config names. Each device shows here as it asks, with what it got and "
+            "why it stopped.</p>"
+            f"<p>No device at hand? <a href='{_DRY_RUN_LINK}'>Serve on port {DRY_RUN_PORT} for "
+            "a dry run</a> and point a TFTP client or "
+            f"<code>algodesk simulate --server ADDRESS:{DRY_RUN_PORT}</code> at it, or use "
+            "<b>Simulate a device…</b> on the Folder page.</p>"
+        )
+
+    @Slot(str)
+    def _on_empty_link_activated(self, link: str) -> None:
+        if link == _DRY_RUN_LINK:
+            self.dry_run_requested.emit()
 
     # --- history ---------------------------------------------------------------------------------
     def set_history(self, loader: RunLoader, runs: Sequence[tuple[int, str]]) -> None:
@@ -112,12 +177,14 @@ class LivePage(QWidget):
         if run_id is None or self._loader is None:
             self._run_devices = None
             self._show_models(self._feed.devices, self._feed.timeline)
+            self._show_empty_state()
             return
         tracker = replay(self._loader(run_id))
         model = DeviceTableModel(self)
         model.apply(tracker.take_changes())
         self._run_devices = model
         self._show_models(model, self._run_timeline)
+        self._show_empty_state()
 
     @property
     def showing_live(self) -> bool:
@@ -149,9 +216,9 @@ class LivePage(QWidget):
             header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
         # The status is what a technician reads from across the room: show it right after the
         # MAC, so a narrow window never scrolls it out of sight.
-        header.resizeSection(
-            Column.STATUS, metrics.horizontalAdvance("No config for it in the folder") + 40
-        )
+        # Wide enough for the longest headline with its file name ("md5 wrong: algop8301.conf
+        # ignored" was cut to "md5 wrong: algop8301.co…"); anything longer loses its middle.
+        header.resizeSection(Column.STATUS, metrics.horizontalAdvance(_LONGEST_STATUS) + 40)
         header.moveSection(header.visualIndex(Column.STATUS), 1)
         self.timeline.horizontalHeader().resizeSection(1, 210)
         self.timeline.horizontalHeader().resizeSection(5, 235)
@@ -195,6 +262,7 @@ class LivePage(QWidget):
 
     @Slot()
     def _on_feed_refreshed(self) -> None:
+        self._show_empty_state()
         if self.showing_live:
             self.details.show_device(self.selected_device())
             self.device_syslog.refresh()
