@@ -163,6 +163,7 @@ class Engine:
             settings.min_timeout,
             settings.max_timeout,
             settings.max_retries,
+            first_answer=settings.first_ack_timeout,
         )
 
     def emit(self, event: ev.Event) -> None:
@@ -298,12 +299,12 @@ class Engine:
             forwarded = receive_forwarded(self.requests)
             if forwarded is None:
                 return
-            received, in_flight, commands = forwarded
+            received, in_flight, commands, from_address = forwarded
             if self.await_commands is not None:
                 self.await_commands(commands)
             self._deferred = False
             try:
-                self._on_received(received, now, in_flight)
+                self._on_received(received, now, in_flight, from_address)
             finally:
                 # A request whose file is being opened is answered once it started (_on_opened).
                 if self.answered is not None and not self._deferred:
@@ -312,7 +313,9 @@ class Engine:
         if received is not None:
             self._on_received(received, now, in_flight)
 
-    def _on_received(self, received: Received, now: float, in_flight: int) -> None:
+    def _on_received(
+        self, received: Received, now: float, in_flight: int, from_address: int | None = None
+    ) -> None:
         data, sender, local = received
         if len(data) >= 2 and data[0] == 0 and data[1] in _TRANSFER_OPCODES:
             # Packets of a transfer sent to the wrong port: an ERROR must never be answered,
@@ -320,7 +323,7 @@ class Engine:
             return
         before = self.by_client.get(sender)
         try:
-            self._on_request(data, sender, local, now, in_flight)
+            self._on_request(data, sender, local, now, in_flight, from_address)
         except Exception:
             # A bug must cost one request, never the server.
             log.exception("request from %s could not be handled", sender)
@@ -330,9 +333,16 @@ class Engine:
                 self._refuse(sender, _filename(data), RefusalReason.INTERNAL, "internal error", 0)
 
     def _on_request(
-        self, data: bytes, sender: tuple[str, int], local: str, now: float, in_flight: int
+        self,
+        data: bytes,
+        sender: tuple[str, int],
+        local: str,
+        now: float,
+        in_flight: int,
+        from_address: int | None = None,
     ) -> None:
-        """Answer a request; ``in_flight`` is the server's transfers (all workers' included)."""
+        """Answer a request; ``in_flight`` is the server's transfers (all workers' included),
+        ``from_address`` what the sender's address holds server-wide (None: count here)."""
         try:
             request = packets.parse_request(data)
         except packets.MalformedPacket as error:
@@ -361,13 +371,37 @@ class Engine:
             with contextlib.suppress(OSError):
                 previous.resend_first(now)
             return
-        if in_flight >= self.settings.max_transfers:
-            detail = f"{in_flight} transfers in progress"
+        detail = self._no_slot(sender[0], in_flight, from_address)
+        if detail:
             self._refuse(
                 sender, request.filename, RefusalReason.BUSY, detail, packets.ERR_UNDEFINED
             )
             return
         self._start(request, sender, local, now)
+
+    def _no_slot(self, address: str, in_flight: int, from_address: int | None) -> str:
+        """Why a request from ``address`` gets no slot ("" when it does): fair admission.
+
+        ``from_address`` is what that address holds server-wide (a worker's parent counts it);
+        None here means one engine, which counts its own.
+        """
+        settings = self.settings
+        if in_flight >= settings.max_transfers:
+            return f"{in_flight} transfers in progress"
+        cap, reserved = settings.max_per_address, settings.reserved_for_new_addresses
+        if in_flight < min(cap, settings.max_transfers - reserved):
+            return ""  # neither rule can bite: no need to count
+        held = self._held_by(address) if from_address is None else from_address
+        if held >= cap:
+            return f"{address} has {held} transfers in progress"
+        if held and in_flight >= settings.max_transfers - reserved:
+            return f"{in_flight} transfers in progress (the last {reserved} are for new clients)"
+        return ""
+
+    def _held_by(self, address: str) -> int:
+        """Transfers running or waiting for their file for client ``address``."""
+        running = sum(1 for client in self.by_client if client[0] == address)
+        return running + sum(1 for (client, _name) in self.opening if client[0] == address)
 
     def _start(
         self, request: packets.Request, sender: tuple[str, int], local: str, now: float
@@ -441,7 +475,13 @@ class Engine:
         timing = self.timing
         if agreed.timeout is not None:
             timing = Timing(
-                agreed.timeout, agreed.timeout, agreed.timeout, timing.max_retries, agreed.timeout
+                agreed.timeout,
+                agreed.timeout,
+                agreed.timeout,
+                timing.max_retries,
+                agreed.timeout,
+                # A client that asked for a long timeout gets at least two of them to answer.
+                first_answer=max(timing.first_answer, 2 * agreed.timeout),
             )
         tid = self.next_id
         self.next_id += self.id_step

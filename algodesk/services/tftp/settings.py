@@ -30,7 +30,14 @@ class TftpSettings:
             resend every client gets time for its own timer to repeat its ACK (transfer.py).
         max_timeout: Upper bound of the timeout, back-off included.
         max_retries: Consecutive timeouts after which a transfer fails.
-        max_transfers: Simultaneous transfers; more requests are refused as busy.
+        max_transfers: Simultaneous transfers; more requests are refused as busy. The last
+            tenth of them (``reserved_for_new_addresses``) go only to client addresses with
+            nothing under way, so one address cannot take every slot.
+        max_per_address: Simultaneous transfers one client address may hold (a device fetches
+            one file at a time; a loopback fleet or a NAT may hold more).
+        first_ack_timeout: Seconds a transfer waits for its first acknowledgement before it
+            ends: a request whose answers go unacknowledged (a spoofed source, a client gone)
+            frees its slot in seconds, not after every retry.
         progress_interval: Seconds between progress events of one transfer.
         mmap_threshold: Files at least this big are mapped, not read into memory. Smaller files
             (firmware included, by default) are read whole, so a file replaced in place while
@@ -56,6 +63,8 @@ class TftpSettings:
     max_timeout: float = 4.0
     max_retries: int = 6
     max_transfers: int = 500
+    max_per_address: int = 250
+    first_ack_timeout: float = 5.0
     progress_interval: float = 0.5
     mmap_threshold: int = 128 << 20
     cache_bytes: int = 64 << 20
@@ -73,5 +82,12 @@ class TftpSettings:
             raise ValueError("max_retries must be >= 0 and max_transfers >= 1")
         if not 0 <= self.workers <= 64:
             raise ValueError("workers must be 0..64")
+        if self.max_per_address < 1 or self.first_ack_timeout <= 0:
+            raise ValueError("max_per_address must be >= 1 and first_ack_timeout positive")
         if self.progress_interval <= 0:
             raise ValueError("progress_interval must be positive")
+
+    @property
+    def reserved_for_new_addresses(self) -> int:
+        """Slots only a client address with no transfer under way may take (a tenth)."""
+        return self.max_transfers // 10

@@ -48,6 +48,8 @@ class Timing:
     max_retries: int
     fixed: float | None = None
     """A timeout the client asked for and we acknowledged: used as is, without back-off."""
+    first_answer: float = float("inf")
+    """Seconds the first block (or OACK) may go unacknowledged before the transfer ends."""
 
 
 class Transfer:
@@ -68,6 +70,7 @@ class Transfer:
         "failure",
         "fast_base",
         "fd",
+        "first_deadline",
         "fixed",
         "last_block",
         "lockstep_until",
@@ -165,6 +168,7 @@ class Transfer:
         self.progress_sent = 0
         self.failure = ""
         self.told_stranger = False
+        self.first_deadline = now + timing.first_answer
 
     def _lockstep_until(self) -> int:
         """The hot path of ``on_readable`` serves ACKs of blocks below this (0: none)."""
@@ -318,6 +322,11 @@ class Transfer:
         self.retries += 1
         if self.retries > self.max_retries:
             self.failure = f"no answer after {self.max_retries} retries"
+            return False
+        if self.base == 1 and now >= self.first_deadline:
+            # Nothing ever acknowledged: a spoofed request or a client gone holds a slot only
+            # this long (the slot goes back to clients that answer).
+            self.failure = "first block never acknowledged"
             return False
         if self.fixed is None:
             backed_off = self.rto * 2.0

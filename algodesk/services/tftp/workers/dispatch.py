@@ -45,11 +45,15 @@ class Forwarded(NamedTuple):
     commands: int
     """Commands (virtual files, root) the parent had sent when the datagram came: the worker
     applies them all before it answers (``worker.Commands``)."""
+    from_address: int
+    """What the sender's address holds in every worker (fair admission, ``max_per_address``)."""
 
 
-def forward(channel: socket.socket, received: Received, in_flight: int, commands: int) -> bool:
+def forward(
+    channel: socket.socket, received: Received, in_flight: int, commands: int, from_address: int
+) -> bool:
     """Send one received datagram down a worker's channel; False when it could not be queued."""
-    message = (received, in_flight, commands)
+    message = (received, in_flight, commands, from_address)
     try:
         channel.send(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
@@ -63,8 +67,10 @@ def receive_forwarded(channel: socket.socket) -> Forwarded | None:
         payload = channel.recv(RECV_BUFFER + 1024)
     except OSError:
         return None
-    (data, sender, local), in_flight, commands = pickle.loads(payload)
-    return Forwarded((bytes(data), tuple(sender), str(local)), int(in_flight), int(commands))
+    (data, sender, local), in_flight, commands, from_address = pickle.loads(payload)
+    return Forwarded(
+        (bytes(data), tuple(sender), str(local)), int(in_flight), int(commands), int(from_address)
+    )
 
 
 def _client(address: tuple[str, int]) -> tuple[str, int]:
@@ -113,6 +119,10 @@ class Balancer:
     def in_flight(self) -> int:
         """Datagrams and transfers handed to the workers that have not ended."""
         return sum(self.load)
+
+    def held_by(self, address: str) -> int:
+        """Datagrams and transfers of every client at ``address`` not yet ended."""
+        return sum(route.held for client, route in self._routes.items() if client[0] == address)
 
     @property
     def serving(self) -> int:

@@ -264,10 +264,12 @@ class WorkerPool:
         if received is None:
             return
         in_flight = balancer.in_flight
+        from_address = balancer.held_by(received[1][0])
         chosen = balancer.choose(received[1])
         if chosen is None:
             return
-        if not forward(self._channels[chosen], received, in_flight, self._commands):
+        channel = self._channels[chosen]
+        if not forward(channel, received, in_flight, self._commands, from_address):
             balancer.undo(received[1])
 
     def _dispatch(self, index: int, buffer: bytearray, balancer: Balancer) -> None:
