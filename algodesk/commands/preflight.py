@@ -20,18 +20,12 @@ from algodesk.commands.profile import (
     load_roster,
     profile_password,
 )
-from algodesk.core import config, names
+from algodesk.core import names
 from algodesk.core.fileio import atomic_write
 from algodesk.core.preflight import DeviceVerdict, Target, targets
 from algodesk.core.profile import BenchProfile, ProfileError, check_product
-from algodesk.core.stage1 import Stage1Error, build_stage1
-from algodesk.services.bench_files import bench_files, load_base
-from algodesk.services.preflight.runner import Preflight, PreflightPlan, plan_devices
-from algodesk.services.preflight.tls import device_context
-
-# The virtual devices' stage-1 configs need no password (the fetchers carry the real one):
-# a stand-in keeps the secret out of every device state and trace.
-STAND_IN_PASSWORD = "stand-in"
+from algodesk.services.preflight.plan import build_plan
+from algodesk.services.preflight.runner import Preflight
 
 
 class _Ordered(argparse.Action):
@@ -104,27 +98,22 @@ def run_preflight(args: argparse.Namespace) -> int:
         args.items, profile, [(r.mac, r.product) for r in roster.rows] if roster else []
     )
     firmware = _firmware(args.firmware, {t.product for t in chosen})
-    ca_file = str(args.ca) if args.ca else profile.ca_file
-    if ca_file:
-        try:
-            device_context(ca_file, validate=True)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
-    try:
-        files = bench_files(profile, STAND_IN_PASSWORD, roster)
-        fallback = build_stage1(profile, STAND_IN_PASSWORD, load_base(profile)).to_bytes()
-    except (config.ConfigError, Stage1Error) as error:
-        raise CommandError(str(error)) from None
     password = profile_password(
         profile, from_stdin=args.password_stdin, allow_empty=args.allow_empty_password
     )
-    plan = PreflightPlan(
-        devices=plan_devices(chosen, files.files, fallback, firmware),
-        password=password,
-        timeout=args.timeout,
-        full=args.full,
-        ca_file=ca_file,
-    )
+    try:
+        plan = build_plan(
+            profile,
+            password,
+            roster,
+            chosen,
+            firmware=firmware,
+            timeout=args.timeout,
+            full=args.full,
+            ca_file=str(args.ca) if args.ca else None,
+        )
+    except ValueError as error:  # a base or CA file that cannot be used
+        raise CommandError(str(error)) from None
     printer = None if args.json else _print_verdict
     verdicts = Preflight(plan, on_verdict=printer).run()
     if args.save is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ftplib
+import socket
 import threading
 
 from algodesk.core.preflight import Failure, ServerFailure
@@ -67,7 +69,9 @@ class FtpFetcher:
         with self._lock:
             session = self._session
         if session is not None and session.sock is not None:
-            session.sock.close()
+            # shutdown() wakes a receive blocked in the other thread; close() alone does not.
+            with contextlib.suppress(OSError):
+                session.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Log out (quietly: the session may already be gone)."""

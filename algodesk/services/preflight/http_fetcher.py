@@ -8,9 +8,11 @@ verdict here, not something to follow), and algodesk ships no HTTP library other
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import http.client
 import re
+import socket
 import ssl
 import threading
 from urllib.parse import quote, urlsplit
@@ -74,7 +76,9 @@ class HttpFetcher:
         with self._lock:
             connection = self._open
         if connection is not None and connection.sock is not None:
-            connection.sock.close()
+            # shutdown() wakes a receive blocked in the other thread; close() alone does not.
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Nothing stays open between requests."""

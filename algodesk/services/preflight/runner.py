@@ -232,9 +232,11 @@ class Preflight:
         self,
         plan: PreflightPlan,
         on_verdict: Callable[[int, DeviceVerdict], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
     ) -> None:
         self.plan = plan
         self._on_verdict = on_verdict
+        self._on_finished = on_finished
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._current: ServerFetcher | None = None
@@ -257,15 +259,19 @@ class Preflight:
         return self._cancel.is_set()
 
     def run(self) -> list[DeviceVerdict]:
-        """Check each device in turn; a cancelled run ends early."""
-        for index, start in enumerate(self.plan.devices):
-            if self._cancel.is_set():
-                break
-            result = self.check(start)
-            with self._lock:
-                self._verdicts.append(result)
-            if self._on_verdict is not None:
-                self._on_verdict(index, result)
+        """Check each device in turn; a cancelled run ends early. ``on_finished`` follows."""
+        try:
+            for index, start in enumerate(self.plan.devices):
+                if self._cancel.is_set():
+                    break
+                result = self.check(start)
+                with self._lock:
+                    self._verdicts.append(result)
+                if self._on_verdict is not None:
+                    self._on_verdict(index, result)
+        finally:
+            if self._on_finished is not None:
+                self._on_finished()
         return self.verdicts
 
     def start(self) -> None:
@@ -282,13 +288,17 @@ class Preflight:
             return not self._thread.is_alive()
         return True
 
-    def stop(self) -> None:
-        """Cancel: break off the request in progress and return once the thread has ended."""
+    def cancel(self) -> None:
+        """Break off the request in progress and check no further device; returns at once."""
         self._cancel.set()
         with self._lock:
             current = self._current
         if current is not None:
             current.abort()
+
+    def stop(self) -> None:
+        """Cancel, and return once the thread has ended."""
+        self.cancel()
         self.wait(_STOP_TIMEOUT)
 
     def check(self, start: DeviceStart) -> DeviceVerdict:

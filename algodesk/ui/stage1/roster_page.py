@@ -36,6 +36,7 @@ from algodesk.services.bench_files import BenchFiles, bench_files
 from algodesk.services.credentials import CredentialStore, Storage
 from algodesk.services.profiles import ProfileStore
 from algodesk.ui.server_control import ServerControl
+from algodesk.ui.stage1.preflight_dialog import PreflightDialog, open_preflight
 from algodesk.ui.stage1.roster_model import Column, RosterModel
 from algodesk.ui.stage1.wizard_dialog import StageOneWizard
 from algodesk.ui.widgets.table_view import table
@@ -125,6 +126,12 @@ class BenchPage(QWidget):
         self.export_button = QPushButton("Export files…", self)
         self.export_button.setToolTip("Write the files to a folder (they hold the password)")
         self.export_button.clicked.connect(self.export_dialog)
+        self.check_button = QPushButton("Check stage 2…", self)
+        self.check_button.setToolTip(
+            "Boot each device against the permanent server as it will after stage 1"
+        )
+        self.check_button.clicked.connect(self.check_stage2)
+        self.preflight: PreflightDialog | None = None
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.notice = QLabel(self)
@@ -133,6 +140,7 @@ class BenchPage(QWidget):
         serve_row.addWidget(self.serve_button)
         serve_row.addWidget(self.stop_button)
         serve_row.addWidget(self.export_button)
+        serve_row.addWidget(self.check_button)
         serve_row.addStretch(1)
 
         layout = QVBoxLayout(self)
@@ -220,7 +228,8 @@ class BenchPage(QWidget):
     @Slot()
     def _on_profile_box_changed(self) -> None:
         profile = self.current_profile()
-        for button in (self.edit_button, self.delete_button, self.serve_button, self.export_button):
+        buttons = (self.edit_button, self.delete_button, self.serve_button, self.export_button)
+        for button in (*buttons, self.check_button):
             button.setEnabled(profile is not None)
         if profile is None:
             if not self.profile_box.count():
@@ -295,7 +304,7 @@ class BenchPage(QWidget):
         )
 
     # --- serving ---------------------------------------------------------------------------------
-    def _files(self) -> BenchFiles | None:
+    def _password(self) -> tuple[BenchProfile, str] | None:
         profile = self.current_profile()
         if profile is None:
             self._say(self.status, _ERROR, "Choose or create a profile first.")
@@ -309,6 +318,26 @@ class BenchPage(QWidget):
                 "algodesk was restarted?): Edit… the profile and type it again.",
             )
             return None
+        return profile, password
+
+    @Slot()
+    def check_stage2(self) -> PreflightDialog | None:
+        """Check the permanent server for the roster's devices and the profile's products."""
+        found = self._password()
+        if found is None:
+            return None
+        opened = open_preflight(self, *found, self.roster)
+        if isinstance(opened, str):
+            self._say(self.status, _ERROR, opened)
+            return None
+        self.preflight = opened
+        return opened
+
+    def _files(self) -> BenchFiles | None:
+        found = self._password()
+        if found is None:
+            return None
+        profile, password = found
         try:
             return bench_files(profile, password, self.roster)
         except ValueError as error:  # a base file that cannot be read, a password that cannot be
