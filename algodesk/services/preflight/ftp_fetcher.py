@@ -24,6 +24,7 @@ class FtpFetcher:
         self.detail = ""
         self._lock = threading.Lock()
         self._session: ftplib.FTP | None = None
+        self._aborted = False
 
     def __repr__(self) -> str:
         return f"<FtpFetcher ftp://{self.host}:{self.port} user={self.user!r}>"
@@ -43,7 +44,7 @@ class FtpFetcher:
         except (ftplib.error_temp, ftplib.error_reply, ftplib.error_proto) as error:
             raise self._server_error(error, path) from None
         except OSError as error:
-            raise network_failure(error, self._where, self.timeout) from None
+            raise self._network(error) from None
         self.detail = f"FTP {reply[:3]}"
         return b"".join(chunks)
 
@@ -60,13 +61,14 @@ class FtpFetcher:
         except (ftplib.error_temp, ftplib.error_reply, ftplib.error_proto) as error:
             raise self._server_error(error, path) from None
         except OSError as error:
-            raise network_failure(error, self._where, self.timeout) from None
+            raise self._network(error) from None
         self.detail = "FTP SIZE"
         return size
 
     def abort(self) -> None:
         """Break off the session (from another thread: Cancel)."""
         with self._lock:
+            self._aborted = True
             session = self._session
         if session is not None and session.sock is not None:
             # shutdown() wakes a receive blocked in the other thread; close() alone does not.
@@ -90,6 +92,10 @@ class FtpFetcher:
         session = ftplib.FTP(timeout=self.timeout)
         try:
             session.connect(self.host, self.port)
+            with self._lock:
+                # A Cancel that came while connecting found no session to shut down.
+                if self._aborted:
+                    raise ConnectionAbortedError
             session.login(self.user or "anonymous", self._password if self.user else "")
             session.set_pasv(True)
             session.voidcmd("TYPE I")
@@ -105,10 +111,15 @@ class FtpFetcher:
             raise self._server_error(error, "") from None
         except OSError as error:
             session.close()
-            raise network_failure(error, self._where, self.timeout) from None
+            raise self._network(error) from None
         with self._lock:
             self._session = session
         return session
+
+    def _network(self, error: OSError) -> ServerFailure:
+        if self._aborted:
+            return ServerFailure(Failure.CANCELLED, "cancelled")
+        return network_failure(error, self._where, self.timeout)
 
     def _refused(self, error: ftplib.error_perm, path: str) -> None:
         """Return quietly for "no such file" (550); raise for anything else."""

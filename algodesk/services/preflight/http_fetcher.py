@@ -53,6 +53,7 @@ class HttpFetcher:
         self.detail = ""
         self._lock = threading.Lock()
         self._open: http.client.HTTPConnection | None = None
+        self._aborted = False
 
     def __repr__(self) -> str:
         scheme = "https" if self._context is not None else "http"
@@ -74,6 +75,7 @@ class HttpFetcher:
     def abort(self) -> None:
         """Break off the request in progress (from another thread: Cancel)."""
         with self._lock:
+            self._aborted = True
             connection = self._open
         if connection is not None and connection.sock is not None:
             # shutdown() wakes a receive blocked in the other thread; close() alone does not.
@@ -105,26 +107,38 @@ class HttpFetcher:
         with self._lock:
             self._open = connection
         try:
+            connection.connect()
+            # An abort() that came before the socket existed could not shut it down: it set
+            # the flag, seen here (an abort after this shuts the socket down instead).
+            with self._lock:
+                if self._aborted:
+                    raise _Aborted
             connection.request(method, url, headers=headers)
             response = connection.getresponse()
             body = response.read() if method == "GET" else b""
-        except ssl.SSLCertVerificationError as error:
-            raise certificate_failure(error, self.host, None) from None
-        except ssl.SSLError as error:
-            raise ServerFailure(
-                Failure.SERVER_ERROR, f"TLS with {where} failed ({error.reason})"
-            ) from None
-        except http.client.HTTPException as error:
-            raise ServerFailure(
-                Failure.SERVER_ERROR, f"{where} broke the HTTP exchange ({type(error).__name__})"
-            ) from None
-        except OSError as error:
-            raise network_failure(error, where, self.timeout) from None
+        except Exception as error:
+            if self._aborted:
+                raise ServerFailure(Failure.CANCELLED, "cancelled") from None
+            raise self._failure(error, where) from None
         finally:
             with self._lock:
                 self._open = None
             connection.close()
         return self._judge(method, path, response, body, first_byte)
+
+    def _failure(self, error: Exception, where: str) -> Exception:
+        """The verdict for an exchange that broke off (anything unforeseen passes through)."""
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return certificate_failure(error, self.host, None)
+        if isinstance(error, ssl.SSLError):
+            return ServerFailure(Failure.SERVER_ERROR, f"TLS with {where} failed ({error.reason})")
+        if isinstance(error, http.client.HTTPException):
+            return ServerFailure(
+                Failure.SERVER_ERROR, f"{where} broke the HTTP exchange ({type(error).__name__})"
+            )
+        if isinstance(error, OSError):
+            return network_failure(error, where, self.timeout)
+        return error
 
     def _judge(
         self,
@@ -192,6 +206,10 @@ class HttpFetcher:
             f"HTTP {status} {response.reason} for {name}",
             [f"{method} /{path}: {self.detail}"],
         )
+
+
+class _Aborted(Exception):
+    """Cancel came while the connection was being made."""
 
 
 def _shown_location(location: str) -> str:
