@@ -41,3 +41,29 @@ def test_origin_and_level_of_events_without_a_client() -> None:
         client=("10.0.0.7", 1), filename="x", reason=ev.RefusalReason.NOT_FOUND
     )
     assert event_text.level(missing) is Level.WARNING
+
+
+def test_no_speed_for_a_transfer_too_short_to_measure() -> None:
+    tiny = ev.TransferFinished(
+        transfer_id=3,
+        client=("10.0.0.9", 2048),
+        served="algop8186.md5",
+        bytes_sent=33,
+        duration=0.001,
+    )
+    assert event_text.describe(tiny) == "#3 done algop8186.md5: 33 bytes in 0.00 s"
+    big = ev.TransferFinished(
+        transfer_id=4,
+        client=("10.0.0.9", 2048),
+        served="algo-8186-5.4f.sfw",
+        bytes_sent=3_000_000,
+        duration=1.5,
+    )
+    assert event_text.describe(big).endswith("3000000 bytes in 1.50 s (2.0 MB/s)")
+
+
+def test_the_transfers_speed_column_uses_the_same_rule() -> None:
+    from algodesk.core.wording import measured_rate
+
+    assert measured_rate(33, 0.004) is None and measured_rate(33, None) is None
+    assert measured_rate(1_000_000, 0.5) == 2_000_000

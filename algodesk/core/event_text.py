@@ -9,6 +9,7 @@ from algodesk.core import events as ev
 from algodesk.core.diagnosis import Level
 from algodesk.core.names import MacError, format_mac
 from algodesk.core.syslog_parse import SEVERITY_NAMES
+from algodesk.core.wording import measured_rate
 
 SizeText = Callable[[int], str]
 """Spells a byte count: exact for the command line, ``14.2 KB`` for the GUI."""
@@ -98,11 +99,12 @@ def _describe_transfer(event: ev.Event, size: SizeText) -> str:
             f"{size(event.size)} ({percent}%)"
         )
     if isinstance(event, ev.TransferFinished):
-        rate = event.bytes_sent / event.duration / 1e6 if event.duration > 0 else 0.0
+        rate = measured_rate(event.bytes_sent, event.duration)
+        speed = f" ({rate / 1e6:.1f} MB/s)" if rate is not None else ""
         again = f", {event.retransmissions} resent" if event.retransmissions else ""
         return (
             f"#{event.transfer_id} done {event.served}: {size(event.bytes_sent)} in "
-            f"{event.duration:.2f} s ({rate:.1f} MB/s){again}"
+            f"{event.duration:.2f} s{speed}{again}"
         )
     if isinstance(event, ev.TransferFailed):
         return (

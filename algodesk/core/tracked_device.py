@@ -14,6 +14,7 @@ from algodesk.core.device import Stage, Step
 from algodesk.core.diagnosis import Diagnosis, Level
 from algodesk.core.events import Address, SyslogLine
 from algodesk.core.names import FileName
+from algodesk.core.wording import measured_rate
 
 TIMELINE_LIMIT = 500
 SYSLOG_LIMIT = 200
@@ -59,9 +60,9 @@ class TimelineEntry:
 
     @property
     def speed(self) -> float | None:
-        """Bytes per second so far (None before any time has passed)."""
+        """Bytes per second so far (None while too little time has passed to say)."""
         elapsed = self.duration if self.duration is not None else self.updated - self.time
-        return self.bytes_sent / elapsed if elapsed > 0 else None
+        return measured_rate(self.bytes_sent, elapsed)
 
     @property
     def fraction(self) -> float | None:
