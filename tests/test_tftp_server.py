@@ -365,3 +365,30 @@ def test_a_slow_disk_holds_up_only_the_request_that_waits_for_it(
                 assert waiting.finish(waiting.recv())[0] == b"s" * 3000
         finally:
             disk.set()
+
+
+def test_an_engine_that_fails_outside_a_transfer_ends_its_transfers_and_says_so(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from algodesk.services.tftp.engine import Engine
+
+    broken = threading.Event()
+    real = Engine._sweep_progress
+
+    def sweep(self: Engine) -> None:
+        if broken.is_set():
+            raise RuntimeError("bookkeeping broke")
+        real(self)
+
+    monkeypatch.setattr(Engine, "_sweep_progress", sweep)
+    monkeypatch.setattr(threading, "excepthook", lambda _hook: None)  # the thread's own report
+    settings = TftpSettings(workers=1, progress_interval=0.05, initial_timeout=2.0)
+    with running_server(root, settings) as (server, log), RawClient(server.port) as client:
+        client.rrq("big.bin")
+        assert client.recv().opcode == DATA
+        broken.set()
+        failed = log.wait_until(lambda e: isinstance(e, ev.TransferFailed))
+        assert isinstance(failed, ev.TransferFailed) and failed.reason == "engine failed"
+        stopped = log.wait_until(lambda e: isinstance(e, ev.ServerFailed))
+        assert isinstance(stopped, ev.ServerFailed) and "bookkeeping broke" in stopped.message
+        assert not server.running
