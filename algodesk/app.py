@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -17,7 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from algodesk import __version__
-from algodesk.core.checks import check_folder
+from algodesk.core.checks import bench_context, check_folder
 from algodesk.core.events import Sink
 from algodesk.core.resources import resource_path
 from algodesk.core.tracker import Tracker
@@ -82,7 +83,11 @@ def compose(
 
     def make_server(root: Path, address: str, port: int, sink: Sink) -> TftpServer:
         return TftpServer(
-            root, address, port, sink=sink, settings=TftpSettings(auto_md5=settings.auto_md5)
+            root,
+            address,
+            port,
+            sink=sink,
+            settings=TftpSettings(auto_md5=settings.auto_md5, case_fallback=settings.case_fallback),
         )
 
     bridge = EventBridge()
@@ -95,7 +100,11 @@ def compose(
             settings=store,
             paths=app_paths,
             list_interfaces=interfaces.list_interfaces,
-            check_folder=check_folder,
+            # The Folder page judges the folder as this bench serves it (one verdict with
+            # the live view); `algodesk check` judges it as a folder on its own.
+            check_folder=functools.partial(
+                check_folder, context=bench_context(auto_md5=settings.auto_md5)
+            ),
             history=history,
         )
     )

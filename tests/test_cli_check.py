@@ -24,14 +24,16 @@ def put(folder: Path, name: str, data: bytes = GOOD, *, with_md5: bool = True) -
 def test_clean_folder_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     put(tmp_path, DEVICE)
     assert main(["check", str(tmp_path)]) == 0
-    assert capsys.readouterr().out == "no problems found\n"
+    assert (
+        capsys.readouterr().out == "no problems found (as a folder on its own, served over TFTP)\n"
+    )
 
 
 def test_warnings_and_info_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     put(tmp_path, "algop8186.conf", GOOD + b"prov.use = 1\n")
     assert main(["check", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "0 errors, 1 warning, 1 info"
+    assert out[-1].startswith("0 errors, 1 warning, 1 info (")
 
 
 def test_an_error_exits_1_with_location_and_fix(
@@ -41,9 +43,9 @@ def test_an_error_exits_1_with_location_and_fix(
     assert main(["check", str(tmp_path)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["error", "md5-missing", f"{DEVICE}:"]
-    assert lines[1] == f"  fix: algodesk md5 {DEVICE}"
+    assert lines[1] == f"  fix: algodesk md5 {DEVICE}  (writes algom0022EE010203.md5)"
     assert any(line.startswith(f"warning value-invalid {DEVICE}:3: ") for line in lines)
-    assert lines[-1] == "1 error, 2 warnings, 0 info"
+    assert lines[-1].startswith("1 error, 2 warnings, 0 info (")
 
 
 def test_json_lists_finding_dicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,7 +58,7 @@ def test_json_lists_finding_dicts(tmp_path: Path, capsys: pytest.CaptureFixture[
             "code": "data-missing",
             "file": DEVICE,
             "line": 3,
-            "message": "prov.data.tone names t.zip, which is not in the firmware folder",
+            "message": "prov.data.tone names t.zip; devices ask for t.zip, which is not there",
             "fix": "put t.zip in the firmware folder",
         }
     ]
@@ -94,3 +96,30 @@ def test_bad_firmware_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     put(tmp_path, DEVICE)
     assert main(["check", str(tmp_path), "--firmware-dir", str(tmp_path / "nope")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_protocol_decides_whether_config_md5s_are_needed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(tmp_path, DEVICE, with_md5=False)
+    assert main(["check", str(tmp_path)]) == 1
+    assert main(["check", str(tmp_path), "--protocol", "https"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "no problems found (as a folder on its own, served over HTTPS)"
+    )
+
+
+def test_method_switch_under_dhcp_is_an_error_unless_the_folder_speaks_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(tmp_path, DEVICE, GOOD + b"prov.download.method = ftp\n")
+    assert main(["check", str(tmp_path)]) == 1
+    assert "method-switch-dhcp" in capsys.readouterr().out
+    assert main(["check", str(tmp_path), "--protocol", "ftp"]) == 0
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    out = capsys.readouterr().out
+    assert "0 when no error" in out and "1 when any error" in out and "2 when DIR" in out

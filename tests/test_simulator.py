@@ -192,7 +192,7 @@ def test_md5_mismatch_ignores_the_config_without_falling_through() -> None:
     assert "does not match" in (result.diagnosis or "")
     assert result.final_state.applied_config is None
     assert GENERIC not in requested(result)
-    assert "md5 does not match: " + DEVICE + " ignored" in decisions(result)
+    assert f"algom{MAC}.md5 does not match: {DEVICE} ignored" in decisions(result)
 
 
 def test_md5_missing_ignores_the_config() -> None:
@@ -245,11 +245,17 @@ def test_firmware_upgrade_reboots_twice() -> None:
     assert "firmware 5.4f already installed" in decisions(result)
 
 
-def test_old_firmware_image_needs_its_md5() -> None:
+def test_old_firmware_image_needs_bundle_and_its_md5() -> None:
+    # guide §9: the .fw path is asked for only with prov.download.bundle = 1 (check agrees:
+    # firmware-bundle); without it the device asks for the .sfw alone.
     files = with_md5({}, GENERIC, b"prov.version.firmware = 4.1\n")
     files["algo-8188-4.1.fw"] = b"old image"
     result = simulate(fresh(), fetcher(files))
-    assert not result.steady and "algo-8188-4.1.md5 missing" in (result.diagnosis or "")
+    assert not result.steady and "algo-8188-4.1.sfw is missing" in (result.diagnosis or "")
+    assert "algo-8188-4.1.fw" not in requested(result)
+    with_md5(files, GENERIC, b"prov.version.firmware = 4.1\nprov.download.bundle = 1\n")
+    result = simulate(fresh(), fetcher(files))
+    assert not result.steady and "algo-8188-4.1.md5 is missing" in (result.diagnosis or "")
     files["algo-8188-4.1.md5"] = md5(b"old image")
     result = simulate(fresh(), fetcher(files))
     assert result.steady and result.final_state.firmware == "4.1"
@@ -259,7 +265,7 @@ def test_firmware_named_but_missing() -> None:
     files = with_md5({}, GENERIC, b"prov.version.firmware = 9.9\n")
     result = simulate(fresh(firmware="5.3"), fetcher(files))
     assert not result.steady
-    assert "firmware 9.9 is named but missing" in (result.diagnosis or "")
+    assert "firmware 9.9 is named but algo-8188-9.9.sfw is missing" in (result.diagnosis or "")
     assert result.final_state.firmware == "5.3"
 
 
@@ -474,3 +480,67 @@ def test_device_macs_count_up_inside_the_algo_block() -> None:
     assert device_macs("AA:BB:CC:00:00:01", 1) == ["0022EE000001"]
     with pytest.raises(ValueError):
         device_macs("00:22:EE:FF:FF:FF", 2)
+
+
+# --- guide §2, §5.5, §9: paths, md5 forms, method switches ----------------------------------------
+
+
+def test_firmware_and_data_come_from_the_firmware_path() -> None:
+    config = (
+        b"prov.download.fwpath = firmware\nprov.version.firmware = 5.4f\nprov.data.tone = t.zip\n"
+    )
+    files = with_md5({}, GENERIC, config)
+    files["firmware/algo-8188-5.4f.sfw"] = b"image"
+    with_md5(files, "firmware/t.zip", b"tones")
+    files["firmware/t.md5"] = files.pop("firmware/t.md5")
+    result = simulate(fresh(), fetcher(files))
+    assert result.steady, result.diagnosis
+    assert {"firmware/algo-8188-5.4f.sfw", "firmware/t.md5", "firmware/t.zip"} <= set(
+        requested(result)
+    )
+    files["algo-8188-5.4f.sfw"] = files.pop("firmware/algo-8188-5.4f.sfw")
+    result = simulate(fresh(), fetcher(files))
+    assert "firmware/algo-8188-5.4f.sfw is missing" in (result.diagnosis or "")
+
+
+def test_configs_come_from_the_config_path_of_the_config_in_force() -> None:
+    config = b"prov.download.cfgpath = algo\n"
+    files = with_md5({}, GENERIC, config)
+    with_md5(files, f"algo/{GENERIC}", config)
+    result = simulate(fresh(), fetcher(files))
+    assert result.steady and reboots(result) == 1
+    assert f"algo/{DEVICE}" in requested(result) and f"algo/{GENERIC}" in requested(result)
+
+
+@pytest.mark.parametrize(
+    ("form", "content"),
+    [
+        ("byte-order mark", b"\xef\xbb\xbf%s\r\n"),
+        ("UTF-16", "%s\r\n"),
+        ("MD5 (file) = hash", b"MD5 (algop8188.conf) = %s\n"),
+    ],
+)
+def test_md5_forms_the_vendor_does_not_document_are_not_taken_as_equal(
+    form: str, content: bytes | str
+) -> None:
+    data = b"a = 1\n"
+    digest = md5(data).strip()
+    if isinstance(content, str):
+        md5_file = (content % digest.decode()).encode("utf-16")
+    else:
+        md5_file = content % digest
+    result = simulate(fresh(), fetcher({GENERIC: data, "algop8188.md5": md5_file}))
+    assert not result.steady and form in (result.diagnosis or "")
+    assert result.final_state.applied_config is None
+
+
+def test_method_switch_while_the_server_comes_from_dhcp_is_a_fault() -> None:
+    files = with_md5({}, GENERIC, b"prov.download.method = ftp\n")
+    result = simulate(fresh(), fetcher(files))
+    assert not result.steady and result.left_for is None
+    assert "prov.download.method = ftp while the server still comes from DHCP" in (
+        result.diagnosis or ""
+    )
+    static = b"prov.download.method = ftp\nprov.server.method = static\nprov.server.static = h\n"
+    result = simulate(fresh(), fetcher(with_md5({}, GENERIC, static)))
+    assert result.steady and result.left_for == "ftp://h"

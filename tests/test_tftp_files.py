@@ -87,6 +87,18 @@ def test_case_fallback_finds_the_file_and_says_so(root: Path) -> None:
     with pytest.raises(PathRefused) as refused:
         find_on_disk(root, ("CFG", "algom0022ee010203.conf"), case_fallback=False)
     assert refused.value.reason is RefusalReason.NOT_FOUND
+    assert refused.value.near == "cfg/algom0022EE010203.conf"
+    with pytest.raises(PathRefused) as missing:
+        find_on_disk(root, ("cfg", "algom0022EE010204.conf"), case_fallback=False)
+    assert missing.value.near == ""
+
+
+def test_virtual_files_name_their_near_miss_too() -> None:
+    store = _store()
+    store.virtual.set("algop8188.conf", b"x = 1\n")
+    with pytest.raises(PathRefused) as refused:
+        _open(store, None, "ALGOP8188.conf", case_fallback=False)
+    assert refused.value.near == "algop8188.conf"
 
 
 def test_directories_and_missing_files_are_not_found(root: Path) -> None:

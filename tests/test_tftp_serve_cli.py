@@ -17,7 +17,7 @@ import pytest
 
 from algodesk.core import events as ev
 from algodesk.core.event_text import line
-from tests.tftp_helpers import RawClient
+from tests.tftp_helpers import ERROR, RawClient
 
 CONFIG = b"prov.use = 1\nadmin.pwd = algo\n"
 STARTUP_SECONDS = 60
@@ -182,3 +182,33 @@ def test_describe_refusals_and_failures() -> None:
         transfer_id=3, client=("127.0.0.1", 5), served="a.conf", reason="timeout", bytes_sent=10
     )
     assert line(failed) == "127.0.0.1:5 #3 failed a.conf: timeout after 10 bytes"
+
+
+def test_describe_names_the_near_file_of_a_case_miss() -> None:
+    refused = ev.RequestRefused(
+        client=("127.0.0.1", 5),
+        filename="algom0022EE010203.conf",
+        reason=ev.RefusalReason.NOT_FOUND,
+        detail="no such file (names are exact)",
+        near="algom0022ee010203.conf",
+    )
+    assert line(refused) == (
+        "127.0.0.1:5 refused algom0022EE010203.conf: not-found (no such file (names are exact)); "
+        "algom0022ee010203.conf is here but names are case-sensitive"
+    )
+
+
+@pytest.mark.parametrize(("flag", "served"), [((), False), (("--case-fallback",), True)])
+def test_case_fallback_is_off_unless_asked_for(
+    root: Path, flag: tuple[str, ...], served: bool
+) -> None:
+    with serving(str(root), "--workers", "1", *flag) as (process, port):
+        with RawClient(port) as client:
+            client.rrq("ALGOP8188.conf")
+            reply = client.recv()
+        assert process.stdout is not None
+        wanted = "sending algop8188.conf" if served else "is here but names are case-sensitive"
+        while wanted not in (said := process.stdout.readline()):
+            assert said, "serve ended early"
+        _stop(process)
+    assert (reply.opcode == ERROR) is not served

@@ -30,7 +30,8 @@ def root(tmp_path: Path) -> Path:
 
 def test_events_of_one_transfer_in_order_with_their_fields(root: Path) -> None:
     log = EventLog()
-    server = TftpServer(root, "127.0.0.1", 0, sink=log, settings=FAST)
+    # Case fallback is asked for here (off by default: see the test on exact names).
+    server = TftpServer(root, "127.0.0.1", 0, sink=log, settings=replace(FAST, case_fallback=True))
     server.start()
     try:
         with RawClient(server.port) as client:
@@ -392,3 +393,17 @@ def test_an_engine_that_fails_outside_a_transfer_ends_its_transfers_and_says_so(
         stopped = log.wait_until(lambda e: isinstance(e, ev.ServerFailed))
         assert isinstance(stopped, ev.ServerFailed) and "bookkeeping broke" in stopped.message
         assert not server.running
+
+
+def test_by_default_names_are_exact_and_the_refusal_names_the_near_file(root: Path) -> None:
+    # guide §5.4: names are case-sensitive on the customer's server; the bench behaves alike.
+    assert TftpSettings().case_fallback is False
+    with running_server(root, FAST) as (server, log), RawClient(server.port) as client:
+        client.rrq("algom0022ee010203.conf")
+        reply = client.recv()
+        [refused] = log.wait_for(ev.RequestRefused)
+    assert reply.opcode == ERROR
+    assert isinstance(refused, ev.RequestRefused)
+    assert refused.reason is ev.RefusalReason.NOT_FOUND
+    assert refused.near == "algom0022EE010203.conf"
+    assert not any(isinstance(event, ev.TransferStarted) for event in log.events)

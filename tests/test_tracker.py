@@ -164,6 +164,30 @@ def test_lease_names_device_before_its_first_request() -> None:
     assert list(tracker.devices) == [MAC]
 
 
+def test_a_request_missing_only_by_case_is_diagnosed_with_the_near_file() -> None:
+    tracker = Tracker()
+    client = ("10.0.0.20", 40000)
+    wanted = f"algom{MAC}.conf"
+    tracker.apply(RequestReceived(time=1.0, client=client, filename=wanted))
+    tracker.apply(
+        RequestRefused(
+            time=2.0,
+            client=client,
+            filename=wanted,
+            reason=RefusalReason.NOT_FOUND,
+            near="algom0022ee010203.conf",
+        )
+    )
+    [finding] = [d for d in tracker.devices[MAC].diagnoses if d.code == "case-mismatch"]
+    assert finding.level is Level.ERROR
+    assert finding.text == (
+        "asked for algom0022EE010203.conf; algom0022ee010203.conf is here but names are "
+        "case-sensitive"
+    )
+    Bench(tracker).missing("10.0.0.20", f"algom{MAC}.conf")  # a plain miss says nothing of case
+    assert "case-mismatch" not in codes(tracker)
+
+
 def test_md5_missing_stops_the_device_with_an_error() -> None:
     tracker = Tracker()
     bench = Bench(tracker)

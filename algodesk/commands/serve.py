@@ -64,6 +64,12 @@ def register(subparsers: Any) -> None:
         "--max-blksize", type=int, default=1468, metavar="N", help="cap for blksize (8..65464)"
     )
     p.add_argument("--no-auto-md5", action="store_true", help="do not generate missing .md5 files")
+    p.add_argument(
+        "--case-fallback",
+        action="store_true",
+        help="serve ABC.conf for a request of abc.conf (off: names are exact, as on the "
+        "customer's server, and such a request is refused naming the near file)",
+    )
     p.add_argument("--progress", action="store_true", help="also print progress lines")
     p.add_argument(
         "--no-history",
@@ -215,7 +221,10 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CommandError(f"--port must be 0..65535, not {args.port}")
     try:
         settings = TftpSettings(
-            max_blksize=args.max_blksize, auto_md5=not args.no_auto_md5, workers=args.workers
+            max_blksize=args.max_blksize,
+            auto_md5=not args.no_auto_md5,
+            case_fallback=args.case_fallback,
+            workers=args.workers,
         )
     except ValueError as error:
         raise CommandError(str(error)) from None

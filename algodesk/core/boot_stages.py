@@ -40,6 +40,8 @@ def note_request(device: TrackedDevice, entry: TimelineEntry) -> None:
 def note_refusal(device: TrackedDevice, entry: TimelineEntry, *, found: bool) -> None:
     """A request was refused (``found``: the file exists but may not go) or not found."""
     name, step, boot = entry.name, entry.step, device.boot
+    if entry.near:
+        device.add_finding(dx.case_mismatch(entry.requested, entry.near))
     if found:
         device.add_finding(dx.refused(entry.requested, entry.reason))
     elif name.kind is FileKind.DEVICE:

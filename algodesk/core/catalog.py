@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +34,12 @@ _SECRET_LAST_PARTS = frozenset(
 # Suffixes of a last part ("authpwd"); a bare "pass" suffix would also catch "bypass".
 _SECRET_SUFFIXES = ("pwd", "password", "passwd")
 
+# Keys whose allowed values the guide does not publish: an unknown value is a note, not invalid
+# (domain.md §2: the setting that picks the DHCP option).
+_NOTE_ONLY_KEYS = frozenset({"prov.server.method"})
+_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_FREQUENCIES = ("daily", "weekly")
+_WEEKDAY_ITEMS = frozenset("1234567")
 _INTEGER = re.compile(r"-?[0-9]+")
 _LEVEL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?dB|[0-9]+")
 _BOOL_VALUES = frozenset({"0", "1"})
@@ -74,6 +80,9 @@ class ParamInfo:
 
     def check(self, value: str) -> str | None:
         """Why ``value`` does not fit this parameter, or None when it does."""
+        rule = _FORM_RULES.get(self.key)
+        if rule is not None:
+            return rule(value)
         kind = self.type
         if kind is ParamType.TEXT or kind is ParamType.SECRET:
             return None
@@ -117,8 +126,11 @@ class Catalog:
         self._typed = {
             key: info
             for key, info in self._params.items()
-            if info.type not in (ParamType.TEXT, ParamType.SECRET) and not is_secret(key)
+            if (info.type not in (ParamType.TEXT, ParamType.SECRET) or key in _FORM_RULES)
+            and not is_secret(key)
+            and key not in _NOTE_ONLY_KEYS
         }
+        self._key_set = frozenset(self._params)
         # (key, value) pairs known to fit: a folder of a thousand devices repeats the same few
         # values, so each is checked once. Never secrets (not typed), bounded in size.
         self._fitting: set[tuple[str, str]] = set()
@@ -185,6 +197,10 @@ class Catalog:
         """What is known about ``key``, or None for a key not in the catalog."""
         return self._params.get(key)
 
+    def key_set(self) -> frozenset[str]:
+        """Every key, as a set."""
+        return self._key_set
+
     def keys(self) -> list[str]:
         """Every key, sorted."""
         return list(self._params)
@@ -250,6 +266,38 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._params)
+
+
+def _sync_time(value: str) -> str | None:
+    if not value or _TIME.fullmatch(value):
+        return None
+    return f"must be a time HH:mm:ss such as 02:30:00 (guide §2), not {value!r}"
+
+
+def _frequency(value: str) -> str | None:
+    if not value or value in _FREQUENCIES:
+        return None
+    return f"must be daily or weekly (guide §2: daily, or chosen weekdays), not {value!r}"
+
+
+def _weekdays(value: str) -> str | None:
+    items = value.split(",")
+    if items and items[-1] == "":  # the trailing comma devices write
+        items.pop()
+    if all(item.strip() in _WEEKDAY_ITEMS for item in items):
+        if len({item.strip() for item in items}) == len(items):
+            return None
+        return f"names a weekday twice ({value!r})"
+    return f"must be weekdays 1-7 separated by commas, such as 1,2,3,4,5, (not {value!r})"
+
+
+# Values whose form the guide gives (guide §2: sync time HH:mm:ss, frequency, weekdays).
+_FORM_RULES: dict[str, Callable[[str], str | None]] = {
+    "prov.sync.time": _sync_time,
+    "prov.sync.endtime": _sync_time,
+    "prov.sync.frequency": _frequency,
+    "prov.sync.wdays": _weekdays,
+}
 
 
 def catalog_path() -> Path:

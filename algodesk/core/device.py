@@ -17,6 +17,8 @@ from algodesk.core.config import ConfigDocument
 from algodesk.core.md5 import md5_name
 
 PROTOCOLS = ("tftp", "ftp", "http", "https")
+SERVER_METHODS = ("auto", "option66", "static")
+"""``prov.server.method`` values seen in device backups (domain.md §6); others are a note."""
 """Download methods a device knows; only TFTP checks a config against its md5."""
 
 FACTORY_DEFAULTS: Mapping[str, str] = {
@@ -26,6 +28,8 @@ FACTORY_DEFAULTS: Mapping[str, str] = {
     "prov.server.static": "",
     "prov.download.method": "tftp",
     "prov.download.cfgpath": "",
+    "prov.download.fwpath": "",
+    "prov.download.bundle": "0",
 }
 """Factory values of the keys the algorithm reads (a full config resets omitted keys to these)."""
 
@@ -110,6 +114,52 @@ def firmware_names(product: str, version: str) -> tuple[str, str, str]:
     """``(sfw, fw, md5 of fw)``: the signed image, then the older image and its md5."""
     fw = names.firmware_name(product, version, "fw")
     return names.firmware_name(product, version), fw, md5_name(fw)
+
+
+def bundle_enabled(values: Mapping[str, str]) -> bool:
+    """Whether a config asks for the ``.fw`` + ``.md5`` upgrade path (guide §9)."""
+    return effective(values, "prov.download.bundle") == "1"
+
+
+def firmware_requests(product: str, version: str, *, bundle: bool) -> tuple[str, ...]:
+    """The firmware files a device asks for, in order (guide §7 step 4, §9).
+
+    ``prov.download.bundle = 1`` selects the older ``.fw`` image and its vendor ``.md5``;
+    otherwise the device asks for the signed ``.sfw`` alone. Check and simulator both use this.
+    """
+    sfw, fw, fw_md5 = firmware_names(product, version)
+    return (fw, fw_md5) if bundle else (sfw,)
+
+
+def on_path(path: str, name: str) -> str:
+    """``firmware`` + ``x.sfw`` -> ``firmware/x.sfw``: the name a device requests (guide §5.4)."""
+    path = path.strip("/\\ ")
+    return f"{path}/{name}" if path else name
+
+
+def config_path(values: Mapping[str, str]) -> str:
+    """The config download path a config sets (guide §2), without slashes."""
+    return effective(values, "prov.download.cfgpath").strip("/")
+
+
+def firmware_path(values: Mapping[str, str]) -> str:
+    """The firmware download path a config sets; data files use it too (guide §10-§14)."""
+    return effective(values, "prov.download.fwpath").strip("/")
+
+
+def applies_to(parameter: str, product: str) -> bool:
+    """Whether ``product`` fetches the data file of ``parameter`` (domain.md §3).
+
+    An unknown product ("" for a device file) is assumed to fetch it.
+    """
+    products = dict(DATA_PARAMETERS).get(parameter)
+    return products is None or not product or product in products
+
+
+def products_fetching(parameter: str) -> str:
+    """``8410, 8420``: the products that fetch ``parameter``'s file ("every product")."""
+    products = dict(DATA_PARAMETERS).get(parameter)
+    return ", ".join(sorted(products)) if products else "every product"
 
 
 def data_files(values: Mapping[str, str], product: str) -> list[tuple[str, str]]:

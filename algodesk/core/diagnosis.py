@@ -84,6 +84,17 @@ def no_config(mac: str, product: str) -> Diagnosis:
     )
 
 
+def case_mismatch(requested: str, near: str) -> Diagnosis:
+    """A request missed a served file only by case: refused, as the customer's server would."""
+    return Diagnosis(
+        Level.ERROR,
+        "case-mismatch",
+        f"asked for {requested}; {near} is here but names are case-sensitive",
+        f"Rename {near} to {requested} (the customer's server matches names exactly).",
+        f"{requested}: only {near} is here",
+    )
+
+
 def file_missing(name: str, what: str) -> Diagnosis:
     """A firmware or data file (or its md5) the config names is not in the folder."""
     code = "firmware-missing" if what == "firmware" else "data-missing"

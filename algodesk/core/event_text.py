@@ -77,7 +77,8 @@ def describe(event: ev.Event, size: SizeText = exact_bytes) -> str:
     if isinstance(event, ev.RequestRefused):
         name = event.filename or "(malformed request)"
         detail = f" ({event.detail})" if event.detail else ""
-        return f"refused {name}: {event.reason.value}{detail}"
+        near = f"; {event.near} is here but names are case-sensitive" if event.near else ""
+        return f"refused {name}: {event.reason.value}{detail}{near}"
     return _describe_transfer(event, size)
 
 

@@ -120,12 +120,17 @@ class RequestReceived(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestRefused(Event):
-    """A request was answered with an error before any data moved."""
+    """A request was answered with an error before any data moved.
+
+    ``near`` names the served file that matches ``filename`` but for case, when the server
+    refused it because names are exact (guide §5.4).
+    """
 
     client: Address
     filename: str
     reason: RefusalReason
     detail: str = ""
+    near: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

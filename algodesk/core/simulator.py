@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from algodesk.core import device, names
 from algodesk.core.device import Stage
-from algodesk.core.md5 import md5_hex, md5_name, parse_md5, verify
+from algodesk.core.md5 import Md5Form, md5_hex, md5_name, read_md5
 from algodesk.core.trace import (
     DeviceState,
     Fetcher,
@@ -148,13 +148,17 @@ class _Device:
 
     def _config_step(self) -> Generator[TraceStep, None, tuple[str, bytes, bytes] | None]:
         state = self.state
+        # The path of the config in force (guide §2, §5.4): a config's own path counts from the
+        # boot after it is applied.
+        path = device.config_path(device.config_values(state.applied_config))
         order = device.config_candidates(
             state.mac,
             state.product,
             partial=state.partial,
             supports_incremental=state.supports_incremental,
         )
-        for name in order:
+        for bare in order:
+            name = device.on_path(path, bare)
             data = yield from self._get(name)
             if data is None:
                 continue
@@ -166,7 +170,7 @@ class _Device:
                 if not checked:
                     return None
             new = device.apply_config(
-                state.applied_config, data, incremental=device.is_incremental(name)
+                state.applied_config, data, incremental=device.is_incremental(bare)
             )
             # "Identical" compares bytes: the device stores the config file it applied, and a
             # re-saved file (other line endings, spacing) counts as new and is applied again.
@@ -186,11 +190,12 @@ class _Device:
             yield self.decide(Stage.CONFIG_SERVED, f"md5 missing: {name} ignored")
             self.problems.append(f"{name} is never applied: {md5_file} is missing")
             return False
-        if not verify(md5_data, data):
-            yield self.decide(Stage.CONFIG_SERVED, f"md5 does not match: {name} ignored")
-            self.problems.append(f"{name} is never applied: {md5_file} does not match it")
+        problem = md5_problem(md5_data, data)
+        if problem:
+            yield self.decide(Stage.CONFIG_SERVED, f"{md5_file} {problem}: {name} ignored")
+            self.problems.append(f"{name} is never applied: {md5_file} {problem}")
             return False
-        yield self.decide(Stage.MD5_SERVED, "md5 matches")
+        yield self.decide(Stage.MD5_SERVED, "md5 matches" + md5_note(md5_data))
         return True
 
     def _apply(
@@ -219,10 +224,25 @@ class _Device:
         yield self.decide(Stage.APPLYING, f"{name} applied ({how}); reboot", file=name)
         yield self.record(StepKind.REBOOT, Stage.APPLYING, "reboot")
         if device.server_changed(before, after):
-            self.left_for = str(device.server_location(after))
+            location = device.server_location(after)
             method = device.effective(after, "prov.download.method")
             if method in device.PROTOCOLS:
                 self.state = dataclasses.replace(self.state, protocol=method)
+            if not location.host and method != device.server_location(before).method:
+                # Still the DHCP server, now asked in another protocol: this bench has lost it
+                # (domain.md §4). A hand-off names its server (static) or a URL.
+                self.problems.append(
+                    f"{name} sets prov.download.method = {method} while the server still comes "
+                    f"from DHCP: the device now asks this server over {method.upper()} "
+                    "(for a hand-off set prov.server.method = static and prov.server.static)"
+                )
+                yield self.decide(
+                    Stage.STOPPED, f"asks the DHCP server over {method.upper()} from now on"
+                )
+                return _BootEnd.FAILED
+            if not location.host:
+                return _BootEnd.REBOOT  # the same server, another config path: ask it there
+            self.left_for = str(location)
             return _BootEnd.LEFT
         return _BootEnd.REBOOT
 
@@ -233,32 +253,48 @@ class _Device:
         if version == self.state.firmware:
             yield self.decide(Stage.FIRMWARE, f"firmware {version} already installed")
             return False
-        sfw, fw, fw_md5 = device.firmware_names(self.state.product, version)
-        if not (yield from self._exists(sfw)):
-            image = yield from self._get(fw)
-            if image is None:
-                yield self.decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
-                self.problems.append(f"firmware {version} is named but missing ({sfw} or {fw})")
-                return False
+        path = device.firmware_path(values)
+        bundle = device.bundle_enabled(values)
+        image_name, *md5_names = device.firmware_requests(
+            self.state.product, version, bundle=bundle
+        )
+        image_name = device.on_path(path, image_name)
+        # A signed .sfw is checked by the device itself: only whether it is there counts (a
+        # prober asks without downloading); a .fw is checked against its md5, so it is fetched.
+        image: bytes | None = b""
+        if md5_names:
+            image = yield from self._get(image_name)
+        elif not (yield from self._exists(image_name)):
+            image = None
+        if image is None:
+            yield self.decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
+            how = " (prov.download.bundle = 1 asks for the .fw)" if bundle else ""
+            self.problems.append(f"firmware {version} is named but {image_name} is missing{how}")
+            return False
+        for bare in md5_names:
+            fw_md5 = device.on_path(path, bare)
             md5_data = yield from self._get(fw_md5)
-            if md5_data is None or not verify(md5_data, image):
-                what = "missing" if md5_data is None else "does not match"
-                yield self.decide(Stage.FIRMWARE, f"md5 {what}: firmware {version} not installed")
-                self.problems.append(f"firmware {version} is never installed: {fw_md5} {what}")
+            problem = "is missing" if md5_data is None else md5_problem(md5_data, image)
+            if problem:
+                yield self.decide(Stage.FIRMWARE, f"{fw_md5} {problem}: firmware not installed")
+                self.problems.append(f"firmware {version} is never installed: {fw_md5} {problem}")
                 return False
         self.state = dataclasses.replace(self.state, firmware=version)
-        yield self.decide(Stage.FIRMWARE, f"firmware {version} installed; reboot", file=sfw)
+        yield self.decide(Stage.FIRMWARE, f"firmware {version} installed; reboot", file=image_name)
         yield self.record(StepKind.REBOOT, Stage.APPLYING, "reboot")
         return True
 
     def _data_step(self, values: Mapping[str, str]) -> Trace:
         stored = dict(self.state.data_md5s)
-        for parameter, name in device.data_files(values, self.state.product):
-            md5_file = md5_name(name)
+        path = device.firmware_path(values)
+        for parameter, bare in device.data_files(values, self.state.product):
+            name = device.on_path(path, bare)
+            md5_file = device.on_path(path, md5_name(bare))
             md5_data = yield from self._get(md5_file)
-            expected = parse_md5(md5_data) if md5_data is not None else None
+            reading = read_md5(md5_data) if md5_data is not None else None
+            expected = reading.digest if reading and reading.form.starts_with_hash else None
             if expected is None:
-                what = "missing" if md5_data is None else "holds no md5"
+                what = "missing" if reading is None else f"holds {reading.form.value}"
                 yield self.decide(Stage.DATA, f"{md5_file} {what}: {name} not fetched")
                 self.problems.append(
                     f"{name} ({parameter}) is never fetched: {md5_file} {what} "
@@ -277,6 +313,28 @@ class _Device:
             stored[parameter] = expected
             yield self.decide(Stage.DATA, f"{name} stored ({parameter})", file=name)
         self.state = dataclasses.replace(self.state, data_md5s=stored)
+
+
+def md5_problem(md5_data: bytes, content: bytes) -> str:
+    """Why a device would not accept ``md5_data`` for ``content`` ("" when it would).
+
+    A form that does not start with the hash is never taken as equal to the bare hash the
+    vendor documents (guide §5.5), even when it holds the right one.
+    """
+    reading = read_md5(md5_data)
+    if reading.digest is None:
+        return "holds no md5"
+    if reading.digest != md5_hex(content):
+        return "does not match"
+    if not reading.form.starts_with_hash:
+        return f"holds {reading.form.value}, not the bare hash"
+    return ""
+
+
+def md5_note(md5_data: bytes) -> str:
+    """`` (md5sum output ...)`` when an accepted md5 file is not in the vendor's bare form."""
+    form = read_md5(md5_data).form
+    return "" if form is Md5Form.BARE else f" ({form.value}: the vendor documents the bare hash)"
 
 
 class _Unreachable(Exception):
@@ -365,24 +423,34 @@ def simulate(
 
 
 def folder_fetcher(config_dir: Path | str, firmware_dir: Path | str | None = None) -> Fetcher:
-    """A server that serves configs (and their md5s) from ``config_dir`` and everything else
-    (firmware, data files, their md5s) from ``firmware_dir`` (default: the same folder).
+    """A server whose root is ``config_dir``: a request ``firmware/x.sfw`` (a firmware path)
+    is served from ``config_dir/firmware/x.sfw``, as a TFTP server serves it.
 
-    Names match exactly, as on a device's server: a differently cased file is not found, and a
-    name with a path in it is never served.
+    With ``firmware_dir``, firmware, data files and their md5s come from that folder instead:
+    it is where the firmware path leads, so only the file name counts there.
+
+    Names match exactly, as on a device's server: a differently cased file is not found, and
+    ``..``, absolute names and back-slashes are never served.
     """
     configs = Path(config_dir)
-    others = Path(firmware_dir) if firmware_dir is not None else configs
+    others = Path(firmware_dir) if firmware_dir is not None else None
 
     def fetch(name: str) -> bytes | None:
-        if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+        parts = name.split("/")
+        if any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts):
             return None
-        step = device.request_step(name)
-        folder = configs if step in (device.Step.CONFIG, device.Step.CONFIG_MD5) else others
+        step = device.request_step(parts[-1])
+        folder = configs
+        if others is not None and step not in (device.Step.CONFIG, device.Step.CONFIG_MD5):
+            folder, parts = others, parts[-1:]
         try:
-            if name not in os.listdir(folder):
+            for part in parts[:-1]:
+                if part not in os.listdir(folder):
+                    return None
+                folder = folder / part
+            if parts[-1] not in os.listdir(folder):
                 return None
-            return (folder / name).read_bytes()
+            return (folder / parts[-1]).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 

@@ -53,6 +53,7 @@ class TimelineEntry:
     md5: str = ""
     outcome: Outcome = Outcome.REQUESTED
     reason: str = ""
+    near: str = ""
     bytes_sent: int = 0
     duration: float | None = None
     updated: float = 0.0

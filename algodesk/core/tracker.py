@@ -326,6 +326,7 @@ class Tracker:
         found = event.reason is not RefusalReason.NOT_FOUND
         entry.outcome = Outcome.REFUSED if found else Outcome.NOT_FOUND
         entry.reason = event.detail or event.reason.value
+        entry.near = event.near
         entry.updated = event.time
         self._dirty_entries[id(entry)] = entry
         device = entry.device

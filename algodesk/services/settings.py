@@ -36,6 +36,8 @@ class Settings:
     address: str = ALL_ADDRESSES
     port: int = DEFAULT_PORT
     auto_md5: bool = True
+    case_fallback: bool = False
+    """Serve ``ABC.conf`` for ``abc.conf``; off, names are exact as on the customer's server."""
     # The bench network companions; each is off at start (the on/off state is never saved).
     dhcp_pool_start: str = ""
     """First pool address; '' picks one on the bench subnet."""

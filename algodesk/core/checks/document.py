@@ -7,10 +7,13 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from algodesk.core import names
+from algodesk.core import device, names
 from algodesk.core.catalog import Catalog, is_secret
+from algodesk.core.checks.context import FOLDER_ON_ITS_OWN, CheckContext
 from algodesk.core.checks.findings import Finding, Severity, sort_findings
-from algodesk.core.checks.naming import analyse_name, check_name
+from algodesk.core.checks.keys import check_keys
+from algodesk.core.checks.naming import analyse_name, check_name, firmware_version_problem
+from algodesk.core.checks.stage1 import check_stage1
 from algodesk.core.config import ConfigDocument, LineKind
 
 # Keys naming a file the device fetches from the firmware path, with the extension it expects.
@@ -78,13 +81,19 @@ class DocumentFacts:
         return self.value("prov.use") == "0"
 
 
-def check_document(name: str, doc: ConfigDocument) -> list[Finding]:
+def check_document(
+    name: str, doc: ConfigDocument, context: CheckContext = FOLDER_ON_ITS_OWN
+) -> list[Finding]:
     """Findings for one config document (saved or not) called ``name``, errors first."""
-    return sort_findings(scan_document(name, doc).findings)
+    return sort_findings(scan_document(name, doc, context=context).findings)
 
 
 def scan_document(
-    name: str, doc: ConfigDocument, present: Container[str] = (), catalog: Catalog | None = None
+    name: str,
+    doc: ConfigDocument,
+    present: Container[str] = (),
+    catalog: Catalog | None = None,
+    context: CheckContext = FOLDER_ON_ITS_OWN,
 ) -> DocumentFacts:
     """Check ``doc`` and keep what the folder rules need; ``present``: the folder's file names."""
     name = PurePath(name).name
@@ -92,12 +101,21 @@ def scan_document(
     found = names.classify(issue.suggestion if issue and issue.suggestion else name)
     facts = DocumentFacts(name, found, doc)
     facts.findings.extend(check_name(name, present))
-    _scan_lines(facts, doc, catalog or Catalog.load())
-    _check_provisioning(facts)
+    catalog = catalog or Catalog.load()
+    _scan_lines(facts, doc, catalog)
+    facts.findings.extend(check_keys(name, facts.values, facts.line, catalog))
+    _check_provisioning(facts, context)
     _check_data_values(facts)
-    if facts.is_generic:
+    if context.stage1:
+        facts.findings.extend(check_stage1(facts.name, facts.values, facts.line))
+    elif facts.is_generic:
         _check_generic(facts)
     return facts
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether ``value`` holds a template placeholder (``{$...}``, ``{{...}}``)."""
+    return bool(_PLACEHOLDER.search(value))
 
 
 def _scan_lines(facts: DocumentFacts, doc: ConfigDocument, catalog: Catalog) -> None:
@@ -193,8 +211,23 @@ def _hash_in_value(name: str, number: int | None, key: str) -> Finding:
     )
 
 
-def _check_provisioning(facts: DocumentFacts) -> None:
+def _check_provisioning(facts: DocumentFacts, context: CheckContext) -> None:
     add, name = facts.findings.append, facts.name
+    _check_server(facts, context)
+    version = facts.value("prov.version.firmware")
+    bare = firmware_version_problem(version) if version else None
+    if bare is not None:
+        add(
+            Finding(
+                Severity.ERROR,
+                "firmware-value",
+                name,
+                facts.line("prov.version.firmware"),
+                f"prov.version.firmware = {version} holds a file name; devices build the name "
+                "from the version alone (guide §9)",
+                f"use only the version: prov.version.firmware = {bare}",
+            )
+        )
     later = [key for key in ("prov.version.firmware", *DATA_KEYS) if facts.value(key)]
     if facts.provisioning_off and later:
         add(
@@ -216,18 +249,6 @@ def _check_provisioning(facts: DocumentFacts) -> None:
                 facts.line("prov.use"),
                 "devices that apply this stop provisioning until it is turned on by hand",
                 "intended for a final config; otherwise set prov.use = 1",
-            )
-        )
-    if facts.value("prov.server.method") == "static" and not facts.value("prov.server.static"):
-        add(
-            Finding(
-                Severity.ERROR,
-                "static-server-missing",
-                name,
-                facts.line("prov.server.method"),
-                "prov.server.method = static but prov.server.static is empty: "
-                "devices lose their provisioning server",
-                "set prov.server.static to the server's address",
             )
         )
     for key in _PATH_KEYS:
@@ -301,5 +322,66 @@ def _check_generic(facts: DocumentFacts) -> None:
                 f"every {model} keeps provisioning from this server: a later boot can "
                 "overwrite settings changed by hand on a device",
                 "remove the file (or set prov.use = 0) once the devices are provisioned",
+            )
+        )
+
+
+def _check_server(facts: DocumentFacts, context: CheckContext) -> None:
+    """Where the config sends devices next (guide §2, §4, §15.2; domain.md §4)."""
+    add, name, values = facts.findings.append, facts.name, facts.values
+    server_method = facts.value("prov.server.method")
+    line = facts.line("prov.server.method")
+    static = server_method == "static"
+    if static and not facts.value("prov.server.static"):
+        add(
+            Finding(
+                Severity.ERROR,
+                "static-server-missing",
+                name,
+                line,
+                "prov.server.method = static but prov.server.static is empty: "
+                "devices lose their provisioning server",
+                "set prov.server.static to the server's address",
+            )
+        )
+    elif static and not context.stage1 and not facts.provisioning_off:
+        add(
+            Finding(
+                Severity.INFO,
+                "static-server-kept",
+                name,
+                line,
+                "devices keep asking the static server at every boot; once it is gone, every "
+                "boot waits for it (guide §15.2)",
+                "in the final config, set prov.use = 0 or point the devices at a server that stays",
+            )
+        )
+    elif server_method and server_method not in device.SERVER_METHODS:
+        add(
+            Finding(
+                Severity.INFO,
+                "server-method-unknown",
+                name,
+                line,
+                f"prov.server.method = {server_method}: the guide mentions a setting that picks "
+                "the DHCP option but not its values (guide §4.1); anything but static means "
+                "the server still comes from DHCP here",
+                "check the value against a backup of a device set this way",
+            )
+        )
+    # Only a method the config names: with DHCP a full URL may carry the protocol (guide §4.1).
+    method = values.get("prov.download.method", "").strip()
+    if not static and method in device.PROTOCOLS and method != context.protocol:
+        add(
+            Finding(
+                Severity.ERROR,
+                "method-switch-dhcp",
+                name,
+                facts.line("prov.download.method"),
+                f"prov.download.method = {method} while the server still comes from DHCP: "
+                f"after applying it, devices ask the same server over {method.upper()}, and "
+                f"this folder is served over {context.protocol.upper()} (domain.md §4)",
+                "for a hand-off set prov.server.method = static and prov.server.static; "
+                f"otherwise remove prov.download.method (or check with --protocol {method})",
             )
         )

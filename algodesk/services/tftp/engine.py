@@ -453,7 +453,9 @@ class Engine:
         if isinstance(outcome, PathRefused):
             refused = outcome
             code = _REFUSAL_CODES.get(refused.reason, packets.ERR_UNDEFINED)
-            self._refuse(sender, request.filename, refused.reason, refused.detail, code)
+            self._refuse(
+                sender, request.filename, refused.reason, refused.detail, code, refused.near
+            )
             return
         if isinstance(outcome, BaseException):
             raise outcome
@@ -532,11 +534,20 @@ class Engine:
         self._schedule(transfer)
 
     def _refuse(
-        self, client: tuple[str, int], name: str, reason: RefusalReason, detail: str, code: int
+        self,
+        client: tuple[str, int],
+        name: str,
+        reason: RefusalReason,
+        detail: str,
+        code: int,
+        near: str = "",
     ) -> None:
         self._send_quietly(self.listener, packets.error_packet(code, detail), client)
+        # The near name goes to the event only, never to the device's error packet.
         self.emit(
-            ev.RequestRefused(client=_client(client), filename=name, reason=reason, detail=detail)
+            ev.RequestRefused(
+                client=_client(client), filename=name, reason=reason, detail=detail, near=near
+            )
         )
 
     @staticmethod

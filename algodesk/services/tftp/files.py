@@ -213,6 +213,11 @@ class VirtualFiles:
         with self._lock:
             return bytes(self._files[name].data)
 
+    def near(self, key: str) -> str:
+        """A registered name equal to ``key`` but for case ("" when none)."""
+        found = self.find(key, case_fallback=True)
+        return found[0] if found is not None and found[0] != key else ""
+
     def find(self, key: str, *, case_fallback: bool) -> tuple[str, Content] | None:
         """The name and content registered for ``key`` (exact, then case-insensitive)."""
         with self._lock:
@@ -265,6 +270,9 @@ class FileStore:
             served, content = found
             opened = Opened(content, served, Source.VIRTUAL, served != "/".join(parts), False)
             return opened, None
+        near = "" if case_fallback else self.virtual.near("/".join(parts))
+        if near:
+            raise PathRefused(RefusalReason.NOT_FOUND, "no such file (names are exact)", near)
         if root is None:
             raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
         try:

@@ -14,12 +14,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PathRefused(Exception):
-    """A request that must be answered with an error: ``reason`` says which."""
+    """A request that must be answered with an error: ``reason`` says which.
 
-    def __init__(self, reason: RefusalReason, detail: str) -> None:
+    ``near`` names a file that matches the request but for case, when the server does not fall
+    back to it (names are case-sensitive on the customer's server, guide §5.4).
+    """
+
+    def __init__(self, reason: RefusalReason, detail: str, near: str = "") -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.near = near
 
 
 # What an OS error while resolving or opening a name means to the client (tftpd-hpa maps errno
@@ -84,14 +89,36 @@ def _lookup_casefold(folder: Path, part: str) -> str | None:
     return matches[0] if matches else None
 
 
+def near_by_case(root: Path, parts: tuple[str, ...]) -> str:
+    """The file under ``root`` that ``parts`` names but for case ("" when none)."""
+    folder, found_parts = root, []
+    for part in parts:
+        step = folder / part
+        if not os.path.lexists(step):
+            found = _lookup_casefold(folder, part)
+            if found is None:
+                return ""
+            part, step = found, folder / found
+        found_parts.append(part)
+        folder = step
+    if not folder.is_file():
+        return ""
+    return "/".join(found_parts)
+
+
 def find_on_disk(root: Path, parts: tuple[str, ...], *, case_fallback: bool) -> DiskMatch:
     """The regular file ``parts`` names under ``root`` (already resolved).
 
-    Symlinks are followed but the target must stay inside the root. Raises ``PathRefused``.
+    Symlinks are followed but the target must stay inside the root. Raises ``PathRefused``;
+    without ``case_fallback``, a refusal for a file that exists but for case names it (``near``).
     """
     candidate = root.joinpath(*parts)
     served_parts = list(parts)
     used_fallback = False
+    if not case_fallback and not os.path.lexists(candidate):
+        near = near_by_case(root, parts)
+        if near and Path(os.path.realpath(root / near)).is_relative_to(root):
+            raise PathRefused(RefusalReason.NOT_FOUND, "no such file (names are exact)", near)
     if case_fallback and not os.path.lexists(candidate):
         folder = root
         for index, part in enumerate(parts):

@@ -17,7 +17,10 @@ class TftpSettings:
     Attributes:
         max_blksize: Cap for the RFC 2348 block size (8..65464); the default fits one Ethernet
             frame without IP fragmentation.
-        case_fallback: Serve ``ABC.conf`` for ``abc.conf`` when only the former exists.
+        case_fallback: Serve ``ABC.conf`` for ``abc.conf`` when only the former exists. Off by
+            default: the customer's server matches names exactly (guide §5.4), so a bench that
+            falls back hides a fault; off, such a request is refused and the event names the
+            near file.
         auto_md5: Answer ``X.md5`` / ``X.conf.md5`` with a generated md5 when no such file exists.
         auto_md5_firmware: Also generate md5 files for firmware (``.sfw`` / ``.fw``).
         max_windowsize: Cap for the RFC 7440 window size.
@@ -53,7 +56,7 @@ class TftpSettings:
     """
 
     max_blksize: int = 1468
-    case_fallback: bool = True
+    case_fallback: bool = False
     auto_md5: bool = True
     auto_md5_firmware: bool = False
     max_windowsize: int = 64
