@@ -137,6 +137,11 @@ def on_path(path: str, name: str) -> str:
     return f"{path}/{name}" if path else name
 
 
+def bare_name(requested: str) -> str:
+    """``firmware/x.sfw`` -> ``x.sfw``: a requested name without the path before it."""
+    return requested.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def config_path(values: Mapping[str, str]) -> str:
     """The config download path a config sets (guide §2), without slashes."""
     return effective(values, "prov.download.cfgpath").strip("/")
@@ -256,6 +261,7 @@ def request_step(filename: str) -> Step:
     Any other ``.md5`` is taken as a data file's md5 and any other name as a data file: data names
     are free (``prov.data.tone = bells.zip``), so only a config would tell them apart for sure.
     """
+    filename = bare_name(filename)  # the path a device puts before it is not the step
     name = names.classify(filename)
     if name.is_config:
         return Step.CONFIG

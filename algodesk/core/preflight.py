@@ -288,7 +288,8 @@ def _actions(
     result: SimulationResult, records: Sequence[FetchRecord], protocol: str, firmware_known: bool
 ) -> str:
     parts = []
-    for name in dict.fromkeys(_applied(result)):
+    # The simulator asks for names on their config/firmware path; the evidence shows the paths.
+    for name in dict.fromkeys(device.bare_name(name) for name in _applied(result)):
         md5 = (
             "md5 ok"
             if device.config_needs_md5(protocol)
@@ -305,7 +306,7 @@ def _actions(
                 f"install firmware {version}" if firmware_known else f"would install {version}"
             )
         elif kind in (device.Step.DATA, device.Step.OTHER):
-            parts.append(f"fetch {step.file}")
+            parts.append(f"fetch {device.bare_name(step.file)}")
     if not parts:
         parts.append("find nothing to change (the server's files are already in force)")
     if result.left_for:

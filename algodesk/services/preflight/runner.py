@@ -169,7 +169,13 @@ class Recorder:
         self.failure: ServerFailure | None = None
 
     def path(self, name: str) -> str:
-        """Where a device asks for ``name``: configs under cfgpath, the rest under fwpath."""
+        """Where a device asks for ``name``: configs under cfgpath, the rest under fwpath.
+
+        A name that already carries a path is the simulator's own, from the config in force
+        (it follows prov.download.cfgpath and fwpath itself): it is used as it is.
+        """
+        if "/" in name:
+            return name
         step = device.request_step(name)
         folder = (
             self.cfgpath if step in (device.Step.CONFIG, device.Step.CONFIG_MD5) else (self.fwpath)
@@ -185,7 +191,9 @@ class Recorder:
             raise self._failed(name, path, failure) from None
         size = len(data) if data is not None else None
         self.records.append(
-            FetchRecord(name, path, data is not None, size, self.fetcher.detail, data)
+            FetchRecord(
+                device.bare_name(name), path, data is not None, size, self.fetcher.detail, data
+            )
         )
         return data
 
@@ -197,14 +205,21 @@ class Recorder:
         except ServerFailure as failure:
             raise self._failed(name, path, failure) from None
         self.records.append(
-            FetchRecord(name, path, size is not None, size, self.fetcher.detail, probed=True)
+            FetchRecord(
+                device.bare_name(name),
+                path,
+                size is not None,
+                size,
+                self.fetcher.detail,
+                probed=True,
+            )
         )
         return size
 
     def applied(self, name: str) -> None:
         """The device applied config ``name``: firmware and data now come from its fwpath."""
         for record in reversed(self.records):
-            if record.name == name and record.data is not None:
+            if record.name == device.bare_name(name) and record.data is not None:
                 values = device.config_values(record.data)
                 if not device.is_incremental(name) or "prov.download.fwpath" in values:
                     self.fwpath = values.get("prov.download.fwpath", "").strip().strip("/")
@@ -218,7 +233,7 @@ class Recorder:
 
     def _failed(self, name: str, path: str, failure: ServerFailure) -> ServerFailure:
         self.failure = failure
-        self.records.append(FetchRecord(name, path, None, detail=str(failure)))
+        self.records.append(FetchRecord(device.bare_name(name), path, None, detail=str(failure)))
         return failure
 
 
