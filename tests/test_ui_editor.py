@@ -405,3 +405,49 @@ def test_keys_in_natural_order_and_rows_follow_edits(catalog: Catalog) -> None:
     assert model.shown_keys() == ["sip.u1.user", "sip.u2.user", "sip.u9.user", "sip.u10.user"]
     assert model.data(model.key_index("sip.u9.user", Column.VALUE)) == "9"
     assert model.data(model.index(0, 0)) == "sip  (4)"
+
+
+def test_values_that_need_a_look_are_what_check_flags(page: EditorPage, tmp_path: Path) -> None:
+    from algodesk.core.checks import check_document
+    from algodesk.core.config import ConfigDocument
+
+    path = tmp_path / "algop8186.conf"
+    text = (
+        "admin.pwd = {$admin_password}\n"
+        "log.size = lots\n"
+        "prov.use = 1\n"
+        "sip.proxy = {$domain_name}\n"
+        "sip.u1.user = 2001\n"
+    )
+    path.write_text(text)
+    assert page.open_file(path)
+    findings = check_document(path.name, ConfigDocument.from_bytes(text.encode()))
+    assert any(f.code == "template-placeholder" for f in findings)
+    flagged = set(page.model.flagged_keys())
+    assert {"admin.pwd", "sip.proxy", "log.size"} <= flagged
+    assert "sip.u1.user" not in flagged
+    assert "template placeholder" in page.model.data(
+        page.model.key_index("sip.proxy"), Qt.ItemDataRole.ToolTipRole
+    )
+    page.problems_only.setChecked(True)
+    shown = [
+        key
+        for key in page.model.shown_keys()
+        if page.filter.mapFromSource(page.model.key_index(key)).isValid()
+    ]
+    assert set(shown) == flagged
+
+
+def test_group_headers_count_the_matches_while_searching(page: EditorPage, hand_file: Path) -> None:
+    page.open_file(hand_file)
+    page.search.setText("page volume")
+    audio = next(
+        page.filter.index(row, 0)
+        for row in range(page.filter.rowCount())
+        if str(page.filter.data(page.filter.index(row, 0))).startswith("audio")
+    )
+    size = page.model.group_size("audio")
+    assert page.filter.data(audio) == f"audio  (1 of {size})"
+    page.search.clear()
+    assert page.filter.data(page.filter.index(0, 0)).endswith(")")
+    assert " of " not in page.filter.data(page.filter.index(0, 0))

@@ -88,6 +88,30 @@ def check_document(
     return sort_findings(scan_document(name, doc, context=context).findings)
 
 
+def flagged_keys(name: str, doc: ConfigDocument) -> dict[str, str]:
+    """Key -> what the checks say about it, for each key :func:`check_document` flags.
+
+    The editor's "values that need a look" is this, so it flags what ``algodesk check`` flags:
+    a finding points at its key by line, and a template placeholder flags every key holding one
+    (the finding itself names only the first line).
+    """
+    facts = scan_document(name, doc)
+    at_line = {
+        number: line.key for number, line in enumerate(doc.lines, start=1) if line.kind is _PARAM
+    }
+    flagged: dict[str, str] = {}
+    for finding in sort_findings(facts.findings):
+        if finding.code == "template-placeholder":
+            for key, value in facts.values.items():
+                if _PLACEHOLDER.search(value):
+                    flagged.setdefault(
+                        key, "holds a template placeholder ({$...}): a device takes it literally"
+                    )
+        elif finding.line is not None and finding.line in at_line:
+            flagged.setdefault(at_line[finding.line], finding.message)
+    return flagged
+
+
 def scan_document(
     name: str,
     doc: ConfigDocument,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from algodesk.ui.editor.model import ParameterModel
 
@@ -51,6 +52,20 @@ class ParameterFilter(QSortFilterProxyModel):
     def active(self) -> bool:
         """Whether any row may be hidden."""
         return bool(self._words) or self.problems_only
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """A group header counts the keys shown while a search or the flag filter is on."""
+        if (
+            self.active
+            and role == Qt.ItemDataRole.DisplayRole
+            and index.column() == 0
+            and not index.parent().isValid()
+        ):
+            group = self._model.group_at(self.mapToSource(index))
+            if group is not None:
+                shown, size = self.rowCount(index), self._model.group_size(group)
+                return f"{group}  ({shown} of {size})"
+        return super().data(index, role)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         """Group rows only through a matching key (recursive filtering); keys by their text."""

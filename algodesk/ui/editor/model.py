@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Sign
 from PySide6.QtGui import QColor, QFont, QIcon, QPixmap, QUndoStack
 
 from algodesk.core.catalog import Catalog, ParamInfo, ParamType, is_secret, mask
+from algodesk.core.checks.document import flagged_keys
 from algodesk.core.config import ConfigDocument, ConfigError, Line
 from algodesk.core.diagnosis import Level
 from algodesk.ui.editor.commands import DocumentEdit, copy_lines
@@ -72,6 +73,9 @@ class ParameterModel(GroupedKeys):
         self._values: dict[str, str] = {}
         self._duplicates: dict[str, list[int]] = {}
         self._problems: dict[str, str] = {}
+        self._checked: dict[str, str] = {}
+        self.file_name = "config.conf"
+        """The name the checks judge the document by (the opened file's name)."""
 
     # --- loading and state -----------------------------------------------------------------------
     def load(self, document: ConfigDocument) -> None:
@@ -108,8 +112,13 @@ class ParameterModel(GroupedKeys):
         return dict(self._problems)
 
     def flagged(self, key: str) -> bool:
-        """Whether ``key`` needs a look: its value does not fit, or it is written twice."""
-        return key in self._problems or key in self._duplicates
+        """Whether ``key`` needs a look: its value does not fit, it is written twice, or the
+        checks (``algodesk check``, the Folder page) flag it."""
+        return key in self._problems or key in self._duplicates or key in self._checked
+
+    def flagged_keys(self) -> list[str]:
+        """Every key that needs a look."""
+        return sorted(self._problems.keys() | self._duplicates.keys() | self._checked.keys())
 
     def duplicates(self) -> dict[str, list[int]]:
         """Keys written more than once, with their line numbers."""
@@ -180,7 +189,7 @@ class ParameterModel(GroupedKeys):
         ``focus``: the key the edit was about, announced by :attr:`key_touched`.
         """
         old_values, old_problems = self._values, self._problems
-        old_duplicates = self._duplicates
+        old_duplicates, old_checked = self._duplicates, self._checked
         self.document.lines = copy_lines(lines)
         self._refresh_facts()
         self.sync_keys(self._values)
@@ -189,6 +198,7 @@ class ParameterModel(GroupedKeys):
                 old_values.get(key) != self._values[key]
                 or old_problems.get(key) != self._problems.get(key)
                 or old_duplicates.get(key) != self._duplicates.get(key)
+                or old_checked.get(key) != self._checked.get(key)
             ):
                 row = self.key_index(key)
                 self.dataChanged.emit(row, row.siblingAtColumn(len(HEADERS) - 1))
@@ -205,6 +215,7 @@ class ParameterModel(GroupedKeys):
         self._values = self.document.as_dict()
         self._duplicates = self.document.duplicates()
         self._problems = self.catalog.problems(self._values)
+        self._checked = flagged_keys(self.file_name, self.document)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """Number of columns."""
@@ -291,6 +302,8 @@ class ParameterModel(GroupedKeys):
         if key in self._duplicates:
             lines = ", ".join(str(n) for n in self._duplicates[key])
             parts.append(f"Written on lines {lines}: the device uses the last one")
+        elif key in self._checked and key not in self._problems:
+            parts.append(f"Check: {self._checked[key]}")
         info = self.catalog.get(key)
         if info is not None and info.choices:
             parts.append(f"Choices: {', '.join(info.choices)}")

@@ -171,10 +171,11 @@ class EditorPage(QWidget):
             return False
         self.path = path
         self.opened = config.ConfigDocument(copy_lines(document.lines))
+        self.model.file_name = path.name
         self.model.load(document)
         self.tree.expandAll()
         self.recent.remember(path)
-        problems = len(self.model.problems())
+        problems = len(self.model.flagged_keys())
         note = f"; {count(problems, 'value')} to look at" if problems else ""
         keys = count(len(self.model.shown_keys()), "parameter")
         self._say(_OK, f"Opened {path.name}: {keys}{note}.")
