@@ -131,7 +131,7 @@ def test_firmware_is_downloaded_whole_only_with_full_and_unknown_firmware_would_
         code, verdicts = preflight(capsys, "--full", targets=["--mac", DEVICE, "--product", "8186"])
     assert code == 0
     (device,) = verdicts
-    assert "would install 5.4f" in device["verdict"]
+    assert "would install firmware 5.4f" in device["verdict"]
     firmware = next(r for r in device["requests"] if r["name"] == "algo-8186-5.4f.sfw")
     assert firmware["probed"] is False and firmware["md5"]
 

@@ -94,7 +94,7 @@ def test_check_stage2_shows_each_device_with_its_evidence(
         qtbot.waitUntil(lambda: dialog.finished_run, timeout=20_000)
     shown = rows(dialog)
     assert [(label, verdict.split(":")[0]) for label, verdict, _ in shown] == [
-        ("00:22:EE:01:02:03 (8186)", "will apply algom0022EE010203.conf (no md5 over HTTP, as devices do), would install 5.4f, fetch tones.zip"),
+        ("00:22:EE:01:02:03 (8186)", "will apply algom0022EE010203.conf (no md5 over HTTP, as devices do), would install firmware 5.4f, fetch tones.zip"),
         ("00:22:EE:0A:0B:0C (8301)", "fails"),
         ("8186 (generic files)", "will apply algop8186.conf (no md5 over HTTP, as devices do)"),
     ]  # fmt: skip

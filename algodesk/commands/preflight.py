@@ -191,6 +191,8 @@ def _print_verdict(_index: int, verdict: DeviceVerdict) -> None:
     print(f"{mark} {verdict.target.label}: {verdict.summary}")
     for line in verdict.evidence:
         print(f"       {line}")
+    for record in verdict.fetches:
+        print(f"       request: {record.describe()}")
     for line in verdict.config_notes:
         print(f"       config: {line}")
     sys.stdout.flush()

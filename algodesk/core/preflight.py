@@ -129,7 +129,11 @@ class FetchRecord:
 
 @dataclass(frozen=True, slots=True)
 class DeviceVerdict:
-    """Whether one device would complete stage 2, in words, with the evidence."""
+    """Whether one device would complete stage 2, in words, with the evidence.
+
+    ``evidence``: what the failure showed, the server and its certificate; ``fetches``: every
+    request in order; ``config_notes``: what the document checks say about the configs fetched.
+    """
 
     target: Target
     ok: bool
@@ -187,7 +191,7 @@ def verdict(
     """
     notes = tuple(_config_notes(records))
     base = dict(target=target, config_notes=notes, fetches=tuple(records))
-    seen = tuple(evidence) + tuple(record.describe() for record in records)
+    seen = tuple(evidence)
     if failure is not None:
         return DeviceVerdict(
             ok=False,
@@ -303,7 +307,7 @@ def _actions(
         if kind is device.Step.FIRMWARE:
             version = result.final_state.firmware
             parts.append(
-                f"install firmware {version}" if firmware_known else f"would install {version}"
+                f"install firmware {version}" if firmware_known else f"would install firmware {version}"
             )
         elif kind in (device.Step.DATA, device.Step.OTHER):
             parts.append(f"fetch {device.bare_name(step.file)}")

@@ -111,7 +111,12 @@ class PreflightDialog(QDialog):
         for column in (0, 1):
             item.setForeground(column, QBrush(colour))
         item.setToolTip(1, verdict.summary)
-        for kind, lines in (("evidence", verdict.evidence), ("config", verdict.config_notes)):
+        requests = [record.describe() for record in verdict.fetches]
+        for kind, lines in (
+            ("evidence", verdict.evidence),
+            ("request", requests),
+            ("config", verdict.config_notes),
+        ):
             for line in lines:
                 child = QTreeWidgetItem([kind, line])
                 child.setToolTip(1, line)
