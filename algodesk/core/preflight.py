@@ -307,7 +307,9 @@ def _actions(
         if kind is device.Step.FIRMWARE:
             version = result.final_state.firmware
             parts.append(
-                f"install firmware {version}" if firmware_known else f"would install firmware {version}"
+                f"install firmware {version}"
+                if firmware_known
+                else f"would install firmware {version}"
             )
         elif kind in (device.Step.DATA, device.Step.OTHER):
             parts.append(f"fetch {device.bare_name(step.file)}")
