@@ -475,3 +475,10 @@ def test_the_status_column_keeps_the_file_name_and_the_mac_stays_first(
         "md5 wrong: algom0022EE010203.conf ignored"
     )
     assert header.logicalIndex(0) == Column.MAC and header.logicalIndex(1) == Column.STATUS
+
+
+def test_the_status_bar_counts_in_words(bench: Composition) -> None:
+    bench.window.folder_page.checked.emit(1, 1)
+    assert "folder: 1 error, 1 warning" in bench.window.warnings_label.text()
+    bench.window.folder_page.checked.emit(2, 0)
+    assert "folder: 2 errors, 0 warnings" in bench.window.warnings_label.text()

@@ -12,6 +12,7 @@ from algodesk.core import config, md5, names
 from algodesk.core.catalog import Catalog
 from algodesk.core.fileio import atomic_write
 from algodesk.core.readfile import Stamp
+from algodesk.core.wording import count
 
 
 def register(subparsers: Any) -> None:
@@ -139,7 +140,8 @@ def run_incremental(args: argparse.Namespace) -> int:
         print(f"warning: {key} was removed; an incremental file cannot remove it", file=sys.stderr)
     atomic_write(target, result.document.to_bytes())
     md5_path = md5.write_md5(target)
-    print(f"wrote {target} ({len(list(result.document.params()))} parameters) and {md5_path}")
+    parameters = count(len(list(result.document.params())), "parameter")
+    print(f"wrote {target} ({parameters}) and {md5_path}")
     return 0
 
 

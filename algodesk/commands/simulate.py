@@ -28,6 +28,7 @@ from algodesk.core.simulator import (
     folder_fetcher,
     simulate,
 )
+from algodesk.core.wording import count
 from algodesk.services.sim_fleet import FetcherFactory, FleetDevice, SimFleet
 from algodesk.services.tftp_client import DEFAULT_BLKSIZE, DEFAULT_PORT, TftpError, tftp_fetcher
 
@@ -384,7 +385,8 @@ def _run_fleet(
         rate = totals.files / totals.seconds if totals.seconds > 0 else 0.0
         print(
             f"{totals.devices} devices: {totals.steady} steady, "
-            f"{totals.devices - totals.steady} not; {totals.files} files, {totals.bytes} bytes "
+            f"{totals.devices - totals.steady} not; {count(totals.files, 'file')}, "
+            f"{count(totals.bytes, 'byte')} "
             f"in {totals.seconds:.2f} s ({rate:.0f} files/s)"
         )
     return 0 if totals.steady == totals.devices else 1

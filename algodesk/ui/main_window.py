@@ -348,9 +348,13 @@ class MainWindow(QMainWindow):
         folder_errors, folder_warnings = self._folder_problems
         parts = []
         if attention:
-            parts.append(f"{attention} device{'s' if attention != 1 else ''} need attention")
+            needs = "needs" if attention == 1 else "need"
+            parts.append(f"{text.count(attention, 'device')} {needs} attention")
         if folder_errors or folder_warnings:
-            parts.append(f"folder: {folder_errors} errors, {folder_warnings} warnings")
+            parts.append(
+                f"folder: {text.count(folder_errors, 'error')}, "
+                f"{text.count(folder_warnings, 'warning')}"
+            )
         colour = "#c62828" if parts else "#2e7d32"
         self.warnings_label.setText(
             f"<span style='color:{colour}'>{html.escape('; '.join(parts) or 'No warnings')}</span>"

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.diagnosis import Level
 from algodesk.core.sip_notify import Notify, SipError
+from algodesk.core.wording import count
 from algodesk.services.checksync import NOTHING_LISTENS, NotifyResult, NotifyTarget
 from algodesk.services.settings import Settings
 from algodesk.ui.widgets import status_style
@@ -289,7 +290,7 @@ class CheckSyncDialog(QDialog):
         targets = self.model.targets(self.port.value(), self.reboot.isChecked())
         self.model.set_sending()
         self.send_button.setEnabled(False)
-        self.summary.setText(f"Waiting for {len(targets)} answer(s)…")
+        self.summary.setText(f"Waiting for {count(len(targets), 'answer')}…")
         self.worker.start(targets)
 
     @Slot(object)
