@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,39 @@ def test_netascii_conversion() -> None:
     from algodesk.services.tftp.files import Content
 
     assert Content(b"a\nb\rc\r\n").netascii() == b"a\r\nb\r\0c\r\0\r\n"
+
+
+def test_openers_asking_for_a_file_being_read_wait_for_that_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine opens files on several threads (opener.py): a fleet asking for one firmware
+    # at once must not read it (and hold it) once per thread.
+    (tmp_path / "fw.sfw").write_bytes(b"f" * 5000)
+    cache = FileCache(mmap_threshold=1 << 30, cache_bytes=1 << 20)
+    reads: list[Path] = []
+    first_read = threading.Event()
+    disk = threading.Event()
+    real = FileCache._read
+
+    def slow_read(self: FileCache, path: Path, key: tuple[int, ...]) -> object:
+        reads.append(path)
+        first_read.set()
+        disk.wait(10)
+        return real(self, path, key)
+
+    monkeypatch.setattr(FileCache, "_read", slow_read)
+    opened: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: opened.append(cache.open(tmp_path / "fw.sfw")))
+        for _ in range(3)
+    ]
+    threads[0].start()
+    assert first_read.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    disk.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(reads) == 1
+    assert len(opened) == 3 and all(content is opened[0] for content in opened)
+    assert cache.users() == 3

@@ -88,33 +88,43 @@ class FileCache:
         self._idle: OrderedDict[Path, Content] = OrderedDict()
         self._idle_bytes = 0
         self._lock = threading.Lock()
+        self._reading: dict[Path, threading.Event] = {}  # paths being read, by one thread each
 
     def open(self, path: Path) -> Content:
-        """The current content of ``path``, counted as used until ``release``."""
-        stat = os.stat(path)
-        key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
-        with self._lock:
-            content = self._current.get(path)
-            if content is not None and content.key == key:
-                if path in self._idle:
-                    del self._idle[path]
-                    self._idle_bytes -= content.size
-                content.users += 1
-                return content
-        fresh = self._read(path, key)
-        with self._lock:
-            content = self._current.get(path)
-            if content is not None and content.key == key:
-                fresh.close()  # read meanwhile by another thread: one copy is kept
-                if path in self._idle:
-                    del self._idle[path]
-                    self._idle_bytes -= content.size
-            else:
+        """The current content of ``path``, counted as used until ``release``.
+
+        Many devices ask for the same firmware at once: one thread reads it, the others wait
+        for that read and share it (never a copy per opener thread).
+        """
+        while True:
+            stat = os.stat(path)
+            key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
+            with self._lock:
+                content = self._current.get(path)
+                if content is not None and content.key == key:
+                    if path in self._idle:
+                        del self._idle[path]
+                        self._idle_bytes -= content.size
+                    content.users += 1
+                    return content
+                reading = self._reading.get(path)
+                if reading is None:
+                    reading = self._reading[path] = threading.Event()
+                    break
+            reading.wait()  # then look again: read by now, or changed meanwhile
+        try:
+            fresh = self._read(path, key)
+            with self._lock:
+                content = self._current.get(path)
                 if content is not None:
                     self._forget(path, content)
-                content = self._current[path] = fresh
-            content.users += 1
-            return content
+                self._current[path] = fresh
+                fresh.users += 1
+                return fresh
+        finally:
+            with self._lock:
+                del self._reading[path]
+            reading.set()
 
     def release(self, path: Path, content: Content) -> None:
         """One transfer of ``content`` ended."""
