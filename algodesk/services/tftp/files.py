@@ -1,7 +1,7 @@
 """What the engine serves: a shared read-once file cache, virtual files and generated md5 files.
 
-A file served to many devices at once is read (or, when big, mapped) once; every transfer slices
-the same buffer. Entries are keyed by path, size, mtime and inode, so an edited file is read
+A file served to many devices at once is read (or, when big, copied privately and the copy
+mapped: snapshot.py) once; every transfer slices the same buffer. Entries are keyed by path, size, mtime and inode, so an edited file is read
 again while transfers of the old version finish on the old bytes.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from algodesk.core import md5 as md5_files
 from algodesk.core.events import RefusalReason, Source
 from algodesk.services.tftp.paths import PathRefused, find_on_disk, refusal_for, split_name
+from algodesk.services.tftp.snapshot import map_private_copy
 
 _MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
 _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
@@ -161,7 +162,8 @@ class FileCache:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size >= self._mmap_threshold and size > 0:
-                return Content(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), key)
+                # Never the original: truncated in place by another program, it would SIGBUS.
+                return Content(map_private_copy(handle.fileno(), size, path.parent), key)
             return Content(handle.read(), key)
 
     def _forget(self, path: Path, content: Content) -> None:

@@ -42,10 +42,10 @@ class TftpSettings:
             ends: a request whose answers go unacknowledged (a spoofed source, a client gone)
             frees its slot in seconds, not after every retry.
         progress_interval: Seconds between progress events of one transfer.
-        mmap_threshold: Files at least this big are mapped, not read into memory. Smaller files
-            (firmware included, by default) are read whole, so a file replaced in place while
-            it is being served cannot corrupt or crash a transfer; a mapped file truncated in
-            place would (SIGBUS on Unix).
+        mmap_threshold: Files at least this big are copied to a private unnamed file that is
+            mapped, not read into memory (snapshot.py). Smaller files (firmware included, by
+            default) are read whole. Either way a file rewritten or truncated in place while it
+            is served cannot corrupt or crash a transfer: the original is never mapped.
         cache_bytes: Bytes of files no transfer uses that stay cached for the next device.
         md5_limit: Largest file whose md5 is computed for the transfer-started event.
         workers: Engine processes behind the server's port (Linux): the parent reads the
