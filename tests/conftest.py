@@ -10,12 +10,18 @@ from pathlib import Path
 
 import keyring
 import pytest
+from hypothesis import settings as hypothesis_settings
 from zeroconf import Zeroconf
 
 from algodesk.services.tftp import TftpSettings
 from tests.loopback_peers import algo_page, loopback_zeroconf
 from tests.memory_keyring import MemoryKeyring
 from tests.tftp_helpers import FAST
+
+# Property tests are CPU-bound: on a shared or busy machine a wall-clock deadline fails them for
+# the machine's load, not for the code. Every example still runs; only the timer is off.
+hypothesis_settings.register_profile("algodesk", deadline=None)
+hypothesis_settings.load_profile("algodesk")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -111,3 +111,8 @@ def test_any_interleaving_from_distinct_addresses_attributes_exactly(
         assert {e.client[0] for e in device.timeline} == {f"10.9.0.{n + 1}"}
         assert len(device.timeline) == min(steps[n], 3)
         assert device.shared is None
+
+
+def test_property_tests_have_no_wall_clock_deadline() -> None:
+    """CPU-bound properties must not fail for a busy machine (conftest's hypothesis profile)."""
+    assert settings.default.deadline is None

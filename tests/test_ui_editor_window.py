@@ -17,6 +17,7 @@ from algodesk.services.settings import Settings, SettingsStore
 from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.editor.files import Unsaved
 from algodesk.ui.editor.wiring import ProvisioningPages
+from algodesk.ui.live.device_model import Column as DeviceColumn
 from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 
@@ -119,12 +120,11 @@ def test_a_roster_served_by_the_window_s_server(
     assert fetch_file("127.0.0.1", server.port, "algom0022EE000001.conf", timeout=2.0)
     devices = app.window.live.device_model()
 
-    def statuses() -> dict[str, str]:
+    def statuses() -> dict[str, str]:  # the cells on screen, not the tracker behind them
         found = {}
         for row in range(devices.rowCount()):
-            device = devices.device(row)
-            if device is not None:
-                found[device.mac] = device.status[1]
+            mac = devices.data(devices.index(row, DeviceColumn.MAC)).replace(":", "")
+            found[mac] = devices.data(devices.index(row, DeviceColumn.STATUS))
         return found
 
     qtbot.waitUntil(lambda: statuses().get("0022EE000001", NOT_SEEN) != NOT_SEEN)

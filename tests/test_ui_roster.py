@@ -172,7 +172,7 @@ def test_serving_a_roster_marks_each_device_as_it_is_served(
     hall = fetch_file("127.0.0.1", bench.port, f"algom{HALL}.conf", timeout=2.0)
     assert hall is not None
     assert fetch_file("127.0.0.1", bench.port, f"algom{HALL}.md5", timeout=2.0) is not None
-    qtbot.waitUntil(lambda: bench.feed.tracker.devices[HALL].stage is Stage.APPLYING)
+    qtbot.waitUntil(lambda: status_of(bench.feed, HALL)[0] == Stage.APPLYING.value)
     bench.feed.tracker.tick(math.inf)
     assert bench.feed.tracker.devices[HALL].stage is Stage.LEFT
     assert "handed-off" in {d.code for d in bench.feed.tracker.devices[HALL].diagnoses}

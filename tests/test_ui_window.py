@@ -290,7 +290,7 @@ def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
 def test_export_devices_as_csv_and_json(bench: Composition, qtbot, tmp_path: Path) -> None:
     boot_device(serve(bench))
     model = bench.window.live.device_model()
-    qtbot.waitUntil(lambda: model.rowCount() == 1 and model.device(0).files_served == 2)
+    qtbot.waitUntil(lambda: model.data(model.index(0, Column.FILES)) == "2")
     bench.window.export_devices(tmp_path / "devices.csv")
     rows = list(csv.DictReader(io.StringIO((tmp_path / "devices.csv").read_text())))
     assert [(r["mac"], r["requested"], r["outcome"]) for r in rows] == [
@@ -313,7 +313,7 @@ def test_export_devices_as_csv_and_json(bench: Composition, qtbot, tmp_path: Pat
 def test_history_reload_shows_an_earlier_run(bench: Composition, qtbot) -> None:
     boot_device(serve(bench))
     model = bench.window.live.device_model()
-    qtbot.waitUntil(lambda: model.rowCount() == 1 and model.device(0).files_served == 2)
+    qtbot.waitUntil(lambda: model.data(model.index(0, Column.FILES)) == "2")
     bench.window.toolbar.stop_action.trigger()
     assert bench.history is not None
     bench.history.flush()
