@@ -380,3 +380,33 @@ def test_human_output_names_the_verdict_and_the_evidence(
     assert "FAIL 8301 (generic files): fails: algop8301.conf not found (HTTP 404)" in out
     assert "algo/algop8301.conf: not found (HTTP 404" in out
     assert out.rstrip().endswith("1 device: 0 will complete stage 2, 1 will not")
+
+
+def test_incremental_files_are_asked_for_only_with_partial_provisioning(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    with http_server(site) as port:
+        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
+        (site / "algo" / "algop8301-i.conf").write_bytes(b"sip.proxy = pbx.acme.example\n")
+        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+        code, plain = preflight(capsys, targets=["--product", "8301"])
+        assert code == 1 and plain[0]["failure"] == Failure.NO_CONFIG.value
+        assert main(["profile", "create", "acme", "--server", f"http://127.0.0.1:{port}/algo",
+                     "--user", USER, "--products", "8301", "--fwpath", "algo/fw", "--replace",
+                     "--set", "prov.i=1"]) == 0  # fmt: skip
+        code, partial = preflight(capsys, targets=["--product", "8301"])
+    assert code == 0, partial
+    assert partial[0]["verdict"].startswith("will apply algop8301-i.conf")
+
+
+def test_a_data_file_without_its_md5_is_never_fetched(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    with http_server(site) as port:
+        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
+        (site / "algo" / "fw" / "tones.md5").unlink()
+        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+        code, verdicts = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
+    assert code == 1
+    assert verdicts[0]["failure"] == Failure.DATA_FILE.value
+    assert "tones.zip (prov.data.tone) is never fetched" in verdicts[0]["verdict"]

@@ -406,12 +406,14 @@ def simulate(
     fetch: Fetcher,
     max_boots: int = 10,
     on_step: Callable[[TraceStep], None] | None = None,
+    probe: Prober | None = None,
 ) -> SimulationResult:
     """Boot ``state`` against ``fetch`` until it is steady (or clearly never will be).
 
-    ``on_step`` sees each step as it happens (a slow server's trace can be shown live).
+    ``on_step`` sees each step as it happens (a slow server's trace can be shown live);
+    ``probe`` is :func:`run`'s.
     """
-    trace = run(state, fetch, max_boots)
+    trace = run(state, fetch, max_boots, probe)
     while True:
         try:
             step = next(trace)

@@ -23,7 +23,7 @@ from algodesk.core.preflight import (
     Target,
     verdict,
 )
-from algodesk.core.simulator import DeviceState, SimulationResult, StepKind, run
+from algodesk.core.simulator import DeviceState, SimulationResult, simulate
 from algodesk.services.preflight.ftp_fetcher import FtpFetcher
 from algodesk.services.preflight.http_fetcher import HttpFetcher
 from algodesk.services.preflight.tftp_fetcher import TftpFetcher
@@ -58,13 +58,16 @@ class ServerFetcher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StageTwoServer:
-    """Where a device goes after stage 1, read from the stage-1 config it applied."""
+    """Where a device goes after stage 1, read from the stage-1 config it applied.
+
+    ``root`` is a path in the static address itself (``host/files``); the config and firmware
+    paths are the simulator's to follow (they change with the config in force).
+    """
 
     method: str
     host: str
     port: int
-    cfgpath: str
-    fwpath: str
+    root: str
     user: str
     validate_cert: bool
 
@@ -81,14 +84,11 @@ def stage_two_server(values: Mapping[str, str]) -> StageTwoServer:
         raise ValueError("the stage-1 config does not name a static server (prov.server.method)")
     static = device.effective(values, "prov.server.static")
     method = device.effective(values, "prov.download.method") or "tftp"
-    cfgpath = device.effective(values, "prov.download.cfgpath").strip("/")
     if "://" in static:
         scheme = static.split("://", 1)[0].lower()
         if scheme in DEFAULT_PORTS:
             method = scheme
     parts = urlsplit(static if "://" in static else f"//{static}")
-    if parts.path.strip("/") and not cfgpath:
-        cfgpath = parts.path.strip("/")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
@@ -101,8 +101,7 @@ def stage_two_server(values: Mapping[str, str]) -> StageTwoServer:
         method=method,
         host=host,
         port=port or DEFAULT_PORTS[method],
-        cfgpath=cfgpath,
-        fwpath=values.get("prov.download.fwpath", "").strip().strip("/"),
+        root=parts.path.strip("/"),
         user=values.get("prov.auth.user", "").strip(),
         validate_cert=values.get("prov.download.cert", "").strip() == "1",
     )
@@ -154,7 +153,11 @@ def make_fetcher(
 
 
 class Recorder:
-    """Between the simulator and a protocol client: paths, evidence, the failure, Cancel."""
+    """Between the simulator and a protocol client: evidence, the failure, Cancel.
+
+    The simulator asks for names on the config or firmware path of the config in force
+    (``algo/fw/x.sfw``); a server address with a path of its own puts them under it.
+    """
 
     def __init__(
         self,
@@ -163,24 +166,14 @@ class Recorder:
         cancel: threading.Event,
     ) -> None:
         self.fetcher = fetcher
-        self.cfgpath, self.fwpath = server.cfgpath, server.fwpath
+        self.root = server.root
         self.cancel = cancel
         self.records: list[FetchRecord] = []
         self.failure: ServerFailure | None = None
 
     def path(self, name: str) -> str:
-        """Where a device asks for ``name``: configs under cfgpath, the rest under fwpath.
-
-        A name that already carries a path is the simulator's own, from the config in force
-        (it follows prov.download.cfgpath and fwpath itself): it is used as it is.
-        """
-        if "/" in name:
-            return name
-        step = device.request_step(name)
-        folder = (
-            self.cfgpath if step in (device.Step.CONFIG, device.Step.CONFIG_MD5) else (self.fwpath)
-        )
-        return f"{folder}/{name}" if folder else name
+        """Where on the server the device's request for ``name`` goes."""
+        return device.on_path(self.root, name)
 
     def fetch(self, name: str) -> bytes | None:
         """The simulator's fetcher."""
@@ -215,15 +208,6 @@ class Recorder:
             )
         )
         return size
-
-    def applied(self, name: str) -> None:
-        """The device applied config ``name``: firmware and data now come from its fwpath."""
-        for record in reversed(self.records):
-            if record.name == device.bare_name(name) and record.data is not None:
-                values = device.config_values(record.data)
-                if not device.is_incremental(name) or "prov.download.fwpath" in values:
-                    self.fwpath = values.get("prov.download.fwpath", "").strip().strip("/")
-                return
 
     def _start(self, name: str) -> str:
         if self.cancel.is_set():
@@ -398,19 +382,7 @@ class Preflight:
 
     def _boot(self, state: DeviceState, recorder: Recorder) -> SimulationResult | None:
         probe = None if self.plan.full else recorder.probe
-        trace = run(state, recorder.fetch, MAX_BOOTS, probe)
-        while True:
-            try:
-                step = next(trace)
-            except StopIteration as stop:
-                result: SimulationResult = stop.value
-                return result
-            if (
-                step.kind is StepKind.DECISION
-                and step.file
-                and (device.request_step(step.file) is device.Step.CONFIG)
-            ):
-                recorder.applied(step.file)
+        return simulate(state, recorder.fetch, MAX_BOOTS, probe=probe)
 
     def _tls_report(self, server: StageTwoServer) -> TlsReport | ServerFailure:
         # Once per server: every device meets the same certificate.
