@@ -47,10 +47,15 @@ BACKUP_VALUES = {
 }
 
 
-def start_xvfb(display: str) -> subprocess.Popen[bytes]:
-    """Start Xvfb on ``display`` and wait until it accepts connections."""
+WINDOW_SIZE = (1366, 768)
+"""The window size of the shots: the most common laptop screen (also checked at 1920x1080)."""
+
+
+def start_xvfb(display: str, size: tuple[int, int] = WINDOW_SIZE) -> subprocess.Popen[bytes]:
+    """Start Xvfb on ``display`` (a screen a little larger than ``size``) and wait for it."""
+    screen = f"{size[0] + 40}x{size[1] + 40}x24"
     server = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+        ["Xvfb", display, "-screen", "0", screen, "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -88,7 +93,7 @@ def pump(app: object, seconds: float) -> None:
     loop.exec()
 
 
-def capture(out: Path) -> list[Path]:
+def capture(out: Path, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
     """Build the app, drive devices, save one PNG per page; returns the files written."""
     from PySide6.QtWidgets import QApplication
 
@@ -114,10 +119,19 @@ def capture(out: Path) -> list[Path]:
         parts = compose(paths, credentials=CredentialStore(MemoryKeyring()))
         window = parts.window
         window.feed.tracker.settle_seconds = 3.0
-        window.resize(1360, 860)
+        window.resize(*size)
         window.show()
         fleets = []
+
+        def shot(name: str, grab: Callable[[], object]) -> None:
+            pump(app, 0.6)
+            path = out / f"{name}.png"
+            pixmap = grab()
+            pixmap.save(str(path))  # type: ignore[attr-defined]
+            written.append(path)
+
         try:
+            shot("first-start", window.grab)  # the Live page before any device: what to do
             if not window.start_serving():
                 raise SystemExit(window.banner.details.text())
             server = parts.control.server
@@ -137,13 +151,10 @@ def capture(out: Path) -> list[Path]:
                     pump(app, 0.05)
             pump(app, 4.0)  # quiet devices settle: done, handed off
             window.live.select_row(_row_of(window, "0022EE300001"))  # the 8186: md5 missing
-
-            def shot(name: str, grab: Callable[[], object]) -> None:
-                pump(app, 0.6)
-                path = out / f"{name}.png"
-                pixmap = grab()
-                pixmap.save(str(path))  # type: ignore[attr-defined]
-                written.append(path)
+            folder_page = window.folder_page
+            for row, item in enumerate(folder_page.model.rows()):
+                if item.name == "algom0022ee400002.conf":  # lower-case MAC: its findings in full
+                    folder_page.table.selectRow(row)
 
             for index, name in enumerate(("live", "transfers", "folder", "log")):
                 window.pages.setCurrentIndex(index)
@@ -242,17 +253,26 @@ def _row_of(window: object, mac: str) -> int:
     return 0
 
 
-def run(capture_into: Callable[[Path], list[Path]], description: str, display: str) -> None:
+def run(
+    capture_into: Callable[[Path, tuple[int, int]], list[Path]], description: str, display: str
+) -> None:
     """Parse ``--out``/``--display``, run ``capture_into`` on its own Xvfb, print what it wrote."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--display", default=display)
+    parser.add_argument(
+        "--size",
+        default=f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}",
+        help="window size WIDTHxHEIGHT (default %(default)s; check 1920x1080 too)",
+    )
     args = parser.parse_args()
-    xvfb = start_xvfb(args.display)
+    width, _x, height = args.size.partition("x")
+    size = (int(width), int(height))
+    xvfb = start_xvfb(args.display, size)
     try:
         os.environ["DISPLAY"] = args.display
         os.environ["QT_QPA_PLATFORM"] = "xcb"
-        for path in capture_into(args.out):
+        for path in capture_into(args.out, size):
             print(path)
     finally:
         xvfb.terminate()

@@ -111,7 +111,7 @@ def announced_web_page() -> Iterator[None]:
         yield
 
 
-def capture(out: Path) -> list[Path]:
+def capture(out: Path, size: tuple[int, int] = (1400, 880)) -> list[Path]:
     """Build the app, lease, boot and log, save the PNGs; returns the files written."""
     from PySide6.QtWidgets import QApplication
 
@@ -148,7 +148,7 @@ def capture(out: Path) -> list[Path]:
         parts = compose(paths, companion_factories=loopback_factories(paths.data_dir / "l.json"))
         window, network, companions = parts.window, parts.network, parts.companions
         assert network is not None and companions is not None
-        window.resize(1400, 880)
+        window.resize(*size)
         window.show()
 
         def shot(name: str, grab: Callable[[], object]) -> None:
