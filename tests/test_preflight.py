@@ -410,3 +410,21 @@ def test_a_data_file_without_its_md5_is_never_fetched(
     assert code == 1
     assert verdicts[0]["failure"] == Failure.DATA_FILE.value
     assert "tones.zip (prov.data.tone) is never fetched" in verdicts[0]["verdict"]
+
+
+def test_a_config_that_changes_the_login_is_noted_without_showing_it(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    with http_server(site) as port:
+        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
+        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+        code, same = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
+        assert code == 0 and not any("logs in" in n for n in same[0]["config_notes"])
+        device_file = site / "algo" / f"algom{DEVICE_MAC}.conf"
+        device_file.write_text(
+            device_file.read_text().replace(f"prov.auth.pwd = {PASSWORD}", "prov.auth.pwd = New-9")
+        )
+        code, changed = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
+    notes = changed[0]["config_notes"]
+    assert any("logs in with another password (prov.auth.pwd)" in n for n in notes), notes
+    assert "New-9" not in json.dumps(changed) and PASSWORD not in json.dumps(changed)

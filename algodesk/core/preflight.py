@@ -182,15 +182,17 @@ def verdict(
     protocol: str,
     firmware_known: bool,
     evidence: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> DeviceVerdict:
-    """Turn one device's run into its verdict.
+    """Turn one device's run into its verdict (``notes``: more for the config notes).
 
     ``failure`` is the fetcher's error that ended the run (None when the run ended by itself);
     ``firmware_known`` says whether the device's current firmware was given (else a firmware
     the config names is "would install").
     """
-    notes = tuple(_config_notes(records))
-    base = dict(target=target, config_notes=notes, fetches=tuple(records))
+    base = dict(
+        target=target, config_notes=(*notes, *_config_notes(records)), fetches=tuple(records)
+    )
     seen = tuple(evidence)
     if failure is not None:
         return DeviceVerdict(
@@ -222,6 +224,44 @@ def verdict(
         evidence=seen,
         **base,  # type: ignore[arg-type]
     )
+
+
+def login_changes(
+    result: SimulationResult | None,
+    records: Sequence[FetchRecord],
+    user: str,
+    password: str,
+) -> list[str]:
+    """Notes for each applied config that changes the login the device uses from its next boot.
+
+    The check itself logs in as stage 1 left the device (``user``/``password``); a config
+    that drops or changes them makes every later request use the new login, and the server
+    may refuse it. The password is compared, never shown.
+    """
+    if result is None:
+        return []
+    found = []
+    for name in dict.fromkeys(_applied(result)):
+        record = _record(records, device.bare_name(name))
+        if record is None or record.data is None:
+            continue
+        values = device.config_values(record.data)
+        incremental = device.is_incremental(record.name)
+        new_user = values.get("prov.auth.user", None if incremental else "")
+        new_password = values.get("prov.auth.pwd", None if incremental else "")
+        if new_user is not None and new_user.strip() != user:
+            who = f"as {new_user.strip()}" if new_user.strip() else "with no user"
+            found.append(
+                f"{record.name}: after applying it the device logs in {who}, not as {user or '(none)'}"
+                ": the next boots use that login"
+            )
+        elif new_password is not None and new_password.strip() != password:
+            what = "another password" if new_password.strip() else "no password"
+            found.append(
+                f"{record.name}: after applying it the device logs in with {what} "
+                "(prov.auth.pwd): the next boots use it"
+            )
+    return found
 
 
 def with_failure(verdict_: DeviceVerdict, kind: Failure, summary: str) -> DeviceVerdict:

@@ -21,6 +21,7 @@ from algodesk.core.preflight import (
     FetchRecord,
     ServerFailure,
     Target,
+    login_changes,
     verdict,
 )
 from algodesk.core.simulator import DeviceState, SimulationResult, simulate
@@ -378,6 +379,7 @@ class Preflight:
             protocol=server.method,
             firmware_known=bool(start.firmware),
             evidence=evidence,
+            notes=login_changes(result, recorder.records, server.user, self.plan.password),
         )
 
     def _boot(self, state: DeviceState, recorder: Recorder) -> SimulationResult | None:
