@@ -110,8 +110,12 @@ def test_a_lost_worker_gets_nothing_and_gives_back_its_transfers() -> None:
         0,
         ev.TransferProgress(transfer_id=3, client=_client(3), served="x", bytes_sent=512, size=10),
     )
-    lost = balancer.lose(0)
+    assert balancer.choose(_client(11), "algom0022EE000011.conf") == 1  # worker 1: least load
+    assert balancer.choose(_client(12), "algop8186.conf") == 0  # then worker 0
+    lost, unanswered = balancer.lose(0)
     assert sorted((start.transfer_id, sent) for start, sent in lost) == [(1, 0), (3, 512)]
+    assert unanswered == [(_client(12), "algop8186.conf")]  # requests it never answered
+    balancer.answered(1, _client(11))
     assert balancer.load == [0, 1] and balancer.serving == 1
     assert {balancer.choose(_client(port)) for port in (1, 3, 9)} == {1}
     balancer.lose(1)

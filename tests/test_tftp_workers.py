@@ -304,3 +304,16 @@ def test_stop_never_closes_what_the_dispatch_thread_still_reads(
     thread.join(10)
     assert not thread.is_alive()
     assert errors == []
+
+
+def test_a_worker_that_cannot_start_fails_the_start(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "_worker_argv", lambda: [sys.executable, "-c", "pass"])
+    log = EventLog()
+    server = TftpServer(root, LOOPBACK, 0, sink=log, settings=WORKERS)
+    with pytest.raises(ServerStartError) as raised:
+        server.start()
+    assert raised.value.code == "engine-failed" and "exited" in raised.value.message
+    assert not server.running
+    assert log.of(ev.ServerFailed)

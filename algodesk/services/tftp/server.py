@@ -169,7 +169,17 @@ class TftpServer:
         _raise_open_file_limit(_FDS_PER_TRANSFER * self._settings.max_transfers + _FDS_SPARE)
         pool = worker.WorkerPool(self._pool_began, self._pool_event, self._pool_ended)
         virtual = [(name, self._virtual.data(name)) for name in self._virtual.names()]
-        pool.start(listener, count, self._settings, self._root, virtual, self._next_id)
+        try:
+            pool.start(listener, count, self._settings, self._root, virtual, self._next_id)
+        except RuntimeError as error:
+            failure = ServerStartError(
+                "engine-failed",
+                f"tftp: {error}",
+                address=self._address,
+                port=self._requested_port,
+            )
+            self._emit_failed(failure)
+            raise failure from None
         self._pool = pool
 
     def _pool_began(self) -> None:

@@ -3,8 +3,8 @@
 With worker processes (``worker``), only the parent reads the listening socket. Each datagram is
 forwarded, with its sender and the local address it reached, over a private datagram socket pair
 to one worker, which answers it exactly as a lone engine would. The worker is chosen by its load:
-the transfers it was given that have not ended, so a bench of N devices is split as evenly as it
-can be (a kernel hash such as SO_REUSEPORT's splits ten clients 7/3 about a quarter of the time,
+the datagrams it was given and has not answered plus the transfers it started that have not
+ended (``Balancer``), so a bench of N devices is split as evenly as it can be (a kernel hash such as SO_REUSEPORT's splits ten clients 7/3 about a quarter of the time,
 and the busier worker then sets the pace). A client whose transfer is still under way is sent
 back to the same worker, so a repeated request reaches the transfer it repeats.
 """
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import pickle
 import socket
+from collections import deque
 from typing import Any, NamedTuple
 
 from algodesk.core import events as ev
+from algodesk.services.tftp import packets
 from algodesk.services.tftp.sockets import RECV_BUFFER, Received
 
 # Room for a burst of requests queued towards a busy worker.
@@ -77,17 +79,32 @@ def _client(address: tuple[str, int]) -> tuple[str, int]:
     return (address[0], address[1])
 
 
+def requested_name(data: bytes) -> str | None:
+    """The file a request datagram asks for; None for any other datagram."""
+    if len(data) < 2 or data[0] != 0 or data[1] not in (packets.RRQ, packets.WRQ):
+        return None
+    try:
+        return packets.parse_request(data).filename
+    except packets.MalformedPacket:
+        return ""
+
+
 class _Route:
     """What one client holds in its worker: datagrams not yet answered, transfers running."""
 
-    __slots__ = ("converted", "pending", "running", "worker")
+    __slots__ = ("converted", "running", "waiting", "worker")
 
     def __init__(self, worker: int) -> None:
         self.worker = worker
-        self.pending = 0
+        # Datagrams not yet answered, oldest first: the file a request asks for, else None.
+        self.waiting: deque[str | None] = deque()
         self.running = 0
         # A datagram that became a transfer: its "answered" follows and must not count again.
         self.converted = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self.waiting)
 
     @property
     def held(self) -> int:
@@ -129,9 +146,10 @@ class Balancer:
         """Workers not lost."""
         return sum(self.alive)
 
-    def choose(self, sender: tuple[str, int]) -> int | None:
+    def choose(self, sender: tuple[str, int], request: str | None = None) -> int | None:
         """The worker for a datagram from ``sender`` (None: every worker is lost); it counts
-        towards that worker's load until the worker says it was answered."""
+        towards that worker's load until the worker says it was answered. ``request``: the
+        file the datagram asks for, when it is a request."""
         client = _client(sender)
         route = self._routes.get(client)
         if route is None:
@@ -139,7 +157,7 @@ class Balancer:
             if not candidates:
                 return None
             route = self._routes[client] = _Route(min(candidates, key=self.load.__getitem__))
-        route.pending += 1
+        route.waiting.append(request)
         self.load[route.worker] += 1
         return route.worker
 
@@ -147,7 +165,7 @@ class Balancer:
         """The datagram ``choose`` placed could not be forwarded: take back that one count."""
         route = self._routes.get(_client(sender))
         if route is not None and route.pending:
-            route.pending -= 1
+            route.waiting.pop()
             self._drop(_client(sender), route, 1)
 
     def answered(self, worker: int, sender: tuple[str, int]) -> None:
@@ -159,7 +177,7 @@ class Balancer:
         if route.converted:
             route.converted -= 1
         elif route.pending:
-            route.pending -= 1
+            route.waiting.popleft()
             self._drop(client, route, 1)
 
     def observe(self, worker: int, event: ev.Event) -> None:
@@ -170,7 +188,7 @@ class Balancer:
             if route is None or route.worker != worker:
                 return  # cannot be: the worker still holds the datagram that asked for it
             if route.pending:
-                route.pending -= 1
+                route.waiting.popleft()
                 route.converted += 1
             else:
                 self.load[worker] += 1
@@ -190,17 +208,23 @@ class Balancer:
                 route.running -= 1
                 self._drop(client, route, 1)
 
-    def lose(self, worker: int) -> list[tuple[ev.TransferStarted, int]]:
-        """``worker`` is gone: it gets nothing more; returns its transfers that never ended,
-        each with the bytes it was last known to have sent."""
+    def lose(
+        self, worker: int
+    ) -> tuple[list[tuple[ev.TransferStarted, int]], list[tuple[tuple[str, int], str]]]:
+        """``worker`` is gone: it gets nothing more. Returns its transfers that never ended,
+        each with the bytes it was last known to have sent, and the requests (client, file)
+        it never answered."""
         self.alive[worker] = False
         lost = [(start, sent) for w, start, sent in self._running.values() if w == worker]
         for start, _sent in lost:
             del self._running[start.transfer_id]
-        for client in [c for c, route in self._routes.items() if route.worker == worker]:
-            del self._routes[client]
+        unanswered = []
+        for client, route in list(self._routes.items()):
+            if route.worker == worker:
+                unanswered += [(client, name) for name in route.waiting if name is not None]
+                del self._routes[client]
         self.load[worker] = 0
-        return lost
+        return lost, unanswered
 
     def _drop(self, client: tuple[str, int], route: _Route, count: int) -> None:
         self.load[route.worker] -= count

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import selectors
 import signal
 import socket
@@ -39,7 +40,12 @@ from algodesk.services.tftp.engine import Counters, Engine
 from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.settings import TftpSettings
 from algodesk.services.tftp.sockets import prepare_listener, receive_request
-from algodesk.services.tftp.workers.dispatch import Balancer, forward, request_pair
+from algodesk.services.tftp.workers.dispatch import (
+    Balancer,
+    forward,
+    request_pair,
+    requested_name,
+)
 
 # Workers inherit descriptors (pass_fds) and connected transfer sockets are Linux's; the platform
 # the pool is built and measured on.
@@ -51,6 +57,7 @@ MAX_WORKERS = 64
 _FRAME = struct.Struct("!I")
 log = logging.getLogger(__name__)
 _STOP_TIMEOUT = 5.0
+_READY_TIMEOUT = 60.0
 
 
 def worker_count(setting: int) -> int:
@@ -158,6 +165,10 @@ class WorkerPool:
                 assert process.stdin is not None
                 ids = (first_id + index, count)
                 _write_frame(process.stdin, ("start", settings, root, virtual, ids))
+            # Serving means serving: start() returns once every engine runs (a worker takes
+            # a moment to import; on a loaded machine, seconds).
+            for index, process in enumerate(self._processes):
+                _await_ready(index, process)
         except BaseException:
             self.stop()
             raise
@@ -265,7 +276,7 @@ class WorkerPool:
             return
         in_flight = balancer.in_flight
         from_address = balancer.held_by(received[1][0])
-        chosen = balancer.choose(received[1])
+        chosen = balancer.choose(received[1], requested_name(received[0]))
         if chosen is None:
             return
         channel = self._channels[chosen]
@@ -297,7 +308,13 @@ class WorkerPool:
             stopping = self._stopping
         reason = "server stopped" if stopping else "worker lost"
         now = time.time()
-        lost = balancer.lose(index)
+        lost, unanswered = balancer.lose(index)
+        for client, name in unanswered:  # the client's request ends too, never "requested"
+            self._on_event(
+                ev.RequestRefused(
+                    client=client, filename=name, reason=ev.RefusalReason.INTERNAL, detail=reason
+                )
+            )
         for start, sent in lost:
             self._on_event(
                 ev.TransferFailed(
@@ -323,10 +340,32 @@ class WorkerPool:
                 service="tftp",
                 level="error",
                 code="worker-lost",
-                message=f"tftp: engine worker {index + 1} (PID {process.pid}) stopped ({what}); "
+                message=f"engine worker {index + 1} (PID {process.pid}) stopped ({what}); "
                 f"{len(lost)} transfers in it failed; {then}",
             )
         )
+
+
+def _await_ready(index: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait for the worker's ``ready`` frame; raises ``RuntimeError`` when it exits or hangs."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    deadline = time.monotonic() + _READY_TIMEOUT
+    received = b""
+    wanted = _FRAME.size
+    while len(received) < wanted:
+        remaining = deadline - time.monotonic()
+        readable, _w, _x = select.select([fd], [], [], max(remaining, 0.0))
+        chunk = os.read(fd, wanted - len(received)) if readable else b""
+        if not chunk:
+            why = "exited" if readable else f"did not start within {_READY_TIMEOUT:.0f} s"
+            raise RuntimeError(f"engine worker {index + 1} (PID {process.pid}) {why}")
+        received += chunk
+        if len(received) == _FRAME.size and wanted == _FRAME.size:
+            wanted += _FRAME.unpack(received)[0]
+    message = pickle.loads(received[_FRAME.size :])
+    if message != ("ready",):
+        raise RuntimeError(f"engine worker {index + 1} said {message!r} instead of ready")
 
 
 def _exit_text(code: int | None) -> str:
@@ -450,6 +489,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     )
     control.daemon = True
     control.start()
+    _write_frame(out, ("ready",))
     code = 0
     try:
         engine.run()
