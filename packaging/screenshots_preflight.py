@@ -30,7 +30,7 @@ from tests.stage2_servers import (  # noqa: E402  (the tests' loopback stand-ins
 ROSTER = "mac,product,sip.u1.user\n00:22:ee:01:02:03,8186,2001\n00:22:ee:0a:0b:0c,8301,2002\n"
 
 
-def capture(out: Path) -> list[Path]:
+def capture(out: Path, size: tuple[int, int] = (1366, 768)) -> list[Path]:
     """Build the app, run "Check stage 2" against the loopback server, save the PNG."""
     from PySide6.QtWidgets import QApplication
 
@@ -51,7 +51,7 @@ def capture(out: Path) -> list[Path]:
         credentials = CredentialStore(MemoryKeyring())
         parts = compose(paths, credentials=credentials)
         window = parts.window
-        window.resize(1360, 860)
+        window.resize(*size)
         window.show()
         try:
             with http_server(site, certificate=certificates.good) as port:
