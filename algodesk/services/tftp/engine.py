@@ -26,6 +26,7 @@ from algodesk.core.events import RefusalReason, Sink
 from algodesk.services.tftp import packets
 from algodesk.services.tftp.files import FileStore, Opened
 from algodesk.services.tftp.negotiate import negotiate
+from algodesk.services.tftp.netascii import Blocks
 from algodesk.services.tftp.opener import Key, Opener, Outcome
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
@@ -422,6 +423,7 @@ class Engine:
             case_fallback=settings.case_fallback,
             auto_md5=settings.auto_md5,
             auto_md5_firmware=settings.auto_md5_firmware,
+            netascii=request.mode == "netascii",
         )
 
     def _on_opened(self, now: float) -> None:
@@ -462,8 +464,9 @@ class Engine:
         opened, release_path = outcome
         try:
             content = opened.content
-            data = content.netascii() if request.mode == "netascii" else content.data
-            view = memoryview(data)
+            # netascii was indexed on the opener thread and is converted as it is sent
+            netascii = request.mode == "netascii"
+            view: Blocks = content.netascii() if netascii else memoryview(content.data)
             agreed = negotiate(request.options, request.option_names, len(view), settings)
             sock, stranger = open_transfer_sockets(self.family, local, sender)
         except OSError as error:

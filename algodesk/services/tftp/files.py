@@ -17,6 +17,8 @@ from pathlib import Path
 
 from algodesk.core import md5 as md5_files
 from algodesk.core.events import RefusalReason, Source
+from algodesk.services.tftp.digests import DiskDigests
+from algodesk.services.tftp.netascii import NetasciiStream, converted_starts
 from algodesk.services.tftp.paths import PathRefused, find_on_disk, refusal_for, split_name
 from algodesk.services.tftp.snapshot import map_private_copy
 
@@ -27,7 +29,7 @@ _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
 class Content:
     """Bytes of one version of a file, shared by every transfer serving it."""
 
-    __slots__ = ("_md5", "_netascii", "data", "key", "mapped", "secret", "size", "users")
+    __slots__ = ("_md5", "_netascii_starts", "data", "key", "mapped", "secret", "size", "users")
 
     def __init__(
         self, data: bytes | mmap.mmap, key: tuple[int, ...] = (), *, secret: bool = False
@@ -41,7 +43,7 @@ class Content:
         self.users = 0
         """Transfers reading this content (counted by the disk cache)."""
         self._md5: str | None = None
-        self._netascii: bytes | None = None
+        self._netascii_starts: list[int] | None = None
 
     def md5(self) -> str:
         """Lowercase hex md5 of the bytes (computed once)."""
@@ -49,12 +51,16 @@ class Content:
             self._md5 = md5_files.md5_hex(self.data)  # type: ignore[arg-type]
         return self._md5
 
-    def netascii(self) -> bytes:
-        """The bytes converted to netascii (LF -> CR LF, CR -> CR NUL; computed once)."""
-        if self._netascii is None:
-            raw = bytes(self.data)
-            self._netascii = raw.replace(b"\r", b"\r\0").replace(b"\n", b"\r\n")
-        return self._netascii
+    def prepare_netascii(self) -> None:
+        """Index the netascii form (one pass; done on an opener thread, not the engine's)."""
+        if self._netascii_starts is None:
+            self._netascii_starts = converted_starts(self.data)
+
+    def netascii(self) -> NetasciiStream:
+        """The bytes as netascii (LF -> CR LF, CR -> CR NUL), converted as they are sliced."""
+        self.prepare_netascii()
+        assert self._netascii_starts is not None
+        return NetasciiStream(self.data, self._netascii_starts)
 
     def close(self) -> None:
         """Unmap a mapped file; views still alive keep it until they are released."""
@@ -250,6 +256,7 @@ class FileStore:
     def __init__(self, cache: FileCache, virtual: VirtualFiles) -> None:
         self.cache = cache
         self.virtual = virtual
+        self.digests = DiskDigests()
 
     def open(
         self,
@@ -259,8 +266,30 @@ class FileStore:
         case_fallback: bool,
         auto_md5: bool,
         auto_md5_firmware: bool,
+        netascii: bool = False,
     ) -> tuple[Opened, Path | None]:
-        """Resolve ``name``; returns what to serve and the disk path to release it with."""
+        """Resolve ``name``; returns what to serve and the disk path to release it with.
+
+        With ``netascii``, the content's netascii index is built here too (off the engine).
+        """
+        opened, path = self._open(root, name, case_fallback, auto_md5, auto_md5_firmware)
+        if netascii:
+            try:
+                opened.content.prepare_netascii()
+            except BaseException:
+                if path is not None:
+                    self.cache.release(path, opened.content)
+                raise
+        return opened, path
+
+    def _open(
+        self,
+        root: Path | None,
+        name: str,
+        case_fallback: bool,
+        auto_md5: bool,
+        auto_md5_firmware: bool,
+    ) -> tuple[Opened, Path | None]:
         parts = split_name(name)
         try:
             return self._open_plain(root, parts, case_fallback)
@@ -309,21 +338,37 @@ class FileStore:
             if candidate.lower().endswith(_FIRMWARE_EXTENSIONS) and not firmware:
                 continue
             try:
-                opened, path = self._open_plain(root, (*parts[:-1], candidate), case_fallback)
+                digest, served, fallback, secret = self._digest(
+                    root, (*parts[:-1], candidate), case_fallback
+                )
             except PathRefused:
                 continue
-            digest = opened.content.md5()
-            if path is not None:
-                self.cache.release(path, opened.content)
-            served_parts = opened.served.split("/")
+            served_parts = served.split("/")
             served_parts[-1] = md5_files.md5_name(served_parts[-1])
             if candidate == stem:
-                served_parts[-1] = f"{opened.served.split('/')[-1]}.md5"
+                served_parts[-1] = f"{served.split('/')[-1]}.md5"
             return Opened(
-                Content(md5_files.format_md5(digest), secret=opened.content.secret),
+                Content(md5_files.format_md5(digest), secret=secret),
                 "/".join(served_parts),
                 Source.AUTO_MD5,
-                opened.case_fallback,
+                fallback,
                 False,
             )
         return None
+
+    def _digest(
+        self, root: Path | None, parts: tuple[str, ...], case_fallback: bool
+    ) -> tuple[str, str, bool, bool]:
+        """The md5 of the file ``parts`` names, what it is served as, whether found by case
+        fallback, and whether it holds a secret. A disk file's digest is kept by version."""
+        found = self.virtual.find("/".join(parts), case_fallback=case_fallback)
+        if found is not None:
+            served, content = found
+            return content.md5(), served, served != "/".join(parts), content.secret
+        if root is None:
+            raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
+        try:
+            match = find_on_disk(root, parts, case_fallback=case_fallback)
+            return self.digests.md5(match.path), match.served, match.case_fallback, False
+        except OSError as error:
+            raise refusal_for(error) from None

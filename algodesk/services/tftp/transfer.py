@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from algodesk.services.tftp import packets
+from algodesk.services.tftp.netascii import Blocks
 from algodesk.services.tftp.packets import ACK, DATA, ERROR
 
 _pack_block = struct.Struct("!H").pack_into
@@ -111,7 +112,7 @@ class Transfer:
         tid: int,
         sock: socket.socket,
         peer: tuple[str, int],
-        view: memoryview,
+        view: Blocks,
         *,
         stranger: socket.socket | None,
         blksize: int,
