@@ -139,7 +139,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def http_server(
     root: Path,
     *,
-    certificate: trustme.LeafCert | None = None,
+    certificate: trustme.LeafCert | ssl.SSLContext | None = None,
     mode: str = "files",
     password: str = PASSWORD,
 ) -> Iterator[int]:
@@ -149,8 +149,10 @@ def http_server(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
     )
     if certificate is not None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        certificate.configure_cert(context)
+        context = certificate
+        if not isinstance(context, ssl.SSLContext):
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            certificate.configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
     thread.start()
@@ -162,28 +164,15 @@ def http_server(
         thread.join(5)
 
 
-@contextlib.contextmanager
-def self_signed_https(root: Path, folder: Path) -> Iterator[int]:
-    """HTTPS with a self-signed certificate (a CA certificate serving as its own leaf)."""
+def self_signed(folder: Path) -> ssl.SSLContext:
+    """A server context with a self-signed certificate (a CA certificate as its own leaf)."""
     ca = trustme.CA()
     key, cert = folder / "self.key", folder / "self.pem"
     ca.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(cert))
-    handler = type("Handler", (_Handler,), {"mode": "files"})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
-    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-https", daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return context
 
 
 @contextlib.contextmanager

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from tests.stage2_servers import (
     ftp_server,
     http_server,
     make_certificates,
-    self_signed_https,
+    self_signed,
     silent_listener,
     write_site,
 )
@@ -59,6 +61,33 @@ def create_profile(
     assert main(["profile", "set-password", name]) == 0
 
 
+@contextlib.contextmanager
+def stage2(
+    site: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    *,
+    certificate: Any = None,
+    mode: str = "files",
+    **profile: Any,
+) -> Iterator[int]:
+    """The site served over ``method`` on loopback and profile ``acme`` pointing at it."""
+    served = (
+        ftp_server(site)
+        if method == "ftp"
+        else http_server(site, certificate=certificate, mode=mode)
+    )
+    with served as port:
+        write_site(site, server=f"127.0.0.1:{port}", method=method, port=port)
+        create_profile(monkeypatch, f"{method}://127.0.0.1:{port}/algo", **profile)
+        yield port
+
+
+def trusted(certificates: Any) -> dict[str, Any]:
+    """HTTPS with the test CA's certificate, validated by devices, the CA named in the profile."""
+    return {"certificate": certificates.good, "validate": True, "ca": certificates.ca_file}
+
+
 def preflight(
     capsys: pytest.CaptureFixture[str], *extra: str, targets: list[str] | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -87,11 +116,7 @@ def site(tmp_path: Path) -> Path:
 def test_https_with_test_ca_and_basic_auth_judges_every_device(
     site: Path, certificates: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site, certificate=certificates.good) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="https", port=port)
-        create_profile(
-            monkeypatch, f"https://127.0.0.1:{port}/algo", validate=True, ca=certificates.ca_file
-        )
+    with stage2(site, monkeypatch, "https", **trusted(certificates)):
         code, verdicts = preflight(capsys, "--firmware", "8186=5.3")
     assert code == 1
     found = by_target(verdicts)
@@ -123,11 +148,7 @@ def test_https_with_test_ca_and_basic_auth_judges_every_device(
 def test_firmware_is_downloaded_whole_only_with_full_and_unknown_firmware_would_install(
     site: Path, certificates: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site, certificate=certificates.good) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="https", port=port)
-        create_profile(
-            monkeypatch, f"https://127.0.0.1:{port}/algo", validate=True, ca=certificates.ca_file
-        )
+    with stage2(site, monkeypatch, "https", **trusted(certificates)):
         code, verdicts = preflight(capsys, "--full", targets=["--mac", DEVICE, "--product", "8186"])
     assert code == 0
     (device,) = verdicts
@@ -139,9 +160,7 @@ def test_firmware_is_downloaded_whole_only_with_full_and_unknown_firmware_would_
 def test_a_device_without_its_own_file_and_no_generic_says_both(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "http"):
         code, verdicts = preflight(
             capsys, targets=["--mac", "00:22:EE:0A:0B:0C", "--product", "8301"]
         )
@@ -154,15 +173,7 @@ def test_a_device_without_its_own_file_and_no_generic_says_both(
 def test_wrong_password_is_401_with_the_user(
     site: Path, certificates: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site, certificate=certificates.good) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="https", port=port)
-        create_profile(
-            monkeypatch,
-            f"https://127.0.0.1:{port}/algo",
-            validate=True,
-            ca=certificates.ca_file,
-            password="not-the-password",
-        )
+    with stage2(site, monkeypatch, "https", **trusted(certificates), password="not-the-password"):
         code, verdicts = preflight(capsys)
     assert code == 1
     assert {v["failure"] for v in verdicts} == {Failure.AUTH.value}
@@ -172,9 +183,9 @@ def test_wrong_password_is_401_with_the_user(
 def test_self_signed_certificate_fails_only_when_devices_validate(
     site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with self_signed_https(site, tmp_path) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="https", port=port)
-        create_profile(monkeypatch, f"https://127.0.0.1:{port}/algo", validate=True)
+    with stage2(
+        site, monkeypatch, "https", certificate=self_signed(tmp_path), validate=True
+    ) as port:
         code, verdicts = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
         assert code == 1
         assert verdicts[0]["failure"] == Failure.TLS_SELF_SIGNED.value
@@ -195,11 +206,14 @@ def test_self_signed_certificate_fails_only_when_devices_validate(
 def test_expired_certificate(
     site: Path, certificates: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site, certificate=certificates.expired) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="https", port=port)
-        create_profile(
-            monkeypatch, f"https://127.0.0.1:{port}/algo", validate=True, ca=certificates.ca_file
-        )
+    with stage2(
+        site,
+        monkeypatch,
+        "https",
+        certificate=certificates.expired,
+        validate=True,
+        ca=certificates.ca_file,
+    ):
         code, verdicts = preflight(capsys, targets=["--product", "8186"])
     assert code == 1
     assert verdicts[0]["failure"] == Failure.TLS_EXPIRED.value
@@ -210,11 +224,9 @@ def test_host_name_mismatch(
     site: Path, certificates: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     other = certificates.ca.issue_cert("other.example")
-    with http_server(site, certificate=other) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="https", port=port)
-        create_profile(
-            monkeypatch, f"https://127.0.0.1:{port}/algo", validate=True, ca=certificates.ca_file
-        )
+    with stage2(
+        site, monkeypatch, "https", certificate=other, validate=True, ca=certificates.ca_file
+    ):
         code, verdicts = preflight(capsys, targets=["--product", "8186"])
     assert code == 1
     assert verdicts[0]["failure"] == Failure.TLS_NAME.value
@@ -224,9 +236,7 @@ def test_host_name_mismatch(
 
 
 def test_login_page_with_200(site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    with http_server(site, mode="login") as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "http", mode="login"):
         code, verdicts = preflight(capsys, targets=["--product", "8186"])
     assert code == 1
     (verdict,) = verdicts
@@ -238,9 +248,7 @@ def test_login_page_with_200(site: Path, monkeypatch: pytest.MonkeyPatch, capsys
 def test_redirect_is_its_own_verdict_and_hides_the_token(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site, mode="redirect") as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "http", mode="redirect"):
         code, verdicts = preflight(capsys, targets=["--product", "8186"])
     assert code == 1
     assert verdicts[0]["failure"] == Failure.REDIRECT.value
@@ -285,9 +293,7 @@ def test_dns_failure(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
 def test_ftp_login_paths_and_firmware_size(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with ftp_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="ftp", port=port)
-        create_profile(monkeypatch, f"ftp://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "ftp") as port:
         code, verdicts = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
         assert code == 0, verdicts
         assert "install" in verdicts[0]["verdict"] and "fetch tones.zip" in verdicts[0]["verdict"]
@@ -336,9 +342,7 @@ def test_tftp_checks_config_md5_files(site: Path) -> None:
 def test_nothing_is_written_unless_save(
     site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "http"):
         before = sorted(tmp_path.rglob("*"))
         preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
         assert sorted(tmp_path.rglob("*")) == before
@@ -370,9 +374,7 @@ def test_bad_input_exits_2(
 def test_human_output_names_the_verdict_and_the_evidence(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "http"):
         capsys.readouterr()
         code = main(["preflight", "--profile", "acme", "--product", "8301"])
     out = capsys.readouterr().out
@@ -385,10 +387,8 @@ def test_human_output_names_the_verdict_and_the_evidence(
 def test_incremental_files_are_asked_for_only_with_partial_provisioning(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
+    with stage2(site, monkeypatch, "http") as port:
         (site / "algo" / "algop8301-i.conf").write_bytes(b"sip.proxy = pbx.acme.example\n")
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
         code, plain = preflight(capsys, targets=["--product", "8301"])
         assert code == 1 and plain[0]["failure"] == Failure.NO_CONFIG.value
         assert main(["profile", "create", "acme", "--server", f"http://127.0.0.1:{port}/algo",
@@ -402,10 +402,8 @@ def test_incremental_files_are_asked_for_only_with_partial_provisioning(
 def test_a_data_file_without_its_md5_is_never_fetched(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
+    with stage2(site, monkeypatch, "http"):
         (site / "algo" / "fw" / "tones.md5").unlink()
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
         code, verdicts = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
     assert code == 1
     assert verdicts[0]["failure"] == Failure.DATA_FILE.value
@@ -415,9 +413,7 @@ def test_a_data_file_without_its_md5_is_never_fetched(
 def test_a_config_that_changes_the_login_is_noted_without_showing_it(
     site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    with http_server(site) as port:
-        write_site(site, server=f"127.0.0.1:{port}", method="http", port=port)
-        create_profile(monkeypatch, f"http://127.0.0.1:{port}/algo")
+    with stage2(site, monkeypatch, "http"):
         code, same = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
         assert code == 0 and not any("logs in" in n for n in same[0]["config_notes"])
         device_file = site / "algo" / f"algom{DEVICE_MAC}.conf"
