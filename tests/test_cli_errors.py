@@ -14,21 +14,10 @@ import pytest
 
 from algodesk import display
 from algodesk.cli import main
+from tests.cli_run import run_cli
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "fpbx-8196-2025__algom_mac_.conf"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, **kwargs: object):
-    return subprocess.run(
-        [sys.executable, "-m", "algodesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture

@@ -10,19 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import cli_run
+
 HOST = "127.0.0.1"
 # The subprocess bound: a command that waited for its full --timeout (60 s) would fail here.
 BOUND = 30
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "algodesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=BOUND,
-        check=False,
-    )
+    return cli_run.run_cli(*args, timeout=BOUND)
 
 
 def closed_port() -> int:

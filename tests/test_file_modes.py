@@ -24,6 +24,7 @@ import pytest
 
 from algodesk.cli import main
 from algodesk.core.fileio import SymlinkOutsideFolder, atomic_write
+from tests import cli_run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -54,14 +55,7 @@ def conf(tmp_path: Path) -> Path:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "algodesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        umask=UMASK,
-        check=False,
-    )
+    return cli_run.run_cli(*args, umask=UMASK)
 
 
 # --- the writer itself -----------------------------------------------------------------------

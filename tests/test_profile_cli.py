@@ -51,6 +51,16 @@ def create(*extra: str) -> int:
     )
 
 
+def create_with_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The profile ``bench`` with ``SECRET`` stored; what that printed is read away."""
+    assert create() == 0
+    feed(monkeypatch, SECRET + "\n")
+    assert main(["profile", "set-password", "bench"]) == 0
+    capsys.readouterr()
+
+
 def test_create_list_show_delete(
     home: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -181,10 +191,7 @@ def test_stage1_export(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert create() == 0
-    feed(monkeypatch, SECRET + "\n")
-    assert main(["profile", "set-password", "bench"]) == 0
-    capsys.readouterr()
+    create_with_password(monkeypatch, capsys)
     out = tmp_path / "export"
     assert main(["stage1", "--profile", "bench", "--out", str(out)]) == 0
     captured = capsys.readouterr()
@@ -255,10 +262,7 @@ def test_every_place_says_where_the_password_is(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert create() == 0
-    feed(monkeypatch, SECRET + "\n")
-    assert main(["profile", "set-password", "bench"]) == 0
-    capsys.readouterr()
+    create_with_password(monkeypatch, capsys)
     assert main(["profile", "list"]) == 0
     assert "password: in the keyring" in capsys.readouterr().out
     # The keyring lost it (another machine, a wiped keyring): said, with what to do.
