@@ -71,6 +71,16 @@ def test_replacing_a_file_keeps_its_mode(tmp_path: Path, before: int) -> None:
     assert mode(target) == before
 
 
+def test_replacing_a_file_keeps_its_owner_where_we_may(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root may give a file to another user")
+    target = tmp_path / "algop8186.conf"
+    target.write_bytes(b"old\n")
+    os.chown(target, 4321, 4321)  # tftpd-hpa's files belong to its own user
+    atomic_write(target, b"new\n")
+    assert (target.stat().st_uid, target.stat().st_gid) == (4321, 4321)
+
+
 def test_a_new_file_gets_the_umask_mode(tmp_path: Path) -> None:
     atomic_write(tmp_path / "new.conf", b"x\n")
     assert mode(tmp_path / "new.conf") == 0o666 & ~UMASK
