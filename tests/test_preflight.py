@@ -324,19 +324,32 @@ def test_tftp_checks_config_md5_files(site: Path) -> None:
             devices=(
                 DeviceStart(Target("8186", DEVICE_MAC), stage1, "5.4f"),
                 DeviceStart(Target("8186"), stage1),
+                DeviceStart(Target("8186", DEVICE_MAC), stage1, "5.3"),
             ),
             password="",
             timeout=4.0,
         )
-        device, generic = Preflight(plan).run()
+        device, generic, upgrading = Preflight(plan).run()
     finally:
         server.stop()
     assert device.ok, device
     assert device.summary == (
         "will apply algom0022EE010203.conf (md5 ok), fetch tones.zip"
     )  # 5.4f runs already: nothing to install
+    assert upgrading.summary == (
+        "will apply algom0022EE010203.conf (md5 ok), install firmware 5.4f, fetch tones.zip"
+    )
+    (image,) = [r for r in upgrading.fetches if r.name.endswith(".sfw")]
+    assert (image.size, image.probed, image.detail) == (200_004, True, "TFTP tsize")
     assert (generic.ok, generic.failure) == (False, Failure.MD5_MISMATCH)
     assert generic.summary == "fails: algop8186.md5 does not match algop8186.conf"
+
+
+def test_tftp_to_a_port_nobody_listens_on_is_refused() -> None:
+    stage1 = tftp_stage1(closed_port())
+    plan = PreflightPlan((DeviceStart(Target("8186"), stage1),), password="", timeout=2.0)
+    (verdict,) = Preflight(plan).run()
+    assert verdict.failure is Failure.REFUSED, verdict
 
 
 def test_nothing_is_written_unless_save(

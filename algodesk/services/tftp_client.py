@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from algodesk.core.simulator import Fetcher, FetchError
+from algodesk.core.simulator import Fetcher, FetchError, Prober
 
 DEFAULT_PORT = 69
 DEFAULT_BLKSIZE = 1428
@@ -87,6 +87,31 @@ def tftp_fetcher(
     return fetch
 
 
+def tftp_prober(
+    host: str,
+    port: int = DEFAULT_PORT,
+    *,
+    blksize: int = DEFAULT_BLKSIZE,
+    timeout: float = 1.0,
+    retries: int = 5,
+    cancel: threading.Event | None = None,
+) -> Prober:
+    """Sizes of files on the server without reading them: the ``tsize`` its option
+    acknowledgement announces, after which the transfer is ended. A server that announces no
+    size sends the file, which is then read whole to learn it."""
+    family, address = _resolve(host, port)
+
+    def probe(name: str) -> int | None:
+        transfer = _Transfer(family, address, name, blksize, timeout, retries, cancel)
+        transfer.size_only = True
+        data = transfer.run()
+        if data is None:
+            return None
+        return transfer.size if transfer.size is not None else len(data)
+
+    return probe
+
+
 def fetch_file(
     host: str,
     port: int,
@@ -138,6 +163,8 @@ class _Transfer:
         self.retries = retries
         self.cancel = cancel
         self.answered = False
+        self.size_only = False
+        self.size: int | None = None
 
     def run(self) -> bytes | None:
         with socket.socket(self.family, socket.SOCK_DGRAM) as sock:
@@ -183,6 +210,10 @@ class _Transfer:
                 raise TftpError(f"server error {number}: {message}", number)
             if opcode == _OACK and expected == 1 and not chunks:
                 blksize, tsize = _agreed(packet[2:], self.blksize, self.name)
+                if self.size_only and tsize is not None:
+                    sock.sendto(_error(0, "size only"), peer)  # ends the transfer (RFC 2347)
+                    self.size = tsize
+                    return b""
                 last_sent = _ack(0)
                 sock.sendto(last_sent, peer)
                 continue
