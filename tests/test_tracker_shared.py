@@ -116,3 +116,20 @@ def test_any_interleaving_from_distinct_addresses_attributes_exactly(
 def test_property_tests_have_no_wall_clock_deadline() -> None:
     """CPU-bound properties must not fail for a busy machine (conftest's hypothesis profile)."""
     assert settings.default.deadline is None
+
+
+def test_a_bench_day_keeps_the_latest_devices_and_counts_them_all() -> None:
+    tracker = Tracker(device_limit=20)
+    bench = Bench(tracker)
+    busy = "0022EE0AAAAA"
+    bench.missing("10.3.0.1", f"algom{busy}.conf")
+    bench.serve("10.3.0.1", "algop8186.conf", LOCAL, finish=False)  # mid-transfer all along
+    macs = [f"0022EE02{n:04X}" for n in range(100)]
+    for n, mac in enumerate(macs):
+        bench.boot_generic(f"10.2.{n // 250}.{n % 250 + 1}", mac=mac)
+    assert len(tracker.devices) <= 21
+    assert busy in tracker.devices  # never forgotten mid-transfer
+    assert set(macs[-19:]) <= set(tracker.devices)  # the latest stay
+    assert tracker.counts()[0] == 101
+    bench.boot_generic("10.9.9.9", mac=macs[0])  # a forgotten device comes back: counted once
+    assert macs[0] in tracker.devices and tracker.counts()[0] == 101

@@ -289,3 +289,17 @@ def test_a_full_transfer_table_trims_a_few_rows_at_a_time(qtbot) -> None:
             assert model.rowCount() <= 300 + 25
     assert removed and max(removed) <= 25 and TRIM_ROWS <= 25
     assert model.rowCount() >= 300 - 25
+
+
+def test_device_rows_follow_a_tracker_that_forgets_past_its_limit(qtmodeltester) -> None:
+    tracker = Tracker(device_limit=20)
+    model = DeviceTableModel()
+    for start in range(0, 100, 25):
+        script = EventScript()
+        for n in range(start, start + 25):
+            script.boot(f"10.4.0.{n + 1}", f"0022EE03{n:04X}")
+        tracker.apply_all(script.events)
+        model.apply(tracker.take_changes())
+        assert [d.key for d in model.devices()] == list(tracker.devices)
+    assert model.rowCount() <= 21
+    qtmodeltester.check(model)

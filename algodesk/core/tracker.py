@@ -67,6 +67,10 @@ __all__ = [
 
 _LOOSE_ADDRESSES = 64
 ENTRY_BACKLOG = 20_000
+DEVICE_LIMIT = 2_000
+"""Devices kept in view; past it (plus 5 %), those whose boot is over and that were quiet
+longest are forgotten (their runs stay in the history), so a bench day of 50,000 devices keeps
+the tracker's and the window's memory and work bounded."""
 
 
 class Tracker:
@@ -78,6 +82,7 @@ class Tracker:
         *,
         settle_seconds: float = 90.0,
         loop_threshold: int = 3,
+        device_limit: int = DEVICE_LIMIT,
     ) -> None:
         """Create an empty tracker.
 
@@ -85,10 +90,13 @@ class Tracker:
             fetch: reads served files, to check md5s and spot stage-1 hand-offs; optional.
             settle_seconds: quiet time after which a device's boot is taken as finished.
             loop_threshold: boots in a row with the same config that make a reboot loop.
+            device_limit: devices kept in view (see :data:`DEVICE_LIMIT`).
         """
         self.fetch = fetch
         self.settle_seconds = settle_seconds
         self.loop_threshold = loop_threshold
+        self.device_limit = device_limit
+        self._gone: set[str] = set()  # devices forgotten past the limit: still counted
         self.devices: dict[str, TrackedDevice] = {}
         self._by_ip: dict[str, str] = {}
         self._shared: dict[str, set[str]] = {}  # address -> the MACs asking from it at once
@@ -187,7 +195,7 @@ class Tracker:
         """
         devices = [d for d in self.devices.values() if not d.pooled]
         attention = sum(1 for d in devices if d.status[0].rank >= Level.WARNING.rank)
-        return len(devices), len(self._transfers), attention
+        return len(devices) + len(self._gone), len(self._transfers), attention
 
     # --- identity --------------------------------------------------------------------------------
     def _touch(self, device: TrackedDevice, when: float) -> None:
@@ -197,8 +205,27 @@ class Tracker:
     def _create(self, key: str, when: float, *, mac: str = "", ip: str = "") -> TrackedDevice:
         device = TrackedDevice(key=key, mac=mac, ip=ip, first_seen=when, last_seen=when)
         self.devices[key] = device
+        self._gone.discard(key)
         self._changes.new_devices.append(device)
+        if len(self.devices) > self.device_limit + max(1, self.device_limit // 20):
+            self._forget_oldest(keep=device)
         return device
+
+    def _forget_oldest(self, keep: TrackedDevice) -> None:
+        """Forget the quiet devices past the limit, longest quiet first (never one mid-transfer
+        or expected on a roster); a pooled row goes without being counted, it is no device."""
+        idle = [
+            d
+            for d in self.devices.values()
+            if d is not keep and d.current is None and not d.expected
+        ]
+        idle.sort(key=lambda d: d.last_seen)
+        for device in idle[: len(self.devices) - self.device_limit]:
+            self._forget(device)
+            if self._by_ip.get(device.ip) == device.key:
+                del self._by_ip[device.ip]
+            if not device.pooled:
+                self._gone.add(device.key)
 
     def _bind(self, ip: str, mac: str, when: float) -> TrackedDevice:
         """The device with ``mac``, now known at ``ip`` (merging a bare-IP row into it)."""

@@ -93,11 +93,18 @@ class DeviceTableModel(ItemTable):
     def apply(self, changes: Changes, *, update: bool = True) -> None:
         """Remove merged-away rows, append new devices, and (``update``) rewrite changed cells."""
         now = time.time()
-        for device in changes.removed_devices:
-            row = self._rows.get(id(device))
-            if row is not None:
-                self.remove_rows(row, 1)
-                self._reindex()
+        gone = sorted(
+            (row for d in changes.removed_devices if (row := self._rows.get(id(d))) is not None),
+            reverse=True,
+        )
+        # bottom up, a contiguous run in one call: a bench day forgets devices by the hundred
+        while gone:
+            last = first = gone.pop(0)
+            while gone and gone[0] == first - 1:
+                first = gone.pop(0)
+            self.remove_rows(first, last - first + 1)
+        if changes.removed_devices:
+            self._reindex()
         fresh = [
             d
             for d in changes.new_devices
