@@ -280,3 +280,11 @@ def test_cli_notify(
 def test_cli_notify_refuses_bad_input(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_notify_help_says_check_sync_needs_provisioning_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["notify", "--help"])
+    assert "only while provisioning is enabled" in " ".join(capsys.readouterr().out.split())

@@ -471,3 +471,29 @@ def test_pinger_runs_pings_side_by_side() -> None:
     assert pinger.start("127.0.0.1")
     pinger.cancel()
     assert not pinger.pending
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"option66": True, "option160": True}, "option 66 is offered with option 160"),
+        ({"option66": True, "option150": True}, "option 66 is offered with option 150"),
+        ({"option66": False, "option160": True, "option150": True}, "devices use option 160 only"),
+        ({"option66": True}, ""),
+    ],
+)
+def test_options_a_device_will_not_use_are_said_at_start(
+    tmp_path: Path, client: socket.socket, options: dict[str, bool], said: str
+) -> None:
+    # guide §4.1: only the highest-priority option in the offer is used (66, then 160, then 150)
+    sink = Collector()
+    server = start_server(tmp_path, client.getsockname()[1], sink, **options)
+    try:
+        assert isinstance(sink.next(ServerStarted), ServerStarted)
+        warnings = bench(**options).option_warnings()
+        assert (said in warnings[0]) if said else warnings == []
+        if said:
+            notice = sink.next(ServiceNotice, "dhcp-options-shadowed")
+            assert isinstance(notice, ServiceNotice) and said in notice.message
+    finally:
+        server.stop()

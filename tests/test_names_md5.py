@@ -152,3 +152,30 @@ def test_write_md5_beside_the_file(tmp_path: Path) -> None:
 )
 def test_the_product_a_file_name_holds(name: str, product: str) -> None:
     assert names.product_in_name(name) == product
+
+
+def test_product_names_are_the_guides() -> None:
+    # guide §1 (domain.md §1 had other names for these three)
+    assert names.PRODUCTS["8196"] == "IP PoE+ Horn Speaker"
+    assert names.PRODUCTS["8039"] == "IP Video Mullion Intercom"
+    assert names.PRODUCTS["8190S"] == "IP Speaker – Clock & Visual Alerter"
+
+
+def test_md5_forms_are_named() -> None:
+    digest = md5.md5_hex(b"hello")
+    forms = {
+        f"{digest}\n".encode(): md5.Md5Form.BARE,
+        f"{digest}  f.conf\n".encode(): md5.Md5Form.MD5SUM,
+        f"MD5 (f.conf) = {digest}\n".encode(): md5.Md5Form.BSD,
+        f"MD5 hash of f.conf:\r\n{digest}\r\nCertUtil: -hashfile command completed "
+        "successfully.\r\n".encode(): md5.Md5Form.CERTUTIL,
+        b"\xef\xbb\xbf" + digest.encode(): md5.Md5Form.BOM,
+        f"{digest}\r\n".encode("utf-16"): md5.Md5Form.UTF16,
+        b"save the md5": md5.Md5Form.NONE,
+    }
+    for data, form in forms.items():
+        reading = md5.read_md5(data)
+        assert reading.form is form, data
+        assert reading.digest == (None if form is md5.Md5Form.NONE else digest)
+        # only forms that start with the hash are taken as the hash (guide §5.5)
+        assert md5.verify(data, b"hello") is form.starts_with_hash

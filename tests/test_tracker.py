@@ -242,6 +242,24 @@ def test_stage1_config_hands_off_once_quiet() -> None:
     assert device.status == (Level.OK, "Stage 1 done → ftp://10.0.0.5")
 
 
+def test_a_method_switch_under_dhcp_is_diagnosed_not_taken_for_a_hand_off() -> None:
+    switch = b"prov.download.method = ftp\n"
+    tracker = Tracker(folder({"algop8186.conf": switch}), settle_seconds=60)
+    Bench(tracker).boot_generic("10.0.0.20", config=switch)
+    device = tracker.devices[MAC]
+    tracker.tick(device.last_seen + 60)
+    assert "handed-off" not in codes(tracker)
+    [finding] = [d for d in device.diagnoses if d.code == "method-switch"]
+    assert finding.level is Level.ERROR and "asks this bench over FTP" in finding.text
+    assert device.status == (Level.ERROR, "Asks this bench over FTP next")
+    # a path change under DHCP is the same server: neither a hand-off nor a fault
+    path_only = b"prov.download.cfgpath = algo\n"
+    tracker = Tracker(folder({"algop8186.conf": path_only}), settle_seconds=60)
+    Bench(tracker).boot_generic("10.0.0.20", config=path_only)
+    tracker.tick(tracker.devices[MAC].last_seen + 60)
+    assert codes(tracker) & {"handed-off", "method-switch"} == set()
+
+
 def test_without_fetcher_a_quiet_device_stopped_after_stage1() -> None:
     tracker = Tracker()
     Bench(tracker).boot_generic("10.0.0.20")

@@ -232,6 +232,11 @@ def test_dhcp_dialog_keeps_workable_choices_only(qtbot) -> None:
     qtbot.addWidget(dialog)
     assert dialog.pool_start.placeholderText() == "automatic: 10.99.0.100"
     assert not dialog.option160_value.isEnabled()
+    assert dialog.options_note.isHidden()
+    dialog.option160.setChecked(True)  # guide §4.1: with 66 on, devices never use 160
+    assert not dialog.options_note.isHidden()
+    assert "devices use option 66 only" in dialog.options_note.text()
+    dialog.option160.setChecked(False)
     dialog.pool_start.setText("10.98.0.10")
     dialog.accept()
     assert "does not fit" in dialog.error.text()
@@ -326,6 +331,7 @@ def test_checksync_dialog_sends_off_the_gui_thread_and_waits_to_close(qtbot) -> 
     assert threads == ["algodesk-checksync"]
     assert dialog.result() == CheckSyncDialog.DialogCode.Rejected
     assert "1 of 2 accepted, 1 refused, 0 did not answer" in dialog.summary.text()
+    assert "only while provisioning is enabled" in dialog.note.text()  # guide §6
     assert (settings.checksync_port, settings.checksync_extension) == (5070, "1001")
     assert not dialog.worker.running
 

@@ -7,7 +7,7 @@ import socket
 from typing import Any
 
 from algodesk.commands import CommandError, print_json
-from algodesk.core.sip_notify import SIP_PORT, Notify, SipError
+from algodesk.core.sip_notify import CHECKSYNC_NOTE, SIP_PORT, Notify, SipError
 from algodesk.services.checksync import DEFAULT_TIMEOUT, NotifyTarget, check_sync
 
 
@@ -16,8 +16,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "notify",
         help="ask devices to re-provision now (SIP NOTIFY check-sync)",
-        description="Send the check-sync NOTIFY to each ADDR and print its answer. Exit status "
-        "0 when every device answered 2xx, 1 otherwise.",
+        description="Send the check-sync NOTIFY to each ADDR and print its answer. "
+        f"{CHECKSYNC_NOTE} Exit status 0 when every device answered 2xx, 1 otherwise.",
     )
     p.add_argument("addresses", nargs="+", metavar="ADDR", help="host, host:port or [v6]:port")
     p.add_argument("--ext", default="", help="the extension the devices registered (request URI)")

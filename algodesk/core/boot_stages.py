@@ -11,8 +11,10 @@ from algodesk.core.device import Stage, Step
 from algodesk.core.names import FileKind
 from algodesk.core.tracked_device import Boot, TimelineEntry, TrackedDevice
 
-ConfigFacts = tuple[str, str | None, bool]
-"""``(md5, hand-off server, provisioning off)`` of a served config."""
+ConfigFacts = tuple[str, str | None, bool, str]
+"""``(md5, hand-off server, provisioning off, method switched to under DHCP)`` of a served
+config; the last is "" unless the config changes ``prov.download.method`` while the server
+still comes from DHCP (a fault, not a hand-off: domain.md §4)."""
 
 
 def note_request(device: TrackedDevice, entry: TimelineEntry) -> None:
@@ -73,7 +75,9 @@ def config_served(
         device.add_finding(dx.generic_fallback(device.product))
     if facts is not None:
         boot.config_known = True
-        boot.config_md5, boot.handoff, boot.provisioning_off = facts
+        boot.config_md5, boot.handoff, boot.provisioning_off, switch = facts
+        if switch:
+            device.add_finding(dx.method_switch(boot.config, switch))
     seen = (boot.config, boot.config_md5)
     device.same_config_boots = device.same_config_boots + 1 if device.last_config == seen else 1
     device.last_config = seen

@@ -95,6 +95,20 @@ def case_mismatch(requested: str, near: str) -> Diagnosis:
     )
 
 
+def method_switch(config: str, method: str) -> Diagnosis:
+    """The config switches the download method while the server still comes from DHCP."""
+    return Diagnosis(
+        Level.ERROR,
+        "method-switch",
+        f"{config} sets prov.download.method = {method} while the server still comes from DHCP: "
+        f"after its reboot the device asks this bench over {method.upper()}, and the bench "
+        "speaks TFTP.",
+        "For a hand-off set prov.server.method = static and prov.server.static in the config; "
+        "otherwise remove prov.download.method.",
+        f"Asks this bench over {method.upper()} next",
+    )
+
+
 def file_missing(name: str, what: str) -> Diagnosis:
     """A firmware or data file (or its md5) the config names is not in the folder."""
     code = "firmware-missing" if what == "firmware" else "data-missing"

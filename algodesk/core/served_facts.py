@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from algodesk.core.boot_stages import ConfigFacts
 from algodesk.core.device import (
+    PROTOCOLS,
     config_values,
     provisioning_enabled,
     server_changed,
@@ -46,8 +47,13 @@ class ServedFacts:
         if content is None:
             return None
         values = config_values(content)
-        handoff = str(server_location(values)) if server_changed({}, values) else None
-        facts = (entry.md5 or md5_hex(content), handoff, not provisioning_enabled(values))
+        location = server_location(values)
+        # A hand-off names its server; under DHCP only the path or the method can change, and
+        # a bench that speaks TFTP loses a device switched to another method.
+        handoff = str(location) if location.host and server_changed({}, values) else None
+        method = values.get("prov.download.method", "").strip()
+        switch = method if not location.host and method in PROTOCOLS and method != "tftp" else ""
+        facts = (entry.md5 or md5_hex(content), handoff, not provisioning_enabled(values), switch)
         _remember(self._facts, (entry.served, facts[0]), facts)
         return facts
 

@@ -30,6 +30,12 @@ _CSEQ = re.compile(r"^\s*(\d+)\s+(\S+)\s*$")
 _BRANCH = re.compile(r";\s*branch=([^;,\s]+)", re.I)
 _EXTENSION = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/]+$")
 
+CHECKSYNC_NOTE = (
+    "Check-sync works only while provisioning is enabled on the device (guide §6): a device "
+    "with prov.use = 0 ignores it."
+)
+"""Said wherever check-sync is offered."""
+
 
 class SipError(ValueError):
     """Bytes that are not a SIP response, or a request that cannot be built."""

@@ -164,6 +164,8 @@ class DhcpServer:
                 )
         self._loop.start(self._run)
         self._sink(ServerStarted(service=SERVICE, address=settings.server_address, port=self._port))
+        for warning in settings.option_warnings():
+            self._notice("warning", "dhcp-options-shadowed", warning)
 
     def stop(self) -> None:
         """Stop serving and close every socket; leases stay on disk."""

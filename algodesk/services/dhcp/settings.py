@@ -124,6 +124,11 @@ class DhcpSettings:
             options.append((Option.TFTP_SERVER_ADDRESSES, dp.ip_list_value(addresses)))
         return options
 
+    def option_warnings(self) -> list[str]:
+        """What a technician should know about the provisioning options offered."""
+        warning = shadowed_options(self.option66, self.option160, self.option150)
+        return [warning] if warning else []
+
     def lease_options(self) -> list[tuple[int, bytes]]:
         """What every OFFER and ACK carries besides the server identifier."""
         options = [
@@ -166,3 +171,20 @@ def _ip(text: str, what: str) -> ipaddress.IPv4Address:
         return ipaddress.IPv4Address(text)
     except ValueError:
         raise DhcpSettingsError(f"{what} {text!r} is not an IPv4 address") from None
+
+
+def shadowed_options(option66: bool, option160: bool, option150: bool) -> str:
+    """A warning when an offer carries options a device will not use ("" when none).
+
+    A device uses only the highest-priority provisioning option in the offer (66, then 160,
+    then 150; guide §4.1), even when that server has no files.
+    """
+    offered = [number for number, on in ((66, option66), (160, option160), (150, option150)) if on]
+    if len(offered) < 2:
+        return ""
+    used, *unused = offered
+    never = " and ".join(map(str, unused))
+    return (
+        f"option {used} is offered with option {never}: devices use option {used} only "
+        f"(guide §4.1), so {never} will not be used"
+    )

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from algodesk.core.diagnosis import Level
-from algodesk.core.sip_notify import Notify, SipError
+from algodesk.core.sip_notify import CHECKSYNC_NOTE, Notify, SipError
 from algodesk.core.wording import count
 from algodesk.services.checksync import NOTHING_LISTENS, NotifyResult, NotifyTarget
 from algodesk.services.settings import Settings
@@ -258,7 +258,12 @@ class CheckSyncDialog(QDialog):
         self.buttons.addButton(self.send_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.rejected.connect(self.reject)
 
+        # guide §6: a device answers check-sync only while its provisioning is enabled.
+        self.note = QLabel(CHECKSYNC_NOTE, self)
+        self.note.setWordWrap(True)
+
         layout = QVBoxLayout(self)
+        layout.addWidget(self.note)
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.new_address)

@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from algodesk.core.names import MacError, format_mac, normalize_mac
 from algodesk.services.dhcp import DhcpSettingsError
+from algodesk.services.dhcp.settings import shadowed_options
 from algodesk.services.settings import Settings
 from algodesk.ui.network.dhcp_config import check_no_password, default_pool_start, dhcp_settings
 from algodesk.ui.widgets.list_table_model import Index, ListTableModel
@@ -152,6 +153,12 @@ class DhcpDialog(QDialog):
         ):
             field.setEnabled(box.isChecked())
             box.toggled.connect(field.setEnabled)
+        self.options_note = QLabel(self)
+        self.options_note.setWordWrap(True)
+        self.options_note.setStyleSheet("color: #e65100")
+        for box in (self.option66, self.option160, self.option150):
+            box.toggled.connect(self._update_options_note)
+        self._update_options_note()
         self.pool_size.valueChanged.connect(self._update_pool_hint)
         self.subnet_mask.textChanged.connect(self._update_pool_hint)
         self._update_pool_hint()
@@ -166,6 +173,7 @@ class DhcpDialog(QDialog):
         form.addRow(self.option66, self.option66_value)
         form.addRow(self.option160, self.option160_value)
         form.addRow(self.option150, self.option150_value)
+        form.addRow("", self.options_note)
         form.addRow("", self.algo_only)
 
         self.reservations = ReservationsModel(list(settings.dhcp_reservations), self)
@@ -251,6 +259,14 @@ class DhcpDialog(QDialog):
         except DhcpSettingsError as error:
             return str(error)
         return ""
+
+    @Slot()
+    def _update_options_note(self) -> None:
+        warning = shadowed_options(
+            self.option66.isChecked(), self.option160.isChecked(), self.option150.isChecked()
+        )
+        self.options_note.setText(warning[:1].upper() + warning[1:])
+        self.options_note.setVisible(bool(warning))
 
     def accept(self) -> None:
         """Keep the choices in the settings object, or say what is wrong and stay open."""

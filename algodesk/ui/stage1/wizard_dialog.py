@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget, QWizard
 
 from algodesk.core import names
-from algodesk.core.checks import check_document
+from algodesk.core.checks import STAGE1, check_document
 from algodesk.core.profile import BenchProfile, ProfileError, check_name, check_product
 from algodesk.core.stage1 import ServerTarget, Stage1, build_stage1, check_password, parse_server
 from algodesk.services.bench_files import load_base
@@ -162,7 +162,9 @@ class StageOneWizard(QWizard):
             f"{stage1.document.get('prov.server.static', '')}."
         )
         name = names.generic_name(stage1.products[0])
-        findings = check_document(name, stage1.document)
+        # The stage-1 rules, not the folder rules (domain.md §8): the file carries the stage-2
+        # password and hands devices on, so "secrets in a generic file" does not apply.
+        findings = check_document(name, stage1.document, STAGE1)
         profile = self.profile()
         password_notes = []
         if profile.user and not self.password():
@@ -177,7 +179,12 @@ class StageOneWizard(QWizard):
             name,
             password_notes
             + [("warning", warning) for warning in stage1.warnings]
-            + [(str(f.severity), f.message) for f in findings],
+            + [
+                (str(f.severity), f.message)
+                for f in findings
+                # said above in the wizard's own words, with where to type the password
+                if not (password_notes and f.code == "stage1-user-no-password")
+            ],
         )
         if not self.credentials.persistent:
             page.setSubTitle(

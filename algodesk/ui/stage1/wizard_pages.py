@@ -346,7 +346,7 @@ class PreviewPage(QWizardPage):
     def show_checks(self, name: str, lines: list[tuple[str, str]]) -> None:
         """``(level, message)`` lines about the file ``name`` (or a word that all is well)."""
         colours = {"error": "#c62828", "warning": "#e65100"}
-        title = f"<b>Checks on {html.escape(name)}</b> (as the Folder page would judge it)"
+        title = f"<b>Checks on {html.escape(name)}</b> (judged as a stage-1 file)"
         if not lines:
             self.checks.setText(f"{title}: <span style='color:#2e7d32'>nothing wrong.</span>")
             return
