@@ -133,3 +133,24 @@ def test_a_bench_day_keeps_the_latest_devices_and_counts_them_all() -> None:
     assert tracker.counts()[0] == 101
     bench.boot_generic("10.9.9.9", mac=macs[0])  # a forgotten device comes back: counted once
     assert macs[0] in tracker.devices and tracker.counts()[0] == 101
+
+
+def test_a_device_files_refusal_that_arrives_after_the_generic_config_still_says_fallback() -> None:
+    """Two worker processes report on two channels: the algom refusal may come in second."""
+    from algodesk.core.events import RefusalReason, RequestReceived, RequestRefused
+
+    tracker = Tracker()
+    bench = Bench(tracker)
+    mac, ip = MACS[0], "10.5.0.1"
+    first = (ip, 41000)
+    tracker.apply(RequestReceived(time=bench.now(), client=first, filename=f"algom{mac}.conf"))
+    bench.serve(ip, "algop8186.conf", LOCAL)
+    tracker.apply(
+        RequestRefused(
+            time=bench.now(),
+            client=first,
+            filename=f"algom{mac}.conf",
+            reason=RefusalReason.NOT_FOUND,
+        )
+    )
+    assert "generic-fallback" in {d.code for d in tracker.devices[mac].diagnoses}

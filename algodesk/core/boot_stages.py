@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from algodesk.core import diagnosis as dx
 from algodesk.core.device import Stage, Step
-from algodesk.core.names import FileKind
+from algodesk.core.names import FileKind, classify
 from algodesk.core.tracked_device import Boot, TimelineEntry, TrackedDevice
 
 ConfigFacts = tuple[str, str | None, bool, str]
@@ -48,6 +48,10 @@ def note_refusal(device: TrackedDevice, entry: TimelineEntry, *, found: bool) ->
         device.add_finding(dx.refused(entry.requested, entry.reason))
     elif name.kind is FileKind.DEVICE:
         boot.device_file_missing = True
+        # With worker processes the refusal can reach us after the generic config's start
+        # (two workers, two channels): the fallback is the same fact, whichever came first.
+        if boot.config and classify(boot.config).kind is FileKind.GENERIC:
+            device.add_finding(dx.generic_fallback(device.product))
     elif name.kind is FileKind.GENERIC and not boot.config:
         device.add_finding(dx.no_config(device.mac, device.product))
         device.stage = Stage.STOPPED
