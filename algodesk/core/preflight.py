@@ -8,8 +8,7 @@ technician acts on, with the evidence. Pure: no sockets, no threads.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -190,40 +189,26 @@ def verdict(
     ``firmware_known`` says whether the device's current firmware was given (else a firmware
     the config names is "would install").
     """
-    base = dict(
-        target=target, config_notes=(*notes, *_config_notes(records)), fetches=tuple(records)
-    )
-    seen = tuple(evidence)
+
+    def made(ok: bool, summary: str, kind: Failure | None, shown: Sequence[str]) -> DeviceVerdict:
+        return DeviceVerdict(
+            target=target,
+            ok=ok,
+            summary=summary,
+            failure=kind,
+            evidence=tuple(shown),
+            config_notes=(*notes, *_config_notes(records)),
+            fetches=tuple(records),
+        )
+
     if failure is not None:
-        return DeviceVerdict(
-            ok=False,
-            summary=f"fails: {failure}",
-            failure=failure.kind,
-            evidence=failure.evidence + seen,
-            **base,  # type: ignore[arg-type]
-        )
+        return made(False, f"fails: {failure}", failure.kind, (*failure.evidence, *evidence))
     if result is None:
-        return DeviceVerdict(
-            ok=False,
-            summary="not checked: cancelled",
-            failure=Failure.CANCELLED,
-            **base,  # type: ignore[arg-type]
-        )
+        return made(False, "not checked: cancelled", Failure.CANCELLED, evidence)
     kind, problem = _problem(target, result, records, protocol)
     if problem:
-        return DeviceVerdict(
-            ok=False,
-            summary=f"fails: {problem}",
-            failure=kind,
-            evidence=seen,
-            **base,  # type: ignore[arg-type]
-        )
-    return DeviceVerdict(
-        ok=True,
-        summary="will " + _actions(result, records, protocol, firmware_known),
-        evidence=seen,
-        **base,  # type: ignore[arg-type]
-    )
+        return made(False, f"fails: {problem}", kind, evidence)
+    return made(True, "will " + _actions(result, records, protocol, firmware_known), None, evidence)
 
 
 def login_changes(
@@ -262,11 +247,6 @@ def login_changes(
                 "(prov.auth.pwd): the next boots use it"
             )
     return found
-
-
-def with_failure(verdict_: DeviceVerdict, kind: Failure, summary: str) -> DeviceVerdict:
-    """A copy of ``verdict_`` that fails for ``kind`` (a run that could not start, say)."""
-    return dataclasses.replace(verdict_, ok=False, failure=kind, summary=f"fails: {summary}")
 
 
 def _applied(result: SimulationResult) -> list[str]:
@@ -375,8 +355,3 @@ def _config_notes(records: Sequence[FetchRecord]) -> list[str]:
 
 
 _INFO_WORTH_SAYING = frozenset({"prov-left-enabled", "prov-disabled"})
-
-
-def firmware_for(product: str, given: Mapping[str, str], default: str = "") -> str:
-    """The current firmware of ``product``: its own entry, else ``default`` ('' = unknown)."""
-    return given.get(product, default)
