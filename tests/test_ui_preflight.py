@@ -18,6 +18,7 @@ from algodesk.ui.bridge import EventBridge
 from algodesk.ui.server_control import ServerControl
 from algodesk.ui.stage1.preflight_dialog import PreflightDialog
 from algodesk.ui.stage1.roster_page import BenchPage
+from algodesk.ui.stage1.wizard_dialog import StageOneWizard
 from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 from tests.stage2_servers import PASSWORD, USER, http_server, silent_listener, write_site
@@ -124,3 +125,19 @@ def test_no_password_available_says_so(qtbot, stage1_page: Page) -> None:
     stage1_page.page.reload_profiles(select="other")
     assert stage1_page.page.check_stage2() is None
     assert "password of other is not available" in stage1_page.page.status.text()
+
+
+def test_the_wizard_shows_and_keeps_the_profiles_ca_file(qtbot, tmp_path: Path) -> None:
+    profiles = ProfileStore(tmp_path / "profiles")
+    credentials = CredentialStore(MemoryKeyring())
+    profile = BenchProfile(
+        name="acme", host="prov.acme.example", products=("8186",), ca_file="/etc/acme-ca.pem"
+    )
+    profiles.save(profile)
+    wizard = StageOneWizard(profiles, credentials, profile)
+    qtbot.addWidget(wizard)
+    assert wizard.server_page.ca_file.text() == "/etc/acme-ca.pem"
+    assert wizard.save().ca_file == "/etc/acme-ca.pem"
+    wizard.server_page.ca_file.setText("")
+    assert profiles.load("acme").ca_file == "/etc/acme-ca.pem"
+    assert wizard.save().ca_file == ""

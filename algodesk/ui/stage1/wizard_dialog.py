@@ -101,6 +101,7 @@ class StageOneWizard(QWizard):
             extras=tuple(self.extras_page.extras()),
             validate_cert=self.server_page.validate_cert.isChecked(),
             base_file=self.extras_page.base(),
+            ca_file=self.server_page.ca_file.text().strip(),
         )
 
     def _stored_password(self) -> str:

@@ -139,6 +139,10 @@ class ServerPage(QWizardPage):
         self.password = QLineEdit(self)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.validate_cert = QCheckBox("Devices validate the server's certificate (HTTPS)", self)
+        self.ca_file = QLineEdit(self)
+        self.ca_file.setPlaceholderText(
+            "optional: PEM file of the CA that signs it (Check stage 2 trusts it, as devices will)"
+        )
         self.problem = error_label(self)
         form = QFormLayout(self)
         form.addRow("Server", self.server)
@@ -149,6 +153,7 @@ class ServerPage(QWizardPage):
         form.addRow("User", self.user)
         form.addRow("Password", self.password)
         form.addRow("", self.validate_cert)
+        form.addRow("CA certificate", self.ca_file)
         form.addRow(self.problem)
 
     def method_value(self) -> str:
@@ -164,6 +169,7 @@ class ServerPage(QWizardPage):
         self.fwpath.setText(profile.fwpath or "")
         self.user.setText(profile.user)
         self.validate_cert.setChecked(profile.validate_cert)
+        self.ca_file.setText(profile.ca_file)
         if password is not None and password.place in (
             PasswordPlace.KEYRING,
             PasswordPlace.MEMORY,
