@@ -179,3 +179,14 @@ def test_md5_forms_are_named() -> None:
         assert reading.digest == (None if form is md5.Md5Form.NONE else digest)
         # only forms that start with the hash are taken as the hash (guide §5.5)
         assert md5.verify(data, b"hello") is form.starts_with_hash
+
+
+def test_write_md5_in_stays_inside_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "firmware").mkdir()
+    (tmp_path / "firmware" / "t.zip").write_bytes(b"tones")
+    written = md5.write_md5_in(tmp_path, "firmware/t.zip")
+    assert written == (tmp_path / "firmware" / "t.md5").resolve()
+    assert written.read_bytes() == md5.md5_hex(b"tones").encode() + b"\n"
+    (tmp_path.parent / "outside.conf").write_bytes(b"x")
+    with pytest.raises(ValueError, match="not a file in"):
+        md5.write_md5_in(tmp_path, "../outside.conf")

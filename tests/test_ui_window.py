@@ -482,3 +482,75 @@ def test_the_status_bar_counts_in_words(bench: Composition) -> None:
     assert "folder: 1 error, 1 warning" in bench.window.warnings_label.text()
     bench.window.folder_page.checked.emit(2, 0)
     assert "folder: 2 errors, 0 warnings" in bench.window.warnings_label.text()
+
+
+def test_the_folder_page_writes_the_md5_its_finding_asks_for(qtbot, tmp_path: Path) -> None:
+    from algodesk.core.checks import check_folder
+
+    (tmp_path / "algop8186.conf").write_bytes(CONFIG)
+    page = FolderPage(check_folder)  # as a folder on its own: a missing md5 is an error
+    qtbot.addWidget(page)
+    page.set_folder(tmp_path)
+    rows = page.model.rows()
+    row = next(r for r in rows if r.name == "algop8186.conf")
+    assert [f.code for f in row.findings if f.severity is Severity.ERROR] == ["md5-missing"]
+    assert page.md5_actions(row) == ["algop8186.conf"]  # the file's context menu offers it
+    assert page.md5_button.isHidden()
+    page.table.setCurrentIndex(page.model.index(rows.index(row), 0))
+    assert not page.md5_button.isHidden()
+    assert page.md5_button.text() == "Write algop8186.md5"
+    page.md5_button.click()
+    assert (tmp_path / "algop8186.md5").read_bytes() == md5_hex(CONFIG).encode() + b"\n"
+    assert page.summary.text().startswith("Wrote algop8186.md5.")
+    row = next(r for r in page.model.rows() if r.name == "algop8186.conf")
+    assert not [f for f in row.findings if f.code == "md5-missing"]
+
+
+def test_the_live_view_writes_the_md5_its_diagnosis_asks_for(qtbot, app_paths: AppPaths) -> None:
+    folder = app_paths.bench_dir
+    (folder / "algop8186.md5").unlink()
+    store = SettingsStore(app_paths.settings_file)
+    settings = store.load()
+    settings.auto_md5 = False
+    store.save(settings)
+    with _app(qtbot, app_paths) as bench:
+        fetch = tftp_fetcher("127.0.0.1", serve(bench), timeout=2.0)
+        assert fetch(f"algom{MAC}.conf") is None
+        assert fetch("algop8186.conf") == CONFIG
+        assert fetch("algop8186.md5") is None
+        live = bench.window.live
+        model = live.device_model()
+
+        def diagnosed() -> bool:
+            device = model.device(0)
+            return device is not None and any(d.code == "md5-missing" for d in device.diagnoses)
+
+        qtbot.waitUntil(diagnosed, timeout=5000)
+        live.select_row(0)
+        qtbot.waitUntil(lambda: not live.md5_button.isHidden(), timeout=5000)
+        assert live.md5_button.text() == "Write algop8186.md5"
+        live.md5_button.click()
+        assert (folder / "algop8186.md5").read_bytes() == md5_hex(CONFIG).encode() + b"\n"
+        assert live.md5_button.text() == "Wrote algop8186.md5."
+
+
+def test_the_folder_page_shows_files_on_the_firmware_path(qtbot, tmp_path: Path) -> None:
+    from algodesk.core.checks import check_folder
+
+    config = b"prov.use = 1\nprov.download.fwpath = firmware\nprov.data.tone = t.zip\n"
+    (tmp_path / "algop8186.conf").write_bytes(config)
+    (tmp_path / "algop8186.md5").write_text(md5_hex(config) + "\n")
+    (tmp_path / "firmware").mkdir()
+    (tmp_path / "firmware" / "t.zip").write_bytes(b"tones")
+    page = FolderPage(check_folder)
+    qtbot.addWidget(page)
+    page.set_folder(tmp_path)
+    rows = {r.name: r for r in page.model.rows()}
+    assert "firmware/t.zip" in rows and rows["firmware/t.zip"].md5_state == "missing"
+    [finding] = [f for f in rows["algop8186.conf"].findings if f.code == "data-md5-missing"]
+    assert "firmware/t.md5" in finding.message and finding.md5_for == "firmware/t.zip"
+    (tmp_path / "firmware" / "t.md5").write_text(md5_hex(b"tones") + "\n")
+    page.refresh()
+    rows = {r.name: r for r in page.model.rows()}
+    assert rows["firmware/t.zip"].md5_state == "matches"
+    assert not [f for f in rows["algop8186.conf"].findings if f.severity is Severity.ERROR]

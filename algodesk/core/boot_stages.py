@@ -56,7 +56,7 @@ def note_refusal(device: TrackedDevice, entry: TimelineEntry, *, found: bool) ->
         device.add_finding(dx.no_config(device.mac, device.product))
         device.stage = Stage.STOPPED
     elif step is Step.CONFIG_MD5 and boot.config:
-        device.add_finding(dx.md5_missing(boot.config, entry.requested))
+        device.add_finding(dx.md5_missing(boot.config, entry.requested, boot.config_served))
         device.stage = Stage.STOPPED
     elif step in (Step.FIRMWARE, Step.FIRMWARE_MD5):
         # a missing .sfw is followed by a try for the older .fw: name the first file missed
@@ -71,7 +71,8 @@ def config_served(
 ) -> None:
     """A config started going out; ``facts`` are what it says (None when it could not be read)."""
     boot = device.boot
-    boot.config = entry.served.replace("\\", "/").rsplit("/", 1)[-1]
+    boot.config_served = entry.served.replace("\\", "/")
+    boot.config = boot.config_served.rsplit("/", 1)[-1]
     boot.config_md5 = entry.md5
     device.stage = Stage.CONFIG_SERVED
     device.drop_finding("no-config")
@@ -96,7 +97,8 @@ def md5_served(device: TrackedDevice, entry: TimelineEntry, *, matches: bool) ->
         device.boot.accepted = True
         device.stage = Stage.MD5_SERVED
     else:
-        device.add_finding(dx.md5_mismatch(device.boot.config, entry.requested))
+        boot = device.boot
+        device.add_finding(dx.md5_mismatch(boot.config, entry.requested, boot.config_served))
         device.stage = Stage.STOPPED
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from algodesk.core.device import Stage
+from algodesk.core.md5 import md5_name
 
 
 class Level(Enum):
@@ -42,6 +43,13 @@ class Diagnosis:
     text: str
     fix: str = ""
     headline: str = ""
+    md5_for: str = ""
+    """When the fix is to write an md5 file: the served file it checks (the GUI offers it)."""
+
+    @property
+    def md5_file(self) -> str:
+        """The md5 file the fix writes, "" when the fix is another."""
+        return md5_name(self.md5_for) if self.md5_for else ""
 
     @property
     def short(self) -> str:
@@ -49,25 +57,27 @@ class Diagnosis:
         return self.headline or self.text
 
 
-def md5_missing(config: str, md5: str) -> Diagnosis:
-    """The config was served but its md5 file was not found."""
+def md5_missing(config: str, md5: str, served: str = "") -> Diagnosis:
+    """The config was served but its md5 file was not found (``served``: its path)."""
     return Diagnosis(
         Level.ERROR,
         "md5-missing",
         f"{config} was served but {md5} is missing: the device ignores the config.",
-        f"Write {md5} (Folder page) or turn on automatic md5 answers.",
+        f"Write {md5} or turn on automatic md5 answers.",
         f"md5 missing: {config} ignored",
+        md5_for=served or config,
     )
 
 
-def md5_mismatch(config: str, md5: str) -> Diagnosis:
-    """The md5 file does not match the config that was served."""
+def md5_mismatch(config: str, md5: str, served: str = "") -> Diagnosis:
+    """The md5 file does not match the config that was served (``served``: its path)."""
     return Diagnosis(
         Level.ERROR,
         "md5-mismatch",
         f"{md5} does not match {config}: the device ignores the config.",
-        f"Rewrite {md5} from the current {config} (Folder page).",
+        f"Rewrite {md5} from the current {config}.",
         f"md5 wrong: {config} ignored",
+        md5_for=served or config,
     )
 
 

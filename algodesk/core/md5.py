@@ -132,3 +132,16 @@ def write_md5(path: Path | str, *, md5sum_style: bool = False) -> Path:
     target = path.with_name(md5_name(path.name))
     atomic_write(target, format_md5(md5_file(path), path.name, md5sum_style=md5sum_style))
     return target
+
+
+def write_md5_in(folder: Path | str, relative: str) -> Path:
+    """Write the md5 of ``folder/relative`` beside it; ``relative`` must stay inside ``folder``.
+
+    What the GUI's "Write X.md5" does with a finding's or diagnosis's ``md5_for``. Raises
+    ``ValueError`` for a name leading out of the folder, ``OSError`` when it cannot be written.
+    """
+    root = Path(folder).resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise ValueError(f"{relative!r} is not a file in {root}")
+    return write_md5(target)

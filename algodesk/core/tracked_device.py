@@ -81,6 +81,7 @@ class Boot:
 
     device_file_missing: bool = False
     config: str = ""
+    config_served: str = ""
     config_md5: str = ""
     accepted: bool = False
     repeat: bool = False

@@ -59,6 +59,7 @@ def missing_config_md5(
             f"this bench answers {wanted} itself; a copy of the folder on another TFTP server "
             f"needs the file",
             f"write {wanted} (algodesk md5 {name})",
+            md5_for=shown + name,
         )
     if wrong in present:
         message = f"no {wanted}: {wrong} is here, but devices ask for {wanted} (guide §5.5)"
@@ -66,7 +67,8 @@ def missing_config_md5(
     else:
         message = f"no {wanted}: a TFTP device ignores a config without its md5 (guide §3, §5.5)"
         fix = f"algodesk md5 {name}  (writes {wanted})"
-    return Finding(Severity.ERROR, "md5-missing", shown + name, None, message, fix)
+    md5_for = "" if wrong in present else shown + name
+    return Finding(Severity.ERROR, "md5-missing", shown + name, None, message, fix, md5_for)
 
 
 def verify(
@@ -84,8 +86,9 @@ def verify(
     else:
         reason = "holds no MD5 hash (32 hex digits)"
     rewrite = f"algodesk md5 {targets[0]}  (writes the bare hash)"
+    md5_for = shown + targets[0]
     if reading.digest is None:
-        return [Finding(Severity.ERROR, "md5-unreadable", name, None, reason, rewrite)]
+        return [Finding(Severity.ERROR, "md5-unreadable", name, None, reason, rewrite, md5_for)]
     if not any(digest_of(target) == reading.digest for target in targets):
         return [
             Finding(
@@ -96,6 +99,7 @@ def verify(
                 f"does not match {' or '.join(targets)} (changed after the md5 was written?); "
                 "a device ignores the file",
                 rewrite,
+                md5_for,
             )
         ]
     if reading.form is md5.Md5Form.BARE:
@@ -113,6 +117,7 @@ def verify(
             f"holds {reading.form.value}, not the bare hash the vendor documents (guide §5.5): "
             f"{consequence}",
             rewrite,
+            md5_for,
         )
     ]
 

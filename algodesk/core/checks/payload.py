@@ -123,6 +123,7 @@ def _data_files(
                     f"{value} has no {shown}{wanted}: devices fetch the md5 first (guide §7, "
                     f"§10){method}{also}",
                     f"rename {wrong} to {wanted}" if also else f"algodesk md5 {shown}{value}",
+                    "" if also else shown + value,
                 )
             )
     return findings

@@ -94,7 +94,7 @@ def md5_state(folder: Path, name: str, present: set[str], *, auto_md5: bool) -> 
     Configs, data files and ``.fw`` images need an md5 (domain.md §3, §4); a signed ``.sfw``
     does not.
     """
-    kind = names.classify(name)
+    kind = names.classify(Path(name).name)  # "firmware/x.sfw": the path is the fwpath
     if kind.kind is names.FileKind.MD5:
         stem = name[: -len(".md5")]
         checked = sorted(n for n in present if n != name and n.rsplit(".", 1)[0] == stem)
@@ -121,14 +121,21 @@ def scan(folder: Path, findings: Sequence[Finding], *, auto_md5: bool) -> list[F
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if entry.is_file():
                 files[entry.name] = FolderRow(entry.name, size=entry.stat().st_size)
+            elif entry.is_dir():
+                # one level down: where a firmware path (prov.download.fwpath) leads (guide §2)
+                with contextlib.suppress(OSError), os.scandir(entry.path) as inside:
+                    for sub in sorted(inside, key=lambda e: e.name):
+                        if sub.is_file():
+                            name = f"{entry.name}/{sub.name}"
+                            files[name] = FolderRow(name, size=sub.stat().st_size)
     present = set(files)
     for row in files.values():
-        row.what = names.describe(names.classify(row.name))
+        row.what = names.describe(names.classify(Path(row.name).name))
         row.md5_state = md5_state(folder, row.name, present, auto_md5=auto_md5)
     general = FolderRow(FOLDER_ROW, what="the provisioning folder")
     for finding in findings:
         base = Path(finding.file).name if finding.file else ""
-        files.get(base, general).findings.append(finding)
+        files.get(finding.file, files.get(base, general)).findings.append(finding)
     return ([general] if general.findings else []) + list(files.values())
 
 

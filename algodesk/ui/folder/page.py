@@ -6,13 +6,23 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QModelIndex, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    QFileSystemWatcher,
+    QModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -20,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from algodesk.core.md5 import md5_name
 from algodesk.core.wording import count
 from algodesk.ui.folder.model import (
     FolderChecker,
@@ -32,6 +43,7 @@ from algodesk.ui.folder.model import (
 )
 from algodesk.ui.folder.simulate_dialog import SimulateDialog
 from algodesk.ui.widgets import status_style
+from algodesk.ui.widgets.md5_button import WriteMd5Button, md5_targets, write_md5
 from algodesk.ui.widgets.table_view import table
 
 _SETTLE_MS = 400  # a copy of many files fires many changes: check once they stop
@@ -85,6 +97,11 @@ class FolderPage(QWidget):
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setText(_NO_SELECTION)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        # What the fixes say, done here: "Write algop8186.md5" (and on the file's menu).
+        self.md5_button = WriteMd5Button(self)
+        self.md5_button.written.connect(self._on_md5_written)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu)
         self.memory_files: frozenset[str] = frozenset()
 
         self._watcher = QFileSystemWatcher(self)
@@ -95,8 +112,13 @@ class FolderPage(QWidget):
         self._settle.setInterval(_SETTLE_MS)
         self._settle.timeout.connect(self.refresh)
 
+        details_box = QWidget(self)
+        details_layout = QVBoxLayout(details_box)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(self.details, 1)
+        details_layout.addWidget(self.md5_button)
         details = QScrollArea(self)
-        details.setWidget(self.details)
+        details.setWidget(details_box)
         details.setWidgetResizable(True)
         details.setFrameShape(QFrame.Shape.NoFrame)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -177,6 +199,7 @@ class FolderPage(QWidget):
 
     def _show_details(self, row: FolderRow | None) -> None:
         """The selected file in full: what it is, its md5 state and every finding with its fix."""
+        self.md5_button.offer(self.folder, md5_targets(row.findings) if row else [])
         if row is None:
             self.details.setText(_NO_SELECTION)
             return
@@ -191,6 +214,29 @@ class FolderPage(QWidget):
         if not row.findings:
             lines.append("No findings.")
         self.details.setText("<br/>".join(lines))
+
+    def md5_actions(self, row: FolderRow) -> list[str]:
+        """The md5 files the row's findings say to write (its context menu's actions)."""
+        return md5_targets(row.findings)
+
+    @Slot(QPoint)
+    def _on_table_context_menu(self, position: QPoint) -> None:
+        row = self.model.item_at(self.table.indexAt(position))
+        folder = self.folder
+        if row is None or folder is None or not (targets := self.md5_actions(row)):
+            return
+        menu = QMenu(self)
+        for target in targets:
+            action = menu.addAction(f"Write {md5_name(target)}")
+            action.triggered.connect(
+                lambda _checked=False, name=target: self._on_md5_written(write_md5(folder, name))
+            )
+        menu.exec(self.table.viewport().mapToGlobal(position))
+
+    @Slot(str)
+    def _on_md5_written(self, said: str) -> None:
+        self.refresh()
+        self.summary.setText(f"{said} {self.summary.text()}")
 
     @Slot()
     def open_simulator(self) -> SimulateDialog | None:

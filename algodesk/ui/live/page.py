@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -31,6 +32,7 @@ from algodesk.ui.live.syslog_page import DeviceSyslogView
 from algodesk.ui.live.timeline_model import TimelineModel
 from algodesk.ui.serve_toolbar import DRY_RUN_PORT
 from algodesk.ui.widgets.item_table import BarWidth
+from algodesk.ui.widgets.md5_button import WriteMd5Button, md5_targets
 from algodesk.ui.widgets.table_view import table
 
 _LONGEST_STATUS = "md5 missing: algom0022EE010203-i.conf ignored"
@@ -84,6 +86,10 @@ class LivePage(QWidget):
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addWidget(self.details)
+        # The diagnosis's fix, done here: "Write algop8186.md5" in the served folder.
+        self.md5_button = WriteMd5Button(self)
+        self.md5_button.written.connect(self._on_md5_written)
+        lower_layout.addWidget(self.md5_button)
         lower_layout.addWidget(self.lower_tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.devices)
@@ -258,11 +264,22 @@ class LivePage(QWidget):
         if isinstance(timeline, TimelineModel):
             timeline.show_device(device)
         self.details.show_device(device)
+        self._offer_md5(device)
         self.device_syslog.show_device(device)
+
+    def _offer_md5(self, device: TrackedDevice | None) -> None:
+        folder = Path(self._folder) if self._folder and self.showing_live else None
+        self.md5_button.offer(folder, md5_targets(device.diagnoses) if device else [])
+
+    @Slot(str)
+    def _on_md5_written(self, said: str) -> None:
+        self.md5_button.setText(said)
 
     @Slot()
     def _on_feed_refreshed(self) -> None:
         self._show_empty_state()
         if self.showing_live:
             self.details.show_device(self.selected_device())
+            if not self.md5_button.text().startswith(("Wrote", "Could not")):
+                self._offer_md5(self.selected_device())
             self.device_syslog.refresh()
