@@ -230,11 +230,13 @@ def test_openers_asking_for_a_file_being_read_wait_for_that_one_read(
     disk = threading.Event()
     real = FileCache._read
 
-    def slow_read(self: FileCache, path: Path, key: tuple[int, ...]) -> object:
+    def slow_read(
+        self: FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
+    ) -> object:
         reads.append(path)
         first_read.set()
         disk.wait(10)
-        return real(self, path, key)
+        return real(self, path, key, fd)
 
     monkeypatch.setattr(FileCache, "_read", slow_read)
     opened: list[object] = []

@@ -302,9 +302,11 @@ def test_200_simultaneous_transfers_share_one_read(
     reads: list[Path] = []
     real_read = FileCache._read
 
-    def counting_read(self: FileCache, path: Path, key: tuple[int, ...]) -> object:
+    def counting_read(
+        self: FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
+    ) -> object:
         reads.append(path)
-        return real_read(self, path, key)
+        return real_read(self, path, key, fd)
 
     monkeypatch.setattr(FileCache, "_read", counting_read)
     # Reads are counted in this process: one engine, here (each worker has its own cache).
@@ -344,11 +346,13 @@ def test_a_slow_disk_holds_up_only_the_request_that_waits_for_it(
     disk = threading.Event()
     real = files.FileCache._read
 
-    def read(self: files.FileCache, path: Path, key: tuple[int, ...]) -> files.Content:
+    def read(
+        self: files.FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
+    ) -> files.Content:
         if path.name == "slow.bin":
             reading.set()
             disk.wait(10)  # a firmware on a slow disk
-        return real(self, path, key)
+        return real(self, path, key, fd)
 
     monkeypatch.setattr(files.FileCache, "_read", read)
     with running_server(tmp_path, FAST) as (server, _log):

@@ -8,6 +8,7 @@ ACK once a second (from one address) held every slot for as long as they liked.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from algodesk.core import events as ev
@@ -31,14 +32,14 @@ def test_one_address_cannot_take_the_last_slots(
         try:
             replies = []
             for _ in range(settings.max_transfers):  # as many as there are slots
-                hog = RawClient(server.port, source=HOG)
+                hog = RawClient(server.port, timeout=10.0, source=HOG)
                 hogs.append(hog)
                 hog.rrq("f.bin")
                 replies.append(hog.recv())
             admitted = sum(reply.opcode == DATA for reply in replies)
             assert admitted == settings.max_transfers - settings.reserved_for_new_addresses
             assert all(r.opcode == ERROR for r in replies[admitted:])
-            with RawClient(server.port, source=REAL) as real:
+            with RawClient(server.port, timeout=10.0, source=REAL) as real:
                 data, _first = real.fetch("f.bin")
             assert data == BODY
             (finished,) = log.wait_for(ev.TransferFinished)
@@ -59,12 +60,13 @@ def test_a_cap_per_address(tmp_path: Path, engine_settings: TftpSettings) -> Non
         try:
             replies = []
             for _ in range(8):
-                hog = RawClient(server.port, source=HOG)
+                hog = RawClient(server.port, timeout=10.0, source=HOG)
                 hogs.append(hog)
                 hog.rrq("f.bin")
                 replies.append(hog.recv())
             assert [r.opcode for r in replies] == [DATA] * 5 + [ERROR] * 3
-            assert "127.0.0.1 has 5 transfers in progress" in replies[-1].message
+            # 5, or more while a refusal's end has not reached a worker's parent yet
+            assert re.fullmatch(r"127\.0\.0\.1 has [5-7] transfers in progress", replies[5].message)
         finally:
             for hog in hogs:
                 hog.close()

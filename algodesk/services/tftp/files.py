@@ -19,7 +19,13 @@ from algodesk.core import md5 as md5_files
 from algodesk.core.events import RefusalReason, Source
 from algodesk.services.tftp.digests import DiskDigests
 from algodesk.services.tftp.netascii import NetasciiStream, converted_starts
-from algodesk.services.tftp.paths import PathRefused, find_on_disk, refusal_for, split_name
+from algodesk.services.tftp.paths import (
+    PathRefused,
+    find_on_disk,
+    open_confined,
+    refusal_for,
+    split_name,
+)
 from algodesk.services.tftp.snapshot import map_private_copy
 
 _MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
@@ -97,14 +103,17 @@ class FileCache:
         self._lock = threading.Lock()
         self._reading: dict[Path, threading.Event] = {}  # paths being read, by one thread each
 
-    def open(self, path: Path) -> Content:
+    def open(self, path: Path, fd: int | None = None) -> Content:
         """The current content of ``path``, counted as used until ``release``.
+
+        With ``fd`` (``path`` opened and checked: ``paths.open_confined``) the version and the
+        bytes are that open file's, never whatever the name leads to by now.
 
         Many devices ask for the same firmware at once: one thread reads it, the others wait
         for that read and share it (never a copy per opener thread).
         """
         while True:
-            stat = os.stat(path)
+            stat = os.fstat(fd) if fd is not None else os.stat(path)
             key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
             with self._lock:
                 content = self._current.get(path)
@@ -120,7 +129,7 @@ class FileCache:
                     break
             reading.wait()  # then look again: read by now, or changed meanwhile
         try:
-            fresh = self._read(path, key)
+            fresh = self._read(path, key, fd)
             with self._lock:
                 content = self._current.get(path)
                 if content is not None:
@@ -164,8 +173,8 @@ class FileCache:
             for path in list(self._idle):
                 self._drop_idle(path)
 
-    def _read(self, path: Path, key: tuple[int, ...]) -> Content:
-        with open(path, "rb") as handle:
+    def _read(self, path: Path, key: tuple[int, ...], fd: int | None = None) -> Content:
+        with open(path, "rb") if fd is None else open(os.dup(fd), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size >= self._mmap_threshold and size > 0:
                 # Never the original: truncated in place by another program, it would SIGBUS.
@@ -318,9 +327,15 @@ class FileStore:
             raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
         try:
             match = find_on_disk(root, parts, case_fallback=case_fallback)
-            content = self.cache.open(match.path)
+            fd = open_confined(root, match)
         except OSError as error:
             raise refusal_for(error) from None
+        try:
+            content = self.cache.open(match.path, fd)
+        except OSError as error:
+            raise refusal_for(error) from None
+        finally:
+            os.close(fd)
         return Opened(content, match.served, Source.DISK, match.case_fallback), match.path
 
     def _generate_md5(
@@ -369,6 +384,12 @@ class FileStore:
             raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
         try:
             match = find_on_disk(root, parts, case_fallback=case_fallback)
-            return self.digests.md5(match.path), match.served, match.case_fallback, False
+            fd = open_confined(root, match)
         except OSError as error:
             raise refusal_for(error) from None
+        try:
+            return self.digests.md5(match.path, fd), match.served, match.case_fallback, False
+        except OSError as error:
+            raise refusal_for(error) from None
+        finally:
+            os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,3 +139,35 @@ def find_on_disk(root: Path, parts: tuple[str, ...], *, case_fallback: bool) -> 
     if not real.is_file():
         raise PathRefused(RefusalReason.NOT_FOUND, "no such file")
     return DiskMatch(real, "/".join(served_parts), used_fallback)
+
+
+def open_confined(root: Path, match: DiskMatch) -> int:
+    """Open the file ``match`` names and prove it is inside ``root``; returns the descriptor.
+
+    ``find_on_disk`` checks a name, but a folder on the way may be swapped for a link to the
+    outside before the open. So the opened file itself is checked: after the open, the name
+    must still resolve inside the root to this very file (same device and inode). A swap before
+    the open gives another inode; a swap back after it is resolved again. This holds on every
+    platform; on Windows a folder holding an open file cannot even be renamed.
+
+    Raises ``PathRefused`` (or ``OSError``, which ``refusal_for`` turns into one).
+    """
+    # Non-blocking: a FIFO put in place of the file must not hold the opener (refused below).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(match.path, flags)
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise PathRefused(RefusalReason.NOT_FOUND, "no such file")
+        real = Path(os.path.realpath(match.path))
+        if real != root and not real.is_relative_to(root):
+            raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
+        now = os.stat(real)
+        if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+            raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
