@@ -12,21 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from algodesk import __version__, display
-from algodesk.commands import CommandError
+from algodesk.commands import CommandError, table
 from algodesk.core.masking import MaskingFilter
-
-# Each module registers its sub-commands with ``register(subparsers)``.
-COMMAND_MODULES = (
-    "algodesk.commands.edit",
-    "algodesk.commands.check",
-    "algodesk.commands.simulate",
-    "algodesk.commands.serve",
-    "algodesk.commands.notify",
-    "algodesk.commands.profile",
-    "algodesk.commands.preflight",
-    "algodesk.commands.history",
-    "algodesk.commands.tftp_worker",
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,9 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument(
         "--start", dest="app_start", action="store_true", help="start serving at once"
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    table.register_all(parser.add_subparsers(dest="command", metavar="COMMAND"))
     return parser
 
 

@@ -9,6 +9,7 @@ otherwise, and every file goes to a temporary folder that is removed afterwards.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib
 import os
@@ -57,7 +58,7 @@ def frozen() -> bool:
 
 def check_imports(_scratch: Path) -> str:
     """Every algodesk module imports (the bundle must hold the ones loaded by name)."""
-    from algodesk.cli import COMMAND_MODULES, build_parser
+    from algodesk.commands.table import COMMAND_MODULES, register_all
 
     names = [
         info.name
@@ -66,7 +67,7 @@ def check_imports(_scratch: Path) -> str:
     ]
     for name in names:
         importlib.import_module(name)
-    build_parser()  # imports every sub-command module
+    register_all(argparse.ArgumentParser().add_subparsers())  # every sub-command registers
     # Modules loaded by name are the ones a bundle can lose; the walk must see them too.
     unseen = {*COMMAND_MODULES, "algodesk.app"} - set(names)
     if unseen:

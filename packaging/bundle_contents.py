@@ -1,8 +1,8 @@
 """What goes into the PyInstaller bundle, as plain data the spec and the tests share.
 
 PyInstaller's analysis follows ``import`` statements; it cannot see modules imported by name at
-run time (``cli.COMMAND_MODULES``, ``algodesk.app``), entry points (keyring finds its backends
-through package metadata) or modules imported from compiled code (zeroconf's Cython modules).
+run time (``commands.table.COMMAND_MODULES``, ``algodesk.app``), entry points (keyring finds
+its backends through package metadata) or modules imported from compiled code (zeroconf's Cython modules).
 The rest of this module trims what the analysis pulls in but algodesk never uses: Qt modules,
 plugins and translations, which are most of a Qt bundle's size.
 

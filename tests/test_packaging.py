@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import algodesk
-from algodesk import cli
+from algodesk.commands import table
 from algodesk.core import catalog, resources
 from algodesk.services import paths
 
@@ -69,7 +69,7 @@ def _top_level_imports() -> set[str]:
 
 def test_every_module_loaded_by_name_is_a_hidden_import() -> None:
     hidden = set(contents.own_modules())
-    assert set(cli.COMMAND_MODULES) <= hidden
+    assert set(table.COMMAND_MODULES) <= hidden
     assert {"algodesk.app", "algodesk.selftest", "algodesk.cli"} <= hidden
     assert "algodesk.__main__" not in hidden  # the entry script; importing it runs the app
 
