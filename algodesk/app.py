@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.network.companions_control import CompanionFactories, Companions
 from algodesk.ui.network.companions_wiring import CompanionsUi, install
 from algodesk.ui.server_control import ServerControl
+from algodesk.ui.stop_signals import StopSignals
 
 
 @dataclass(slots=True)
@@ -122,10 +122,6 @@ def compose(
     return Composition(window, control, history, history_error, companions, network, provisioning)
 
 
-def _nothing() -> None:
-    """A slot that lets the interpreter run its signal handlers."""
-
-
 EXIT_WHEN_SHOWN = "ALGODESK_EXIT_WHEN_SHOWN"
 
 
@@ -194,12 +190,8 @@ def main(
         app.setWindowIcon(QIcon(str(icon)))
     parts = compose(paths.resolve())
     # Ctrl+C or a kill closes the window as the user would (state saved, run ended, history
-    # flushed); Python only sees signals while it runs, so a timer lets it run now and then.
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda _number, _frame: parts.window.close())
-    wake = QTimer(parts.window)
-    wake.timeout.connect(_nothing)
-    wake.start(250)
+    # flushed), from the event loop rather than from inside the signal handler.
+    stop_signals = StopSignals(parts.window.close)
     try:
         parts.window.show()
         handle = parts.window.windowHandle()
@@ -214,4 +206,5 @@ def main(
             )
         return int(app.exec())
     finally:
+        stop_signals.close()
         parts.close()

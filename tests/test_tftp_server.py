@@ -411,3 +411,24 @@ def test_by_default_names_are_exact_and_the_refusal_names_the_near_file(root: Pa
     assert refused.reason is ev.RefusalReason.NOT_FOUND
     assert refused.near == "algom0022EE010203.conf"
     assert not any(isinstance(event, ev.TransferStarted) for event in log.events)
+
+
+def test_an_idle_engine_sleeps_until_a_packet_comes(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No transfer, no progress to report: the engine must not wake every progress interval.
+    from algodesk.services.tftp.poller import Poller
+
+    timeouts: list[float | None] = []
+    polled = threading.Event()
+    real_poll = Poller.poll
+
+    def spy(self: Poller, timeout: float | None) -> list[tuple[int, int]]:
+        timeouts.append(timeout)
+        polled.set()
+        return real_poll(self, timeout)
+
+    monkeypatch.setattr(Poller, "poll", spy)
+    with running_server(root, replace(FAST, workers=1)) as (_server, _log):
+        assert polled.wait(10)
+    assert timeouts[0] is None

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from algodesk.commands import CommandError
 from algodesk.commands.history import open_history
 from algodesk.commands.profile import add_password_stdin, serving_files
+from algodesk.commands.stop_wait import StopWait
 from algodesk.core import event_text
 from algodesk.core import events as ev
 from algodesk.core.masking import mask_fields, mask_secrets
@@ -34,7 +35,6 @@ from algodesk.services.line_output import LineOutput
 from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp import TftpServer, TftpSettings, TftpStats
 
-_POLL_SECONDS = 0.1
 _EPILOG = """\
 Prints one line per request and transfer (JSON lines with --json). Ctrl+C or SIGTERM stops the
 server and prints a summary. Exit status: 0 after a clean stop; 2 when the folder or an option is
@@ -242,10 +242,17 @@ def run_serve(args: argparse.Namespace) -> int:
     history: HistoryStore | None = None
     recording: RunRecording | None = None  # opened once the options are known to be good
 
+    waiting: StopWait | None = None  # how the main thread waits, once serving
+    ended: list[ev.Event] = []  # the TFTP server's own end (a worker or the engine died)
+
     def sink(event: ev.Event) -> None:
         if recording is not None:
             recording.record(event)
         printer(event)
+        if isinstance(event, ev.ServerStopped | ev.ServerFailed) and event.service == "tftp":
+            ended.append(event)
+            if waiting is not None:
+                waiting.wake()
 
     server = TftpServer(folder, args.bind, args.port, sink=sink, settings=settings)
     if stage1 is not None:
@@ -261,6 +268,7 @@ def run_serve(args: argparse.Namespace) -> int:
     for sig in previous:
         signal.signal(sig, lambda number, _frame: stop_requested.append(number))
     printer.start()
+    waiting = StopWait()
     try:
         try:
             server.start()
@@ -270,8 +278,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 companion.start()
         except ServerStartError:
             return 2  # the printer has shown the message and remedies
-        while not stop_requested and server.running:
-            time.sleep(_POLL_SECONDS)
+        while not stop_requested and not ended and server.running:
+            waiting.wait()
     finally:
         for companion in reversed(companions):
             companion.stop()
@@ -283,6 +291,7 @@ def run_serve(args: argparse.Namespace) -> int:
             history.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        waiting.close()
         printer.stop()  # the summary below is written directly, after every queued line
     printer.summary(server.stats(), run_id)
     return 0

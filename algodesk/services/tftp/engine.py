@@ -200,10 +200,11 @@ class Engine:
         try:
             while not self.stopping.is_set():
                 now = monotonic()
-                wait = next_sweep - now
-                if self.timers and self.timers[0][0] - now < wait:
+                # with no transfer there is no progress to report: sleep until a packet or timer
+                wait = next_sweep - now if transfers else None
+                if self.timers and (wait is None or self.timers[0][0] - now < wait):
                     wait = self.timers[0][0] - now
-                ready = poll(max(wait, 0.0))
+                ready = poll(None if wait is None else max(wait, 0.0))
                 now = monotonic()
                 for fd, _events in ready:
                     transfer = transfers.get(fd)
@@ -235,7 +236,7 @@ class Engine:
                             self.wake.recv(64)
                 if self.timers and self.timers[0][0] <= now:
                     self._run_timers(now)
-                if now >= next_sweep:
+                if now >= next_sweep or not transfers:
                     self._sweep_progress()
                     next_sweep = now + interval
         except BaseException:

@@ -33,8 +33,8 @@ class Poller:
             assert self._selector is not None
             self._selector.unregister(fd)
 
-    def poll(self, timeout: float) -> list[tuple[int, int]]:
-        """Ready ``(fd, events)`` pairs, waiting at most ``timeout`` seconds."""
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
+        """Ready ``(fd, events)`` pairs, waiting at most ``timeout`` seconds (None: until one)."""
         if self._epoll is not None:
             return self._epoll.poll(timeout)
         assert self._selector is not None
