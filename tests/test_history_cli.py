@@ -20,13 +20,15 @@ MAC = "0022EE010203"
 PRETTY = "00:22:EE:01:02:03"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``algodesk ARGS`` in a subprocess (the test's home, unless ``env`` says otherwise)."""
     return subprocess.run(
         [sys.executable, "-m", "algodesk", *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
+        env=env,
     )
 
 

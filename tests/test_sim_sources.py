@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from algodesk.cli import main
+from algodesk.commands.simulate import can_send_from
 from algodesk.core.events import Event, RequestReceived, TransferFinished, TransferStarted
 from algodesk.core.tracker import Tracker
 from algodesk.services.tftp import TftpServer, TftpSettings
@@ -27,17 +27,8 @@ BASE = "127.1.0.250"  # the fleet crosses a byte boundary: 127.1.0.250 .. 127.1.
 CONFIG = b"prov.version.firmware = 5.4f\nsip.proxy = pbx\n"
 
 
-def _can_bind(address: str) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind((address, 0))
-        except OSError:
-            return False
-    return True
-
-
 pytestmark = pytest.mark.skipif(
-    not _can_bind("127.1.1.1"), reason="127.1.x.y is not a local address here"
+    not can_send_from("127.1.1.1"), reason="127.1.x.y is not a local address here"
 )
 
 
@@ -201,7 +192,7 @@ def test_where_only_127_0_0_1_exists_the_fleet_shares_it_and_says_so(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("algodesk.commands.simulate._can_send_from", lambda _address: False)
+    monkeypatch.setattr("algodesk.commands.simulate.can_send_from", lambda _address: False)
     captured = _fleet(engine, events, capsys, "--devices", "3")
     assert "all 3 devices send from 127.0.0.1" in captured.err
     assert {e.client[0] for e in events.all() if isinstance(e, RequestReceived)} == {HOST}

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from algodesk.services import paths
 from algodesk.services.history import HistoryStore
 from algodesk.ui.live.device_model import Column
 from tests.conftest_qt import QT_WARNINGS_FAIL
-from tests.test_history_cli import PRETTY, _bench_run
+from tests.test_history_cli import PRETTY, _bench_run, _cli
 from tests.test_tftp_serve_cli import CONFIG
 
 pytestmark = QT_WARNINGS_FAIL
@@ -88,21 +86,10 @@ def app_after_serve(qtbot, folder: Path) -> Iterator[Composition]:
         parts.close()
 
 
-def _algodesk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "algodesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-
-
 def test_the_command_line_opens_the_app_serving_and_keeps_the_run(folder: Path) -> None:
     env = {**os.environ, "ALGODESK_EXIT_WHEN_SHOWN": "1"}
     args = ["--folder", str(folder), "--bind", "127.0.0.1", "--port", "0", "--start"]
-    result = _algodesk(*args, env=env)
+    result = _cli(*args, env=env)
     assert result.returncode == 0, result.stderr
     assert "main window shown" in result.stdout
     with HistoryStore(paths.resolve().history_file) as store:
@@ -120,6 +107,6 @@ def test_the_command_line_opens_the_app_serving_and_keeps_the_run(folder: Path) 
     ],
 )
 def test_bad_app_options_are_one_line_and_exit_2(args: list[str], message: str) -> None:
-    result = _algodesk(*args)
+    result = _cli(*args)
     assert result.returncode == 2
     assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1

@@ -130,7 +130,8 @@ def loopback_source(mac: str) -> str:
     return str(ipaddress.IPv4Address((127 << 24) | low))
 
 
-def _can_send_from(address: str) -> bool:
+def can_send_from(address: str) -> bool:
+    """Whether this computer has ``address``: a socket can be bound to it."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.bind((address, 0))
@@ -149,7 +150,7 @@ def default_sources(host: str, port: int, macs: list[str]) -> list[str | None]:
     if not v4 or not all(a.is_loopback for a in v4):
         return [None] * len(macs)
     sources = [loopback_source(mac) for mac in macs]
-    if len(set(sources)) > 1 and not all(_can_send_from(a) for a in (sources[0], sources[-1])):
+    if len(set(sources)) > 1 and not all(can_send_from(a) for a in (sources[0], sources[-1])):
         print(
             f"warning: cannot send from {sources[0]} here (only 127.0.0.1 is configured): all "
             f"{len(macs)} devices send from 127.0.0.1, and the server lists their requests that "

@@ -40,21 +40,11 @@ from algodesk.core.events import (
     TransferStarted,
 )
 from algodesk.core.md5 import md5_hex
+from tests.bench._memory import rss_mb
 
 CONFIG = b"prov.use = 1\nsip.proxy = pbx.example\n"
 DAY_SECONDS = 10 * 3600
 SAMPLES = 10
-
-
-def rss_mb() -> float:
-    """Resident memory of this process (Linux /proc; 0 elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def day(boots: int) -> Iterator[list[Event]]:
@@ -176,6 +166,7 @@ def part_gui(boots: int) -> None:
     bridge = EventBridge()
     feed = LiveFeed(bridge, Tracker(), interval_ms=1_000_000)
     live, transfers = LivePage(feed), TransfersPage(feed.transfers)
+    feed.show_pages(transfers=True, log=False)  # both pages on screen, the Log page not
     for page in (live, transfers):
         page.resize(1400, 900)
         page.show()

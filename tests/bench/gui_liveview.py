@@ -38,21 +38,11 @@ from algodesk.services.paths import beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.ui.main_window import PAGES
 from tests.bench._latency import LatencyProbe
+from tests.bench._memory import rss_mb
 from tests.bench.virtual_devices import PRODUCT, make_bench_folder
 
 BASE_MAC = "00:22:EE:10:00:00"
 INSTALLED_FIRMWARE = "5.3"  # older than the folder's, so every boot fetches the firmware too
-
-
-def rss_mb() -> float:
-    """Resident memory of this process (Linux /proc; 0 elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 class Rounds:
