@@ -578,3 +578,13 @@ def test_context_labels() -> None:
     assert STAGE1.label == "as a stage-1 file"
     with pytest.raises(ValueError, match="unknown protocol"):
         CheckContext(protocol="gopher")
+
+
+def test_bench_answers_data_md5s_too(tmp_path: Path) -> None:
+    files: Files = {DEVICE: "prov.data.tone = t.zip\n", "t.zip": "z"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [alone] = [f for f in run(tmp_path / "a", files) if f.code == "data-md5-missing"]
+    [bench] = [f for f in run(tmp_path / "b", files, context=BENCH) if f.code == "data-md5-missing"]
+    assert (alone.severity, bench.severity) == (Severity.ERROR, Severity.INFO)
+    assert alone.md5_for == bench.md5_for == "t.zip"

@@ -544,3 +544,17 @@ def test_method_switch_while_the_server_comes_from_dhcp_is_a_fault() -> None:
     static = b"prov.download.method = ftp\nprov.server.method = static\nprov.server.static = h\n"
     result = simulate(fresh(), fetcher(with_md5({}, GENERIC, static)))
     assert result.steady and result.left_for == "ftp://h"
+
+
+def test_bench_fetcher_answers_missing_md5s_as_the_bench_does(tmp_path) -> None:
+    from algodesk.core.simulator import bench_fetcher
+
+    (tmp_path / GENERIC).write_bytes(b"prov.data.tone = t.zip\n")
+    (tmp_path / "t.zip").write_bytes(b"tones")
+    memory = {DEVICE: b"a = 1\n"}
+    assert not simulate(fresh(), bench_fetcher(tmp_path, auto_md5=False)).steady
+    fetch = bench_fetcher(tmp_path, auto_md5=True, memory=memory)
+    assert fetch(DEVICE) == memory[DEVICE]  # served from memory first
+    assert fetch(f"algom{MAC}.md5") == md5(memory[DEVICE])
+    assert fetch("t.md5") == md5(b"tones")
+    assert fetch("nothing.md5") is None

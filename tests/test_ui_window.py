@@ -554,3 +554,26 @@ def test_the_folder_page_shows_files_on_the_firmware_path(qtbot, tmp_path: Path)
     rows = {r.name: r for r in page.model.rows()}
     assert rows["firmware/t.zip"].md5_state == "matches"
     assert not [f for f in rows["algop8186.conf"].findings if f.severity is Severity.ERROR]
+
+
+@pytest.mark.parametrize("auto_md5", [True, False])
+def test_folder_page_and_its_simulator_give_one_verdict(
+    qtbot, tmp_path: Path, auto_md5: bool
+) -> None:
+    from algodesk.core.checks import bench_context, check_folder
+
+    (tmp_path / "algop8186.conf").write_bytes(CONFIG)  # no md5: the bench may answer it
+    checker = partial(check_folder, context=bench_context(auto_md5=auto_md5))
+    page = FolderPage(checker, auto_md5=auto_md5)
+    qtbot.addWidget(page)
+    page.set_folder(tmp_path)
+    errors = [f for r in page.model.rows() for f in r.findings if f.severity is Severity.ERROR]
+    dialog = page.open_simulator()
+    assert dialog is not None
+    try:
+        dialog.run()
+        assert dialog.simulation is not None
+        assert dialog.simulation.steady is (not errors)
+        assert dialog.simulation.steady is auto_md5
+    finally:
+        dialog.close()

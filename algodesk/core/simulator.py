@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from algodesk.core import device, names
 from algodesk.core.device import Stage
-from algodesk.core.md5 import Md5Form, md5_hex, md5_name, read_md5
+from algodesk.core.md5 import Md5Form, format_md5, md5_hex, md5_name, read_md5
 from algodesk.core.trace import (
     DeviceState,
     Fetcher,
@@ -37,6 +37,7 @@ __all__ = [
     "SimulationResult",
     "StepKind",
     "TraceStep",
+    "bench_fetcher",
     "device_macs",
     "folder_fetcher",
     "run",
@@ -455,6 +456,37 @@ def folder_fetcher(config_dir: Path | str, firmware_dir: Path | str | None = Non
             return (folder / parts[-1]).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+
+    return fetch
+
+
+# What this bench's server answers an md5 request from when the file is missing (its auto-md5).
+BENCH_MD5_SOURCES = (".conf", ".zip", ".db", ".txt")
+
+
+def bench_fetcher(
+    folder: Path | str, *, auto_md5: bool, memory: Mapping[str, bytes] | None = None
+) -> Fetcher:
+    """``folder`` as this bench serves it: files from ``memory`` (stage-1, roster) first, then
+    the folder; with ``auto_md5``, a missing ``X.md5`` answered from ``X.conf`` (or a data
+    file), as the bench's server does. The Folder page's simulator uses it, so it gives the
+    verdict of the page's bench context and of the live view.
+    """
+    disk = folder_fetcher(folder)
+    served = dict(memory or {})
+
+    def fetch(name: str) -> bytes | None:
+        if name in served:
+            return served[name]
+        data = disk(name)
+        if data is not None or not auto_md5 or not name.endswith(".md5"):
+            return data
+        stem = name[: -len(".md5")]
+        for extension in BENCH_MD5_SOURCES:
+            source = served.get(stem + extension) or disk(stem + extension)
+            if source is not None:
+                return format_md5(md5_hex(source))
+        return None
 
     return fetch
 

@@ -75,7 +75,7 @@ def check_folder(
     findings.extend(md5files.other_md5_files(config_dir, present, verified))
     findings.extend(_check_search_order(requested, present))
     findings.extend(_check_config_paths(requested, layout))
-    findings.extend(check_payload(requested, layout))
+    findings.extend(check_payload(requested, layout, context))
     findings.extend(_check_firmware_names(layout.names(config_dir), ""))
     for folder in layout.used_payload_folders():
         shown = "" if folder == explicit else f"{folder.relative_to(config_dir).as_posix()}/"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from algodesk.core import device, md5, names
+from algodesk.core.checks.context import FOLDER_ON_ITS_OWN, CheckContext
 from algodesk.core.checks.document import DATA_KEYS, DocumentFacts, is_placeholder
 from algodesk.core.checks.findings import Finding, Severity
 from algodesk.core.checks.naming import firmware_near_misses, firmware_version_problem
@@ -51,13 +52,15 @@ class Layout:
         return [folder for folder in self._listed if folder != self.root]
 
 
-def check_payload(facts: list[DocumentFacts], layout: Layout) -> list[Finding]:
+def check_payload(
+    facts: list[DocumentFacts], layout: Layout, context: CheckContext = FOLDER_ON_ITS_OWN
+) -> list[Finding]:
     """Data-file and firmware findings for the configs devices request."""
     findings: list[Finding] = []
     for fact in facts:
         folder, shown = layout.payload_folder(device.firmware_path(fact.values))
         there = layout.names(folder)
-        findings.extend(_data_files(fact, layout, there, shown))
+        findings.extend(_data_files(fact, layout, there, shown, context))
         findings.extend(_firmware(fact, layout, there, shown))
     return findings
 
@@ -70,7 +73,7 @@ def _elsewhere(layout: Layout, name: str, folder_shown: str) -> str:
 
 
 def _data_files(
-    fact: DocumentFacts, layout: Layout, there: frozenset[str], shown: str
+    fact: DocumentFacts, layout: Layout, there: frozenset[str], shown: str, context: CheckContext
 ) -> list[Finding]:
     findings = []
     product = fact.found.product
@@ -106,6 +109,19 @@ def _data_files(
                     f"{key} names {value}; devices ask for {shown}{value}, which is not there"
                     f"{where}",
                     f"put {value} in the firmware folder{f' ({shown})' if shown else ''}",
+                )
+            )
+        elif wanted not in there and context.bench and context.auto_md5:
+            findings.append(
+                Finding(
+                    Severity.INFO,
+                    "data-md5-missing",
+                    fact.name,
+                    line,
+                    f"this bench answers {shown}{wanted} itself; a copy of the folder on another "
+                    "server needs the file (devices fetch it first, guide §7, §10)",
+                    f"write {wanted} (algodesk md5 {shown}{value})",
+                    shown + value,
                 )
             )
         elif wanted not in there:

@@ -243,7 +243,7 @@ class FolderPage(QWidget):
         """Open the simulate dialog for this folder (non-modal)."""
         if self.folder is None:
             return None
-        self.dialog = SimulateDialog(self.folder, self)
+        self.dialog = SimulateDialog(self.folder, self, auto_md5=self.auto_md5)
         self.dialog.show()
         return self.dialog
 

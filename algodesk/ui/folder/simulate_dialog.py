@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from algodesk.core import names
 from algodesk.core.device import PROTOCOLS
 from algodesk.core.diagnosis import Level
-from algodesk.core.simulator import folder_fetcher, simulate
+from algodesk.core.simulator import bench_fetcher, simulate
 from algodesk.core.trace import DeviceState, SimulationResult
 from algodesk.ui.live.trace_model import TraceModel
 from algodesk.ui.widgets import status_style
@@ -49,11 +49,17 @@ def folder_product(folder: Path) -> str:
 class SimulateDialog(QDialog):
     """Plays one virtual device against the folder and shows every step."""
 
-    def __init__(self, folder: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, folder: Path, parent: QWidget | None = None, *, auto_md5: bool = True
+    ) -> None:
         super().__init__(parent)
         self.folder = folder
+        self.auto_md5 = auto_md5
         self.simulation: SimulationResult | None = None
-        self.setWindowTitle(f"Simulate a device against {folder.name or folder}")
+        # The bench context, as the Folder page and the live view judge it (auto md5 as set).
+        self.setWindowTitle(
+            f"Simulate a device against {folder.name or folder} (as this bench serves it)"
+        )
         self.resize(900, 600)
         self.mac = QLineEdit("00:22:EE:00:00:01", self)
         self.product = QComboBox(self)
@@ -120,7 +126,8 @@ class SimulateDialog(QDialog):
             self._say(Level.ERROR, str(error))
             self.trace.set_steps(())
             return
-        self.simulation = simulate(state, folder_fetcher(self.folder), max_boots=MAX_BOOTS)
+        fetch = bench_fetcher(self.folder, auto_md5=self.auto_md5)
+        self.simulation = simulate(state, fetch, max_boots=MAX_BOOTS)
         self.trace.set_steps(self.simulation.steps)
         outcome = self.simulation.outcome
         if self.simulation.steady:
