@@ -437,3 +437,25 @@ def test_a_config_that_changes_the_login_is_noted_without_showing_it(
     notes = changed[0]["config_notes"]
     assert any("logs in with another password (prov.auth.pwd)" in n for n in notes), notes
     assert "New-9" not in json.dumps(changed) and PASSWORD not in json.dumps(changed)
+
+
+def test_a_config_that_leaves_the_server_to_dhcp_is_noted(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    with stage2(site, monkeypatch, "http"):
+        code, static = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
+        assert code == 0 and not any("DHCP" in n for n in static[0]["config_notes"])
+        device_file = site / "algo" / f"algom{DEVICE_MAC}.conf"
+        kept = [
+            line
+            for line in device_file.read_text().splitlines()
+            if not line.startswith("prov.server.")
+        ]
+        device_file.write_text("\n".join(kept) + "\n")  # back to DHCP for the server
+        code, verdicts = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
+    assert code == 0, verdicts
+    assert "fetch tones.zip" in verdicts[0]["verdict"]
+    assert any(
+        "takes the server from DHCP" in note and "assumed that is this server" in note
+        for note in verdicts[0]["config_notes"]
+    )

@@ -211,6 +211,24 @@ def verdict(
     return made(True, "will " + _actions(result, records, protocol, firmware_known), None, evidence)
 
 
+def server_notes(result: SimulationResult | None) -> list[str]:
+    """A note when the config in force leaves the server to DHCP (no static server).
+
+    The device then asks whatever server the site's DHCP names; the check goes on asking this
+    one, which is right only when the site's DHCP names it (option 66, 160 or 150).
+    """
+    if result is None or result.final_state.applied_config is None:
+        return []
+    values = device.config_values(result.final_state.applied_config)
+    if device.server_location(values).host:
+        return []
+    return [
+        "the config in force takes the server from DHCP (prov.server.method is not static): "
+        "from its next boot the device asks the server the site's DHCP names; this check "
+        "assumed that is this server"
+    ]
+
+
 def login_changes(
     result: SimulationResult | None,
     records: Sequence[FetchRecord],
@@ -336,7 +354,10 @@ def _actions(
     if not parts:
         parts.append("find nothing to change (the server's files are already in force)")
     if result.left_for:
-        parts.append(f"then ask {result.left_for} (the config moves it there)")
+        parts.append(
+            f"then ask {result.left_for} (the config moves it there; what it asks there is "
+            "not checked)"
+        )
     return ", ".join(dict.fromkeys(parts))
 
 

@@ -20,6 +20,7 @@ from algodesk.core.preflight import (
     ServerFailure,
     Target,
     login_changes,
+    server_notes,
     verdict,
 )
 from algodesk.core.simulator import DeviceState, SimulationResult, simulate
@@ -287,7 +288,10 @@ class Preflight:
             protocol=server.method,
             firmware_known=bool(start.firmware),
             evidence=evidence,
-            notes=login_changes(result, recorder.records, server.user, self.plan.password),
+            notes=(
+                *server_notes(result),
+                *login_changes(result, recorder.records, server.user, self.plan.password),
+            ),
         )
 
     def _boot(self, state: DeviceState, recorder: Recorder) -> SimulationResult | None:
