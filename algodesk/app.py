@@ -28,12 +28,12 @@ from algodesk.services.profiles import ProfileStore
 from algodesk.services.settings import SettingsStore
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.editor.wiring import ProvisioningPages
-from algodesk.ui.editor.wiring import install as install_provisioning
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.network.companions_control import CompanionFactories, Companions
-from algodesk.ui.network.companions_wiring import CompanionsUi, install
+from algodesk.ui.network_wiring import CompanionsUi, install
+from algodesk.ui.provisioning_wiring import ProvisioningPages
+from algodesk.ui.provisioning_wiring import install as install_provisioning
 from algodesk.ui.server_control import ServerControl
 from algodesk.ui.stop_signals import StopSignals
 

@@ -30,9 +30,9 @@ from algodesk.services.paths import AppPaths, beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp_client import tftp_fetcher
+from algodesk.ui import network_wiring
 from algodesk.ui.live.device_model import Column
 from algodesk.ui.live.syslog_model import HEADERS
-from algodesk.ui.network import companions_wiring
 from algodesk.ui.network.companions_control import CompanionFactories
 from algodesk.ui.network.dhcp_dialog import DhcpDialog
 from tests.conftest_qt import QT_WARNINGS_FAIL
@@ -353,7 +353,7 @@ def test_refused_syslog_port_offers_a_high_port(
     launch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     high = free_port()
-    monkeypatch.setattr(companions_wiring, "SYSLOG_HIGH_PORT", high)
+    monkeypatch.setattr(network_wiring, "SYSLOG_HIGH_PORT", high)
     parts = launch(
         loopback(tmp_path, syslog=lambda _a, port, sink: _Unprivileged(LOOPBACK, port, sink))
     )

@@ -16,8 +16,8 @@ from algodesk.services.paths import AppPaths, beside
 from algodesk.services.settings import Settings, SettingsStore
 from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.editor.files import Unsaved
-from algodesk.ui.editor.wiring import ProvisioningPages
 from algodesk.ui.live.device_model import Column as DeviceColumn
+from algodesk.ui.provisioning_wiring import ProvisioningPages
 from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 
