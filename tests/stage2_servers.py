@@ -118,7 +118,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             return True
         if self.mode == "redirect":
             self.send_response(302)
-            self.send_header("Location", "https://sso.acme.example/login?token=abc")
+            self.send_header(
+                "Location", "https://portal:Redirect-Secret@sso.acme.example/login?token=abc"
+            )
             self.send_header("Content-Length", "0")
             self.end_headers()
             return True

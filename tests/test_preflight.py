@@ -252,8 +252,8 @@ def test_redirect_is_its_own_verdict_and_hides_the_token(
         code, verdicts = preflight(capsys, targets=["--product", "8186"])
     assert code == 1
     assert verdicts[0]["failure"] == Failure.REDIRECT.value
-    assert "https://sso.acme.example/login" in verdicts[0]["verdict"]
-    assert "token" not in json.dumps(verdicts)
+    assert "https://portal:****@sso.acme.example/login" in verdicts[0]["verdict"]
+    assert "token" not in json.dumps(verdicts) and "Redirect-Secret" not in json.dumps(verdicts)
 
 
 def test_timeout(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from algodesk.core import device, names
 from algodesk.core.checks import Severity, check_document
 from algodesk.core.config import ConfigDocument
+from algodesk.core.masking import mask_secrets
 from algodesk.core.md5 import md5_hex, parse_md5
 from algodesk.core.trace import FetchError, SimulationResult, StepKind
 
@@ -111,7 +112,8 @@ class FetchRecord:
             what = "not found"
         else:
             what = f"{self.size} bytes" + (" (size only)" if self.probed else "")
-        return f"{self.path}: {what}" + (f" ({self.detail})" if self.detail else "")
+        shown = f"{self.path}: {what}" + (f" ({self.detail})" if self.detail else "")
+        return mask_secrets(shown)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (no content)."""
@@ -121,7 +123,7 @@ class FetchRecord:
             "found": self.found,
             "size": self.size,
             "md5": self.md5,
-            "detail": self.detail,
+            "detail": mask_secrets(self.detail),
             "probed": self.probed,
         }
 
@@ -191,13 +193,15 @@ def verdict(
     """
 
     def made(ok: bool, summary: str, kind: Failure | None, shown: Sequence[str]) -> DeviceVerdict:
+        # Servers write some of these words (a page title, a redirect target): the one masking
+        # function sees every line before it can leave the app.
         return DeviceVerdict(
             target=target,
             ok=ok,
-            summary=summary,
+            summary=mask_secrets(summary),
             failure=kind,
-            evidence=tuple(shown),
-            config_notes=(*notes, *_config_notes(records)),
+            evidence=tuple(mask_secrets(line) for line in shown),
+            config_notes=tuple(mask_secrets(line) for line in (*notes, *_config_notes(records))),
             fetches=tuple(records),
         )
 

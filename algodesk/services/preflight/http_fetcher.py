@@ -17,7 +17,7 @@ import ssl
 import threading
 from urllib.parse import quote, urlsplit
 
-from algodesk.core import device
+from algodesk.core.masking import mask_secrets
 from algodesk.core.preflight import Failure, ServerFailure
 from algodesk.services.preflight.errors import network_failure
 from algodesk.services.preflight.tls import certificate_failure
@@ -216,4 +216,4 @@ def _shown_location(location: str) -> str:
     """A redirect target without credentials or query (it may carry a token)."""
     parts = urlsplit(location)
     shown = parts._replace(query="", fragment="").geturl()
-    return device.mask_credentials(shown)
+    return mask_secrets(shown)
