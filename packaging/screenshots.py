@@ -72,7 +72,7 @@ def start_xvfb(display: str, size: tuple[int, int] = WINDOW_SIZE) -> subprocess.
 def make_folder(folder: Path) -> None:
     """Generic files for 8196 (firmware, tones), 8180 (stage 1), 8186 (md5 missing), a device
     file, and a misnamed file for the folder checks."""
-    from algodesk.core.md5 import write_md5
+    from algodesk.core.md5 import md5_hex, write_md5
     from tests.bench.virtual_devices import make_bench_folder
 
     make_bench_folder(folder, firmware_kib=384)
@@ -82,6 +82,9 @@ def make_folder(folder: Path) -> None:
     (folder / "algom0022EE400001.conf").write_text(DEVICE)
     write_md5(folder / "algom0022EE400001.conf")
     (folder / "algom0022ee400002.conf").write_text(DEVICE)  # lower-case MAC: never requested
+    (folder / "algop8189.conf").write_text(DEVICE)  # its md5 misnamed (guide §5.5: X.md5)
+    (folder / "algop8189.conf.md5").write_text(md5_hex(DEVICE.encode()) + "\n")
+    (folder / "algop8180 (1).conf").write_text(STAGE1)  # a copy no device requests
 
 
 def pump(app: object, seconds: float) -> None:
@@ -141,10 +144,11 @@ def capture(out: Path, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
                 run_fleet(port, 4, first=0, base_mac="00:22:EE:10:00:01"),
                 run_fleet(port, 2, first=4, base_mac="00:22:EE:20:00:01", product="8180"),
                 run_fleet(port, 1, first=6, base_mac="00:22:EE:30:00:01", product="8186"),
-                run_fleet(port, 1, first=7, base_mac="00:22:EE:40:00:01", product="8198"),
-                run_fleet(port, 1, first=8, base_mac="00:22:EE:50:00:01", product="8188"),
+                # 40:00:02 asks for algom0022EE400002.conf; only the lower-case name is there
+                run_fleet(port, 2, first=7, base_mac="00:22:EE:40:00:01", product="8198"),
+                run_fleet(port, 1, first=9, base_mac="00:22:EE:50:00:01", product="8188"),
             ]
-            slow = run_fleet(port, 1, first=9, base_mac="00:22:EE:10:00:05", ack_delay=0.06)
+            slow = run_fleet(port, 1, first=10, base_mac="00:22:EE:10:00:05", ack_delay=0.06)
             fleets.append(slow)
             for fleet in fleets[:-1]:
                 while not fleet.wait(0.05):
@@ -153,12 +157,15 @@ def capture(out: Path, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
             window.live.select_row(_row_of(window, "0022EE300001"))  # the 8186: md5 missing
             folder_page = window.folder_page
             for row, item in enumerate(folder_page.model.rows()):
-                if item.name == "algom0022ee400002.conf":  # lower-case MAC: its findings in full
+                if item.name == "algop8186.conf":  # md5 missing: the finding and its button
                     folder_page.table.selectRow(row)
 
             for index, name in enumerate(("live", "transfers", "folder", "log")):
                 window.pages.setCurrentIndex(index)
                 shot(name, window.grab)
+            window.pages.setCurrentIndex(0)
+            window.live.select_row(_row_of(window, "0022EE400002"))  # names are case-sensitive
+            shot("live-case", window.grab)
             dialog = window.folder_page.open_simulator()
             assert dialog is not None
             dialog.mac.setText("00:22:EE:10:00:99")

@@ -190,3 +190,9 @@ def test_write_md5_in_stays_inside_the_folder(tmp_path: Path) -> None:
     (tmp_path.parent / "outside.conf").write_bytes(b"x")
     with pytest.raises(ValueError, match="not a file in"):
         md5.write_md5_in(tmp_path, "../outside.conf")
+
+
+def test_a_conf_md5_is_described_as_never_asked_for() -> None:
+    described = names.describe(names.classify("algop8189.conf.md5"))
+    assert "never ask" in described and "algop8189.md5" in described
+    assert names.describe(names.classify("algop8189.md5")) == "md5 of algop8189.conf"

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 
 from algodesk import app as app_module
 from algodesk.app import Composition, compose
-from algodesk.core.checks import Finding, Severity
+from algodesk.core.checks import FOLDER_ON_ITS_OWN, Finding, Severity
 from algodesk.core.device import Stage
 from algodesk.core.events import ServerFailed
 from algodesk.core.md5 import md5_hex
@@ -262,7 +262,9 @@ def test_the_folder_summary_says_1_note_not_1_notes(qtbot, tmp_path: Path) -> No
     page = FolderPage(lambda _folder: found)
     qtbot.addWidget(page)
     page.set_folder(tmp_path)
-    assert page.summary.text() == "1 file: 1 error, 1 warning, 1 note."
+    assert page.summary.text() == (
+        "1 file: 1 error, 1 warning, 1 note. Judged as this bench serves it."
+    )
 
 
 def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
@@ -488,7 +490,8 @@ def test_the_folder_page_writes_the_md5_its_finding_asks_for(qtbot, tmp_path: Pa
     from algodesk.core.checks import check_folder
 
     (tmp_path / "algop8186.conf").write_bytes(CONFIG)
-    page = FolderPage(check_folder)  # as a folder on its own: a missing md5 is an error
+    # as a folder on its own: a missing md5 is an error (the page says which verdict it shows)
+    page = FolderPage(check_folder, verdict=FOLDER_ON_ITS_OWN.label)
     qtbot.addWidget(page)
     page.set_folder(tmp_path)
     rows = page.model.rows()
@@ -542,9 +545,10 @@ def test_the_folder_page_shows_files_on_the_firmware_path(qtbot, tmp_path: Path)
     (tmp_path / "algop8186.md5").write_text(md5_hex(config) + "\n")
     (tmp_path / "firmware").mkdir()
     (tmp_path / "firmware" / "t.zip").write_bytes(b"tones")
-    page = FolderPage(check_folder)
+    page = FolderPage(check_folder, verdict=FOLDER_ON_ITS_OWN.label)
     qtbot.addWidget(page)
     page.set_folder(tmp_path)
+    assert page.summary.text().endswith("Judged as a folder on its own.")
     rows = {r.name: r for r in page.model.rows()}
     assert "firmware/t.zip" in rows and rows["firmware/t.zip"].md5_state == "missing"
     [finding] = [f for f in rows["algop8186.conf"].findings if f.code == "data-md5-missing"]

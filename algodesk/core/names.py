@@ -194,6 +194,10 @@ def describe(name: FileName) -> str:
     if name.kind is FileKind.FIRMWARE:
         return f"firmware {name.version} for {name.product}"
     if name.kind is FileKind.MD5:
+        target = name.target
+        if target is not None and "." in target.name and name.name == f"{target.name}.md5":
+            # X.conf.md5: a server may answer it, but devices ask for X.md5 (guide §5.5)
+            return f"md5 under a name devices never ask for (they ask for {name.name[:-9]}.md5)"
         return f"md5 of {name.target.name}" if name.target else "md5"
     if name.kind is FileKind.DATA:
         return "data file"

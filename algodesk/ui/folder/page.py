@@ -58,10 +58,17 @@ class FolderPage(QWidget):
     """``(errors, warnings)`` found by the last check."""
 
     def __init__(
-        self, checker: FolderChecker, *, auto_md5: bool = True, parent: QWidget | None = None
+        self,
+        checker: FolderChecker,
+        *,
+        auto_md5: bool = True,
+        verdict: str = "as this bench serves it",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._checker = checker
+        # Which of the two verdicts the checker gives (core.checks.CheckContext.label).
+        self.verdict = verdict
         self.auto_md5 = auto_md5
         self.folder: Path | None = None
         self.model = FolderModel(self)
@@ -73,8 +80,12 @@ class FolderPage(QWidget):
         self.check_button.clicked.connect(self.refresh)
         self.simulate_button = QPushButton("Simulate a device…", self)
         self.simulate_button.clicked.connect(self.open_simulator)
+        # What the fixes say, done here: "Write algop8186.md5" (and on the file's menu).
+        self.md5_button = WriteMd5Button(self)
+        self.md5_button.written.connect(self._on_md5_written)
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
+        row.addWidget(self.md5_button)
         row.addWidget(self.open_button)
         row.addWidget(self.check_button)
         row.addWidget(self.simulate_button)
@@ -97,9 +108,6 @@ class FolderPage(QWidget):
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setText(_NO_SELECTION)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
-        # What the fixes say, done here: "Write algop8186.md5" (and on the file's menu).
-        self.md5_button = WriteMd5Button(self)
-        self.md5_button.written.connect(self._on_md5_written)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu)
         self.memory_files: frozenset[str] = frozenset()
@@ -112,13 +120,8 @@ class FolderPage(QWidget):
         self._settle.setInterval(_SETTLE_MS)
         self._settle.timeout.connect(self.refresh)
 
-        details_box = QWidget(self)
-        details_layout = QVBoxLayout(details_box)
-        details_layout.setContentsMargins(0, 0, 0, 0)
-        details_layout.addWidget(self.details, 1)
-        details_layout.addWidget(self.md5_button)
         details = QScrollArea(self)
-        details.setWidget(details_box)
+        details.setWidget(self.details)
         details.setWidgetResizable(True)
         details.setFrameShape(QFrame.Shape.NoFrame)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -190,7 +193,7 @@ class FolderPage(QWidget):
                 f" {names} {'is' if len(shadowed) == 1 else 'are'} also served from memory "
                 "(Stage 1 page): devices get that copy, not the file here."
             )
-        self.summary.setText(summary)
+        self.summary.setText(f"{summary} Judged {self.verdict}.")
         self.checked.emit(errors, warnings)
 
     @Slot(QModelIndex, QModelIndex)
