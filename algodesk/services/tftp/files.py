@@ -12,14 +12,17 @@ import mmap
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from algodesk.core import md5 as md5_files
 from algodesk.core.events import RefusalReason, Source
 from algodesk.services.tftp.digests import DiskDigests
 from algodesk.services.tftp.netascii import NetasciiStream, converted_starts
 from algodesk.services.tftp.paths import (
+    DiskMatch,
     PathRefused,
     find_on_disk,
     open_confined,
@@ -28,6 +31,7 @@ from algodesk.services.tftp.paths import (
 )
 from algodesk.services.tftp.snapshot import map_private_copy
 
+_T = TypeVar("_T")
 _MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
 _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
 
@@ -323,19 +327,7 @@ class FileStore:
         near = "" if case_fallback else self.virtual.near("/".join(parts))
         if near:
             raise PathRefused(RefusalReason.NOT_FOUND, "no such file (names are exact)", near)
-        if root is None:
-            raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
-        try:
-            match = find_on_disk(root, parts, case_fallback=case_fallback)
-            fd = open_confined(root, match)
-        except OSError as error:
-            raise refusal_for(error) from None
-        try:
-            content = self.cache.open(match.path, fd)
-        except OSError as error:
-            raise refusal_for(error) from None
-        finally:
-            os.close(fd)
+        match, content = _read_on_disk(root, parts, case_fallback, self.cache.open)
         return Opened(content, match.served, Source.DISK, match.case_fallback), match.path
 
     def _generate_md5(
@@ -380,16 +372,28 @@ class FileStore:
         if found is not None:
             served, content = found
             return content.md5(), served, served != "/".join(parts), content.secret
-        if root is None:
-            raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
-        try:
-            match = find_on_disk(root, parts, case_fallback=case_fallback)
-            fd = open_confined(root, match)
-        except OSError as error:
-            raise refusal_for(error) from None
-        try:
-            return self.digests.md5(match.path, fd), match.served, match.case_fallback, False
-        except OSError as error:
-            raise refusal_for(error) from None
-        finally:
-            os.close(fd)
+        match, digest = _read_on_disk(root, parts, case_fallback, self.digests.md5)
+        return digest, match.served, match.case_fallback, False
+
+
+def _read_on_disk(
+    root: Path | None,
+    parts: tuple[str, ...],
+    case_fallback: bool,
+    read: Callable[[Path, int], _T],
+) -> tuple[DiskMatch, _T]:
+    """Find the file ``parts`` names under ``root``, open it confined (``open_confined``) and
+    ``read(path, fd)`` it; every OS error becomes the refusal it stands for."""
+    if root is None:
+        raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
+    try:
+        match = find_on_disk(root, parts, case_fallback=case_fallback)
+        fd = open_confined(root, match)
+    except OSError as error:
+        raise refusal_for(error) from None
+    try:
+        return match, read(match.path, fd)
+    except OSError as error:
+        raise refusal_for(error) from None
+    finally:
+        os.close(fd)
