@@ -39,7 +39,6 @@ from algodesk.services.tftp.sockets import (
     receive_request,
 )
 from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
-from algodesk.services.tftp.workers.dispatch import receive_forwarded
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,11 @@ def _filename(data: bytes) -> str:
 def _client(address: tuple[str, int]) -> tuple[str, int]:
     # IPv6 addresses come as (host, port, flowinfo, scope); events carry (host, port).
     return (address[0], address[1])
+
+
+ReadForwarded = Callable[[socket.socket], tuple[Received, int, int, int] | None]
+"""Reads one request a worker's parent forwarded: ``(received, in_flight, commands,
+from_address)``, or None when there is none (``workers.dispatch.receive_forwarded``)."""
 
 
 @dataclass
@@ -118,6 +122,7 @@ class Engine:
         sink: Sink,
         counters: Counters,
         requests: socket.socket | None = None,
+        read_forwarded: ReadForwarded | None = None,
         await_commands: Callable[[int], None] | None = None,
         answered: Callable[[tuple[str, int]], None] | None = None,
         first_id: int = 1,
@@ -128,6 +133,9 @@ class Engine:
         # A worker's engine reads the requests its parent forwards (dispatch.py) from here and
         # only sends on the listener (refusals leave from the server's port, as a lone engine's).
         self.requests = requests
+        # How to read one forwarded request: given by the worker (workers/dispatch.py), so that
+        # the engine knows nothing of the multi-process parts.
+        self.read_forwarded = read_forwarded
         # Called with a forwarded request's command count before it is answered, and with its
         # sender once it is (worker.py: the parent counts each worker's load from that).
         self.await_commands = await_commands
@@ -298,7 +306,8 @@ class Engine:
             received = receive_request(self.listener, self.pktinfo, self.local_address)
             in_flight = len(self.transfers) + len(self.opening)
         else:
-            forwarded = receive_forwarded(self.requests)
+            assert self.read_forwarded is not None, "a worker's engine reads forwarded requests"
+            forwarded = self.read_forwarded(self.requests)
             if forwarded is None:
                 return
             received, in_flight, commands, from_address = forwarded

@@ -43,6 +43,7 @@ from algodesk.services.tftp.sockets import prepare_listener, receive_request
 from algodesk.services.tftp.workers.dispatch import (
     Balancer,
     forward,
+    receive_forwarded,
     request_pair,
     requested_name,
 )
@@ -477,6 +478,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sink=lambda event: _write_frame(out, event),
         counters=Counters(),
         requests=requests,
+        read_forwarded=receive_forwarded,
         await_commands=applied.wait,
         answered=lambda sender: _write_frame(out, ("answered", sender)),
         first_id=first_id,
