@@ -154,3 +154,15 @@ def test_a_device_files_refusal_that_arrives_after_the_generic_config_still_says
         )
     )
     assert "generic-fallback" in {d.code for d in tracker.devices[mac].diagnoses}
+
+
+def test_a_stored_run_replays_every_device_past_the_live_limit() -> None:
+    from algodesk.core.events import LeaseGranted
+    from algodesk.core.tracker import DEVICE_LIMIT, replay
+
+    count = DEVICE_LIMIT + DEVICE_LIMIT // 10
+    leases = [
+        LeaseGranted(time=float(n), mac=f"0022EE04{n:04X}", ip=f"10.6.{n // 250}.{n % 250 + 1}")
+        for n in range(count)
+    ]
+    assert len(replay(leases).devices) == count

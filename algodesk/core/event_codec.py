@@ -84,26 +84,36 @@ def event_from_dict(data: Any) -> Event:
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise EventDecodeError(f"unknown event kind {kind!r}")
-    converters, required = _shape(cls)
-    unknown = sorted(set(data) - set(converters) - {"event"})
-    if unknown:
-        raise EventDecodeError(f"{kind}: unknown fields {unknown}")
+    converters, required, scalars = _shape(cls)
     values: dict[str, Any] = {}
-    for name, convert in converters.items():
-        if name not in data:
-            if name in required:
-                raise EventDecodeError(f"{kind}: missing field {name!r}")
+    # One pass over what is there; a plain str/int/float field is checked inline (a history
+    # export decodes ~850,000 events for a 100,000-boot day: a call per field costs seconds).
+    for name, value in data.items():
+        plain = scalars.get(name)
+        if plain is not None and type(value) is plain:
+            values[name] = value
             continue
+        convert = converters.get(name)
+        if convert is None:
+            if name == "event":
+                continue
+            unknown = sorted(set(data) - set(converters) - {"event"})
+            raise EventDecodeError(f"{kind}: unknown fields {unknown}")
         try:
-            values[name] = convert(data[name])
+            values[name] = convert(value)
         except (TypeError, ValueError) as error:
             raise EventDecodeError(f"{kind}.{name}: {error}") from None
+    missing = required - values.keys()
+    if missing:
+        raise EventDecodeError(f"{kind}: missing field {sorted(missing)[0]!r}")
     return cls(**values)
 
 
 class _Shape(typing.NamedTuple):
     converters: dict[str, _Convert]
     required: frozenset[str]
+    scalars: dict[str, type]
+    """Fields of a plain ``str``, ``int`` or ``float`` type: the value's exact type passes."""
 
 
 _SHAPES: dict[type[Event], _Shape] = {}
@@ -119,6 +129,7 @@ def _shape(cls: type[Event]) -> _Shape:
             frozenset(
                 f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
             ),
+            {f.name: hints[f.name] for f in fields(cls) if hints[f.name] in (str, int, float)},
         )
         _SHAPES[cls] = shape
     return shape
@@ -166,8 +177,16 @@ def _tuple(args: tuple[Any, ...]) -> _Convert:
         item = _converter(args[0])
         return lambda value: tuple(item(part) for part in _list(value))
     items = [_converter(arg) for arg in args]
+    plain = tuple(args) if all(arg in (str, int) for arg in args) else None
 
     def convert(value: Any) -> tuple[Any, ...]:
+        if (  # an address (host, port), as nearly every event has: checked inline
+            plain is not None
+            and type(value) is list
+            and len(value) == len(plain)
+            and all(type(part) is kind for part, kind in zip(value, plain, strict=True))
+        ):
+            return tuple(value)
         parts = _list(value)
         if len(parts) != len(items):
             raise ValueError(f"expected {len(items)} items, got {len(parts)}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
@@ -499,7 +500,7 @@ def replay(events: Iterable[Event], fetch: Fetcher | None = None) -> Tracker:
 
     The Live page opening a stored run and ``algodesk history`` both read runs through this.
     """
-    tracker = Tracker(fetch)
+    tracker = Tracker(fetch, device_limit=sys.maxsize)  # a stored run shows every device
     tracker.apply_all(events)
     settle_all(tracker)
     return tracker
