@@ -162,7 +162,12 @@ def test_a_stored_run_replays_every_device_past_the_live_limit() -> None:
 
     count = DEVICE_LIMIT + DEVICE_LIMIT // 10
     leases = [
-        LeaseGranted(time=float(n), mac=f"0022EE04{n:04X}", ip=f"10.6.{n // 250}.{n % 250 + 1}")
+        LeaseGranted(
+            time=float(n),
+            mac=f"0022EE04{n:04X}",
+            ip=f"10.6.{n // 250}.{n % 250 + 1}",
+            lease_seconds=3600,
+        )
         for n in range(count)
     ]
     assert len(replay(leases).devices) == count
