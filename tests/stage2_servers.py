@@ -132,6 +132,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
     def do_HEAD(self) -> None:
+        if self.mode == "no-head":
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self._misbehave() or not self._allowed():
             return
         super().do_HEAD()

@@ -459,3 +459,13 @@ def test_a_config_that_leaves_the_server_to_dhcp_is_noted(
         "takes the server from DHCP" in note and "assumed that is this server" in note
         for note in verdicts[0]["config_notes"]
     )
+
+
+def test_a_server_without_head_is_asked_for_the_first_byte(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    with stage2(site, monkeypatch, "http", mode="no-head"):
+        code, verdicts = preflight(capsys, targets=["--mac", DEVICE, "--product", "8186"])
+    assert code == 0, verdicts
+    (image,) = [r for r in verdicts[0]["requests"] if r["name"].endswith(".sfw")]
+    assert (image["size"], image["probed"]) == (200_004, True)

@@ -115,7 +115,9 @@ class HttpFetcher:
                     raise _Aborted
             connection.request(method, url, headers=headers)
             response = connection.getresponse()
-            body = response.read() if method == "GET" else b""
+            # Asked for the first byte, read no more even when the server ignores the range
+            # (the connection is closed after each request anyway).
+            body = b"" if method == "HEAD" else response.read(1) if first_byte else response.read()
         except Exception as error:
             if self._aborted:
                 raise ServerFailure(Failure.CANCELLED, "cancelled") from None
@@ -173,7 +175,7 @@ class HttpFetcher:
                 )
             size = len(body)
             length = response.getheader("Content-Length", "") or ""
-            if method == "HEAD" and length.isdigit():
+            if (method == "HEAD" or (first_byte and status == 200)) and length.isdigit():
                 size = int(length)
             total = (response.getheader("Content-Range", "") or "").rpartition("/")[2]
             if first_byte and status == 206 and total.isdigit():
