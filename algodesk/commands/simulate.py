@@ -63,7 +63,8 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "--firmware-dir",
         type=Path,
         metavar="DIR",
-        help="with DIR: firmware and data files (default: the provisioning folder)",
+        help="with DIR: the folder the firmware path leads to (default: DIR/<prov.download."
+        "fwpath>, as a server whose root is DIR serves it)",
     )
     tftp = parser.add_argument_group("TFTP client (with --server)")
     tftp.add_argument("--blksize", type=int, default=DEFAULT_BLKSIZE, help="block size to ask")

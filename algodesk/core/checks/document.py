@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ _PATH_KEYS = ("prov.download.cfgpath", "prov.download.fwpath")
 _HASH_AFTER_VALUE = re.compile(r"(?:^|\s)#")
 _PLACEHOLDER = re.compile(r"\{\$|\{\{")
 _PARAM, _OTHER = LineKind.PARAM, LineKind.OTHER
+_KEY_OF = operator.attrgetter("key")
 
 
 @dataclass(slots=True)
@@ -52,12 +54,11 @@ class DocumentFacts:
     def line(self, key: str) -> int | None:
         """The 1-based line of ``key``'s effective value, None when absent (or not kept)."""
         if self._lines is None and self.doc is not None:
-            # Built on the first finding that needs a line: most documents never need one.
-            self._lines = {
-                line.key: number
-                for number, line in enumerate(self.doc.lines, start=1)
-                if line.kind is LineKind.PARAM
-            }
+            # Built on the first finding that needs a line; C-level (map, zip), since a folder
+            # check may need one per document. The last line of a key wins, as its value does;
+            # other lines have the key "", which no finding asks for.
+            lines = self.doc.lines
+            self._lines = dict(zip(map(_KEY_OF, lines), range(1, len(lines) + 1), strict=True))
         return self._lines.get(key) if self._lines else None
 
     def release(self, keys: Iterable[str]) -> None:
