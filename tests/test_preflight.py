@@ -374,6 +374,8 @@ def test_nothing_is_written_unless_save(
         ["--product", "81x6"],
         ["--firmware", "8186="],
         ["--timeout", "0"],
+        ["--product", "8186", "--ca", "/nonexistent/ca.pem"],
+        ["--product", "8186", "--firmware", "8186=5.4f", "--ca", __file__],  # not a certificate
     ],
 )
 def test_bad_input_exits_2(
