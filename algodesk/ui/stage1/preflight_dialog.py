@@ -8,6 +8,8 @@ config says) are the row's children.
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QCloseEvent, QColor
 from PySide6.QtWidgets import (
@@ -46,9 +48,7 @@ class PreflightDialog(QDialog):
         self.resize(980, 560)
         self.total = len(plan.devices)
         self.finished_run = False
-        self.preflight = Preflight(
-            plan, on_verdict=self.verdict_arrived.emit, on_finished=self.run_finished.emit
-        )
+        self.preflight = Preflight(plan, on_verdict=self._post_verdict, on_finished=self._post_end)
         queued = Qt.ConnectionType.QueuedConnection
         self.verdict_arrived.connect(self._on_preflight_verdict, queued)
         self.run_finished.connect(self._on_preflight_finished, queued)
@@ -83,6 +83,16 @@ class PreflightDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.results, 1)
         layout.addLayout(buttons)
+
+    def _post_verdict(self, index: int, verdict: DeviceVerdict) -> None:
+        # From the preflight thread. The app may close with the run going: the dialog's C++
+        # side is then gone, and the thread has nobody left to tell.
+        with contextlib.suppress(RuntimeError):
+            self.verdict_arrived.emit(index, verdict)
+
+    def _post_end(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.run_finished.emit()
 
     def start(self) -> None:
         """Start checking (on the preflight's own thread)."""
