@@ -91,3 +91,11 @@ def test_bench_files_repr_and_warnings() -> None:
     assert PASSWORD not in repr(files)
     assert any("9999" in w for w in files.warnings)
     assert any("clear" in w for w in files.warnings)
+
+
+def test_the_stage1_rules_are_said_where_the_bench_serves_stage1() -> None:
+    # domain.md §8 / guide §2: certificate validation applies to HTTPS only
+    files = bench_files(make(method="ftp", validate_cert=True), PASSWORD)
+    assert any("certificate validation applies to HTTPS only" in w for w in files.warnings)
+    assert not any("secrets in a generic file" in w for w in files.warnings)
+    assert not any("HTTPS only" in w for w in bench_files(make(method="https"), PASSWORD).warnings)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from algodesk.core import config
+from algodesk.core import config, names
+from algodesk.core.checks import STAGE1, Severity, check_document
 from algodesk.core.profile import BenchProfile
 from algodesk.core.roster import Roster, RosterIssue, device_configs
 from algodesk.core.stage1 import Stage1, build_stage1
@@ -70,7 +71,8 @@ def bench_files(
 ) -> BenchFiles:
     """Everything a stage-1 bench for ``profile`` serves, with the build's warnings.
 
-    Each product's ``algop<P>.conf`` with ``.md5`` and ``.conf.md5`` (domain.md §3: answer both);
+    Each product's ``algop<P>.conf`` with ``.md5`` and ``.conf.md5`` (devices ask for ``X.md5``,
+    guide §5.5; a server may answer the other spelling too, and this one does);
     with a roster, each listed device's ``algom<MAC>.conf`` is the stage-1 config plus its row.
     ``base`` defaults to :func:`load_base`.
     """
@@ -82,7 +84,11 @@ def bench_files(
     if roster is not None:
         files.update(device_configs(roster, stage1.document, conf_md5=True))
         issues = roster.issues
-    return BenchFiles(files, stage1.warnings, issues)
+    # The stage-1 rules (domain.md §8), as the wizard's preview shows them.
+    name = names.generic_name(stage1.products[0]) if stage1.products else "stage-1 file"
+    checked = check_document(name, stage1.document, STAGE1)
+    said = [f.message for f in checked if f.severity is not Severity.INFO]
+    return BenchFiles(files, (*stage1.warnings, *said), issues)
 
 
 def virtual_files_for(
