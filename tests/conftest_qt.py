@@ -39,7 +39,9 @@ class EventScript:
     def _now(self) -> float:
         return float(next(self._clock))
 
-    def served(self, ip: str, name: str, content: bytes = b"x" * 1000, *, finish: bool = True):
+    def served(
+        self, ip: str, name: str, content: bytes = b"x" * 1000, *, finish: bool = True
+    ) -> EventScript:
         client = (ip, next(self._ports))
         transfer_id = next(self._ids)
         self.events.append(RequestReceived(time=self._now(), client=client, filename=name))
@@ -78,7 +80,7 @@ class EventScript:
             )
         return self
 
-    def missing(self, ip: str, name: str):
+    def missing(self, ip: str, name: str) -> EventScript:
         client = (ip, next(self._ports))
         self.events.append(RequestReceived(time=self._now(), client=client, filename=name))
         self.events.append(
@@ -88,7 +90,7 @@ class EventScript:
         )
         return self
 
-    def boot(self, ip: str, mac: str, product: str = "8186", *, md5: bool = True):
+    def boot(self, ip: str, mac: str, product: str = "8186", *, md5: bool = True) -> EventScript:
         """A device booting against a folder with only the generic file."""
         self.missing(ip, f"algom{mac}.conf")
         self.served(ip, f"algop{product}.conf", b"prov.use = 1\n")

@@ -150,7 +150,7 @@ def test_big_files_are_mapped_and_unmapped_when_unused(root: Path) -> None:
     assert opened.content.mapped and opened.content.size == 4096
     assert path is not None
     store.cache.release(path, opened.content)
-    assert opened.content.data.closed  # type: ignore[union-attr]
+    assert opened.content.data.closed
 
 
 def test_virtual_files_take_precedence_and_never_touch_disk(root: Path) -> None:
