@@ -12,6 +12,7 @@ import logging
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +213,42 @@ def test_a_16k_dhcp_host_name_is_bounded_and_masked() -> None:
     assert lease is not None
     assert len(lease.hostname) <= HOSTNAME_MAX_CHARS + 60
     assert SECRET not in json.dumps([str(e) for e in events]) + lease.hostname
+
+
+def test_history_tables_hold_no_secret(tmp_path: Path) -> None:
+    """Not only the events' JSON: the transfer rows' names and reasons are masked too."""
+    from algodesk.core.events import Source, TransferFailed, TransferStarted
+    from algodesk.services.history import HistoryStore
+
+    db_path = tmp_path / "history" / "history.sqlite3"
+    store = HistoryStore(db_path)
+    try:
+        run = store.start_run("/bench", "127.0.0.1", 6969)
+        name = f"ftp://u:{SECRET}@h/x.conf"
+        client = ("10.0.0.9", 2000)
+        store.record(
+            TransferStarted(
+                transfer_id=1,
+                client=client,
+                requested=name,
+                served=name,
+                source=Source.DISK,
+                size=1,
+            )
+        )
+        store.record(
+            TransferFailed(
+                transfer_id=1,
+                client=client,
+                served=name,
+                reason=f"client sent error 0: password={SECRET}",
+                bytes_sent=0,
+                duration=0.1,
+                retransmissions=0,
+            )
+        )
+        assert len(store.events(run)) == 2
+    finally:
+        store.close()
+    on_disk = b"".join(p.read_bytes() for p in db_path.parent.iterdir())
+    assert SECRET.encode() not in on_disk

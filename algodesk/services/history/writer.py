@@ -21,6 +21,7 @@ from algodesk.core.events import (
     TransferFinished,
     TransferStarted,
 )
+from algodesk.core.masking import mask_secrets
 from algodesk.core.names import MacError, classify, normalize_mac
 from algodesk.services.history.records import HistoryError, TransferOutcome
 
@@ -174,5 +175,7 @@ class RunWriter:
 
 
 def _text(value: str) -> str:
-    """``value`` as valid UTF-8: lone surrogates (undecodable file names) become escapes."""
-    return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode()
+    """``value`` as valid UTF-8 (lone surrogates of undecodable file names become escapes),
+    secrets masked as in the events' JSON (a name or a reason may hold a URL's password)."""
+    text = value if value.isascii() else value.encode("utf-8", "backslashreplace").decode()
+    return mask_secrets(text)
