@@ -177,16 +177,17 @@ def _tuple(args: tuple[Any, ...]) -> _Convert:
         item = _converter(args[0])
         return lambda value: tuple(item(part) for part in _list(value))
     items = [_converter(arg) for arg in args]
-    plain = tuple(args) if all(arg in (str, int) for arg in args) else None
+    address = tuple(args) == (str, int)
 
     def convert(value: Any) -> tuple[Any, ...]:
         if (  # an address (host, port), as nearly every event has: checked inline
-            plain is not None
+            address
             and type(value) is list
-            and len(value) == len(plain)
-            and all(type(part) is kind for part, kind in zip(value, plain, strict=True))
+            and len(value) == 2
+            and type(value[0]) is str
+            and type(value[1]) is int
         ):
-            return tuple(value)
+            return (value[0], value[1])
         parts = _list(value)
         if len(parts) != len(items):
             raise ValueError(f"expected {len(items)} items, got {len(parts)}")
