@@ -303,6 +303,8 @@ CASES = [
          {DEVICE: GOOD}, extra=("did you mean prov.version.firmware?",)),
     Case("key-unknown", "§5.3", Severity.INFO, {DEVICE: "prov.frobnicate = 1\n"}, {DEVICE: GOOD},
          id="far"),
+    Case("key-unknown", "§5.3", Severity.INFO, {DEVICE: "my.own.a = 1\nmy.own.b = 2\n"},
+         {DEVICE: GOOD}, id="far-grouped", extra=("2 key(s) not among the known keys",)),
     *[
         Case("value-invalid", "§2", Severity.WARNING, {DEVICE: f"{key} = {bad}\n"},
              {DEVICE: f"{key} = {good}\n"}, id=f"{key}-{bad}")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from algodesk.core.catalog import Catalog
 from algodesk.core.checks.findings import Finding, Severity
 
+_LISTED = 5
 _CLOSE = 0.88  # difflib ratio: one or two characters off in a key of 15-25 characters
 
 
@@ -24,6 +25,7 @@ def check_keys(
     """Findings for the keys of ``values`` that the catalog does not hold."""
     unknown = values.keys() - catalog.key_set()
     findings = []
+    far = []
     for key in sorted(unknown):
         lowered = key.lower()
         if lowered != key and (lowered in catalog or key.startswith(("PROV", "Prov"))):
@@ -51,18 +53,24 @@ def check_keys(
                     f"write it as {near}",
                 )
             )
-        elif key.startswith("prov."):
-            findings.append(
-                Finding(
-                    Severity.INFO,
-                    "key-unknown",
-                    name,
-                    line_of(key),
-                    f"{key} is not among the known provisioning keys; a device ignores keys "
-                    "it does not know",
-                    "check the name against a backup from the device (guide §5.3)",
-                )
+        else:
+            far.append(key)
+    if far:
+        # One note per file: the catalog is not the vendor's full list, so these may be fine.
+        shown = ", ".join(far[:_LISTED]) + (
+            f" and {len(far) - _LISTED} more" if len(far) > _LISTED else ""
+        )
+        findings.append(
+            Finding(
+                Severity.INFO,
+                "key-unknown",
+                name,
+                line_of(far[0]),
+                f"{len(far)} key(s) not among the known keys ({shown}); a device ignores keys "
+                "it does not know",
+                "check the names against a backup from the device (guide §5.3)",
             )
+        )
     return findings
 
 
