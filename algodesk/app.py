@@ -22,14 +22,18 @@ from algodesk.core.events import Sink
 from algodesk.core.resources import resource_path
 from algodesk.core.tracker import Tracker
 from algodesk.services import interfaces, paths
+from algodesk.services.checksync import check_sync
 from algodesk.services.credentials import CredentialStore
+from algodesk.services.dhcp import DhcpServer
+from algodesk.services.discovery import Discovery
 from algodesk.services.history import HistoryError, HistoryStore
 from algodesk.services.profiles import ProfileStore
 from algodesk.services.settings import SettingsStore
+from algodesk.services.syslog import SyslogReceiver
 from algodesk.services.tftp import TftpServer, TftpSettings
 from algodesk.ui.bridge import EventBridge
 from algodesk.ui.live.feed import LiveFeed
-from algodesk.ui.main_window import MainWindow, WindowServices
+from algodesk.ui.main_window import MainWindow, MenuTable, WindowActions, WindowServices
 from algodesk.ui.network.companions_control import CompanionFactories, Companions
 from algodesk.ui.network_wiring import CompanionsUi, install
 from algodesk.ui.provisioning_wiring import ProvisioningPages
@@ -73,7 +77,7 @@ def compose(
     """
     app_paths.ensure()
     store = SettingsStore(app_paths.settings_file)
-    settings = store.load()
+    settings = store.load()  # once: the window and every part of it share this object
     history: HistoryStore | None = None
     history_error = ""
     try:
@@ -97,7 +101,8 @@ def compose(
         WindowServices(
             feed=feed,
             control=control,
-            settings=store,
+            settings=settings,
+            settings_store=store,
             paths=app_paths,
             list_interfaces=interfaces.list_interfaces,
             # The Folder page judges the folder as this bench serves it (one verdict with
@@ -108,18 +113,66 @@ def compose(
             history=history,
         )
     )
-    factories = companion_factories or CompanionFactories.for_app(
-        app_paths.data_dir / "dhcp-leases.json"
-    )
+    factories = companion_factories or real_companions(app_paths.data_dir / "dhcp-leases.json")
     companions = Companions(factories, bridge, history, window)
     network = install(window, companions, bridge)
     provisioning = install_provisioning(
         window, ProfileStore(app_paths.config_dir / "profiles"), credentials or CredentialStore()
     )
+    window.set_menus(menu_table(window.menu_actions, provisioning, network))
     bridge.setParent(window)
     feed.setParent(window)
     control.setParent(window)
     return Composition(window, control, history, history_error, companions, network, provisioning)
+
+
+def real_companions(leases_path: Path) -> CompanionFactories:
+    """The real services: DHCP on port 67 of the bench interface (leases kept on disk), syslog,
+    zeroconf on the bench interface, check-sync NOTIFYs."""
+    return CompanionFactories(
+        dhcp=lambda settings, sink: DhcpServer(settings, sink, leases_path=leases_path),
+        syslog=lambda address, port, sink: SyslogReceiver(address, port, sink),
+        discovery=lambda address, sink, is_algo: Discovery(
+            sink, interfaces=[address], is_algo_address=is_algo
+        ),
+        check_sync=lambda targets, sink: check_sync(targets, sink=sink),
+    )
+
+
+def menu_table(
+    window: WindowActions, provisioning: ProvisioningPages, network: CompanionsUi
+) -> MenuTable:
+    """The menu bar, in one place: every part makes its actions, this says where they go."""
+    return (
+        (
+            "&File",
+            (
+                window.open_folder,
+                provisioning.open_config,
+                provisioning.new_profile,
+                window.default_folder,
+                window.export,
+                None,
+                window.quit,
+            ),
+        ),
+        ("&Server", (window.start, window.stop, window.dry_run, window.refresh_interfaces)),
+        (
+            "&View",
+            (
+                *window.pages,
+                window.live_bench,
+                window.reload_runs,
+                None,
+                provisioning.show_editor,
+                provisioning.show_bench,
+                None,
+                network.show_syslog,
+                network.show_panel,
+            ),
+        ),
+        ("&Help", (window.about,)),
+    )
 
 
 EXIT_WHEN_SHOWN = "ALGODESK_EXIT_WHEN_SHOWN"

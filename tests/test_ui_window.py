@@ -193,7 +193,8 @@ def test_permission_denied_banner(qtbot, app_paths: AppPaths) -> None:
         WindowServices(
             feed=feed,
             control=control,
-            settings=SettingsStore(app_paths.settings_file),
+            settings=Settings(),
+            settings_store=SettingsStore(app_paths.settings_file),
             paths=app_paths,
             list_interfaces=list,
             check_folder=lambda _folder: [],
@@ -581,3 +582,31 @@ def test_folder_page_and_its_simulator_give_one_verdict(
         assert dialog.simulation.steady is auto_md5
     finally:
         dialog.close()
+
+
+def test_settings_are_loaded_once_and_shared(
+    qtbot, app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[Settings] = []
+    real_load = SettingsStore.load
+
+    def load(self: SettingsStore) -> Settings:
+        loads.append(real_load(self))
+        return loads[-1]
+
+    monkeypatch.setattr(SettingsStore, "load", load)
+    with _app(qtbot, app_paths) as parts:
+        assert len(loads) == 1
+        assert parts.window.settings is loads[0]  # what app.py's server factory reads too
+
+
+def test_the_menu_bar_is_the_composition_roots_table(bench: Composition) -> None:
+    window = bench.window
+    assert bench.provisioning is not None and bench.network is not None
+    table = app_module.menu_table(window.menu_actions, bench.provisioning, bench.network)
+    shown = [
+        (action.text(), [a for a in action.menu().actions() if not a.isSeparator()])
+        for action in window.menuBar().actions()
+    ]
+    assert shown == [(title, [a for a in entries if a is not None]) for title, entries in table]
+    assert [title for title, _entries in shown] == ["&File", "&Server", "&View", "&Help"]

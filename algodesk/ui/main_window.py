@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QTabWidget,
     QVBoxLayout,
@@ -33,7 +32,7 @@ from algodesk.services import errors
 from algodesk.services.history import HistoryStore
 from algodesk.services.interfaces import Interface
 from algodesk.services.paths import AppPaths
-from algodesk.services.settings import SettingsStore
+from algodesk.services.settings import Settings, SettingsStore
 from algodesk.ui.folder.model import FolderChecker
 from algodesk.ui.folder.page import FolderPage
 from algodesk.ui.live.feed import LiveFeed
@@ -54,12 +53,36 @@ class WindowServices:
 
     feed: LiveFeed
     control: ServerControl
-    settings: SettingsStore
+    settings: Settings
+    """Loaded once by the composition root, shared with every part that reads or changes it."""
+    settings_store: SettingsStore
     paths: AppPaths
     list_interfaces: Callable[[], list[Interface]]
     check_folder: FolderChecker
     history: HistoryStore | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class WindowActions:
+    """The window's own menu entries; app.py places them (and the features') in one table."""
+
+    open_folder: QAction
+    default_folder: QAction
+    export: QAction
+    quit: QAction
+    start: QAction
+    stop: QAction
+    dry_run: QAction
+    refresh_interfaces: QAction
+    pages: tuple[QAction, ...]
+    """Show the Live, Transfers, Folder and Log pages (Ctrl+1 to Ctrl+4)."""
+    live_bench: QAction
+    reload_runs: QAction
+    about: QAction
+
+
+MenuTable = Sequence[tuple[str, Sequence[QAction | None]]]
+"""The menu bar: each menu's title and its entries in order (None: a separator)."""
 
 EXPORT_FOLDER_KEY = "export/last_folder"
 
@@ -71,7 +94,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.services = services
         self.feed, self.control = services.feed, services.control
-        self.settings = services.settings.load()
+        self.settings = services.settings
         self.setWindowTitle("algodesk")
         paths = services.paths
 
@@ -105,7 +128,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.warnings_label)
         self._folder_problems = (0, 0)
 
-        self._build_menus()
+        self.menu_actions = self._make_actions()
         self.toolbar.start_requested.connect(self._on_toolbar_start_requested)
         self.toolbar.stop_requested.connect(self.stop_serving)
         self.toolbar.folder_chosen.connect(self.set_folder)
@@ -134,48 +157,55 @@ class MainWindow(QMainWindow):
         self._on_pages_current_changed(self.pages.currentIndex())
         self._update_status()
 
-    # --- menus -----------------------------------------------------------------------------------
-    def menu(self, title: str) -> QMenu:
-        """The window's menu called ``title`` (made, at the end of the bar, when it has none)."""
-        menu = self._menus.get(title)
-        if menu is None:
-            menu = self._menus[title] = self.menuBar().addMenu(title)
-        return menu
+    # --- actions and menus -----------------------------------------------------------------------
+    def _make_actions(self) -> WindowActions:
+        def action(label: str, slot: Callable[[], object], keys: str = "") -> QAction:
+            made = QAction(label, self)
 
-    def _action(
-        self, menu_title: str, label: str, slot: Callable[[], object], keys: str = ""
-    ) -> QAction:
-        action = self.menu(menu_title).addAction(label)
+            def run(_checked: bool = False) -> None:
+                slot()  # discard any result: PySide mis-counts a slot's bool result
 
-        def run(_checked: bool = False) -> None:
-            slot()  # discard any result: PySide mis-counts a slot's bool result
+            made.triggered.connect(run)
+            if keys:
+                made.setShortcut(QKeySequence(keys))
+            return made
 
-        action.triggered.connect(run)
-        if keys:
-            action.setShortcut(QKeySequence(keys))
-        return action
-
-    def _build_menus(self) -> None:
-        self._menus: dict[str, QMenu] = {}
-        self._action("&File", "&Open folder…", self.toolbar.choose_folder, "Ctrl+O")
-        self._action(
-            "&File",
-            "Open the &default bench folder",
-            lambda: self.set_folder(str(self.services.paths.bench_dir)),
+        return WindowActions(
+            open_folder=action("&Open folder…", self.toolbar.choose_folder, "Ctrl+O"),
+            default_folder=action(
+                "Open the &default bench folder",
+                lambda: self.set_folder(str(self.services.paths.bench_dir)),
+            ),
+            export=action("&Export devices…", self.export_dialog, "Ctrl+E"),
+            quit=action("&Quit", self.close, "Ctrl+Q"),
+            start=self.toolbar.start_action,
+            stop=self.toolbar.stop_action,
+            dry_run=action(f"Use port {DRY_RUN_PORT} for a &dry run", self.dry_run),
+            refresh_interfaces=action("&Refresh interfaces", self.refresh_interfaces),
+            pages=tuple(
+                action(f"&{title}", partial(self.pages.setCurrentIndex, index), f"Ctrl+{index + 1}")
+                for index, title in enumerate(PAGES)
+            ),
+            live_bench=action("&Live bench (not a stored run)", lambda: self.live.show_run(None)),
+            reload_runs=action("Reload stored &runs", self.reload_runs),
+            about=action("&About algodesk", self.about, "F1"),
         )
-        self._action("&File", "&Export devices…", self.export_dialog, "Ctrl+E")
-        self._action("&File", "&Quit", self.close, "Ctrl+Q")
-        server = self.menu("&Server")
-        server.addAction(self.toolbar.start_action)
-        server.addAction(self.toolbar.stop_action)
-        self._action("&Server", f"Use port {DRY_RUN_PORT} for a &dry run", self.dry_run)
-        self._action("&Server", "&Refresh interfaces", self.refresh_interfaces)
-        for number, title in enumerate(PAGES, start=1):
-            self._action("&View", f"&{title}", partial(self.pages.setCurrentIndex, number - 1))
-            self._menus["&View"].actions()[-1].setShortcut(QKeySequence(f"Ctrl+{number}"))
-        self._action("&View", "&Live bench (not a stored run)", lambda: self.live.show_run(None))
-        self._action("&View", "Reload stored &runs", self.reload_runs)
-        self._action("&Help", "&About algodesk", self.about, "F1")
+
+    def set_menus(self, table: MenuTable) -> None:
+        """Build the menu bar from ``table``: ``(title, actions)`` in order, None a separator."""
+        bar = self.menuBar()
+        bar.clear()
+        for title, actions in table:
+            menu = bar.addMenu(title)
+            for entry in actions:
+                if entry is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(entry)
+
+    def save_settings(self) -> None:
+        """Write the shared settings (after any part of the window changed them)."""
+        self.services.settings_store.save(self.settings)
 
     @Slot(int)
     def _on_pages_current_changed(self, index: int) -> None:
@@ -188,7 +218,7 @@ class MainWindow(QMainWindow):
         """Serve ``folder`` from now on (restarting the server if it runs: one run, one folder)."""
         path = Path(folder)
         self.settings.remember_folder(str(path))
-        self.services.settings.save(self.settings)
+        self.save_settings()
         self.toolbar.set_folder(path, self.settings.recent_folders)
         self.folder_page.set_folder(path)
         self.feed.tracker.fetch = self.control.fetcher(folder_fetcher(path))
@@ -268,7 +298,7 @@ class MainWindow(QMainWindow):
         self.live.set_server_state(str(self.folder), (address, port))
         self.toolbar.show_bound_port(port)
         self.settings.port = self.toolbar.port_choice()
-        self.services.settings.save(self.settings)
+        self.save_settings()
         self.serving_label.setText(
             f"<b>Serving</b> {html.escape(str(self.folder))} at {address}:{port}"
         )
@@ -468,6 +498,6 @@ class MainWindow(QMainWindow):
         self.control.stop()
         self.feed.stop()
         self.save_window_state()
-        self.services.settings.save(self.settings)
+        self.save_settings()
         event.accept()
         super().closeEvent(event)

@@ -65,6 +65,8 @@ class CompanionsUi:
     syslog_page: SyslogPage
     checksync_action: QAction
     wiring: _Wiring
+    show_syslog: QAction
+    show_panel: QAction
 
 
 def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> CompanionsUi:
@@ -77,7 +79,7 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
         companions,
         bridge,
         window.settings,
-        lambda: window.services.settings.save(window.settings),
+        window.save_settings,
         toolbar.interfaces.current_address,
     )
     dock = QDockWidget("Bench network", window)
@@ -99,12 +101,9 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     syslog_model = SyslogModel(device_at, window)
     syslog_page = SyslogPage(syslog_model, window)
     window.pages.addTab(syslog_page, "Syslog")
-    view = window.menu("&View")
-    view.addSeparator()
-    show_syslog = view.addAction("S&yslog page")
+    show_syslog = QAction("S&yslog page", window)
     show_syslog.triggered.connect(lambda: window.pages.setCurrentWidget(syslog_page))
     dock.toggleViewAction().setText("Bench &network panel")
-    view.addAction(dock.toggleViewAction())
 
     action = QAction("Check-sync…", window.live.devices)
     action.setShortcut(QKeySequence("Ctrl+Shift+K"))
@@ -114,7 +113,9 @@ def install(window: MainWindow, companions: Companions, bridge: EventBridge) -> 
     wiring = _Wiring(window, companions, bridge, panel, syslog_page)
     action.triggered.connect(wiring.on_checksync_requested)
     panel.checksync_requested.connect(wiring.on_checksync_requested)
-    return CompanionsUi(panel, dock, syslog_model, syslog_page, action, wiring)
+    return CompanionsUi(
+        panel, dock, syslog_model, syslog_page, action, wiring, show_syslog, dock.toggleViewAction()
+    )
 
 
 class _Wiring(QObject):
@@ -258,4 +259,4 @@ class _Wiring(QObject):
 
     @Slot(int)
     def _on_checksync_dialog_finished(self, _result: int) -> None:
-        self._window.services.settings.save(self._window.settings)  # port and extension
+        self._window.save_settings()  # port and extension

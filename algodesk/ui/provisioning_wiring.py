@@ -1,7 +1,7 @@
 """Puts the config editor and the Stage 1 page (profiles, wizard, roster) into the main window.
 
-Two pages after the window's own, File and View menu entries, and a guard that asks about the
-editor's unsaved changes before the window closes.
+Two pages after the window's own, the actions app.py places in its menu table, and a guard
+that asks about the editor's unsaved changes before the window closes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ class ProvisioningPages:
     editor: EditorPage
     bench: BenchPage
     guard: CloseGuard
+    open_config: QAction
+    new_profile: QAction
+    show_editor: QAction
+    show_bench: QAction
 
 
 class CloseGuard(QObject):
@@ -50,7 +54,7 @@ class CloseGuard(QObject):
 def install(
     window: MainWindow, profiles: ProfileStore, credentials: CredentialStore
 ) -> ProvisioningPages:
-    """Add the Editor and Stage 1 pages, their menu entries and the close guard to ``window``."""
+    """Add the Editor and Stage 1 pages and the close guard to ``window``; make their actions."""
     paths = window.services.paths
     editor = EditorPage(
         Catalog.load(), paths.config_dir / EDITOR_STATE, lambda: window.folder, window
@@ -61,20 +65,15 @@ def install(
     open_config = QAction("Open &config file…", window)
     open_config.setShortcut(QKeySequence("Ctrl+Shift+O"))
     open_config.triggered.connect(lambda: _open_config(window, editor))
-    profile = QAction("New two-stage &profile…", window)
-    profile.triggered.connect(lambda: _new_profile(window, bench))
-    file_menu = window.menu("&File")
-    existing = file_menu.actions()
-    if len(existing) > 1:  # after "Open folder…"
-        file_menu.insertActions(existing[1], [open_config, profile])
-    else:
-        file_menu.addActions([open_config, profile])
-    view = window.menu("&View")
-    view.addSeparator()
-    for page, label in ((editor, "&Editor"), (bench, "S&tage 1")):
-        action = view.addAction(label)
-        action.triggered.connect(lambda _checked=False, p=page: window.pages.setCurrentWidget(p))
-    return ProvisioningPages(editor, bench, CloseGuard(window, editor))
+    new_profile = QAction("New two-stage &profile…", window)
+    new_profile.triggered.connect(lambda: _new_profile(window, bench))
+    show_editor = QAction("&Editor", window)
+    show_editor.triggered.connect(lambda: window.pages.setCurrentWidget(editor))
+    show_bench = QAction("S&tage 1", window)
+    show_bench.triggered.connect(lambda: window.pages.setCurrentWidget(bench))
+    return ProvisioningPages(
+        editor, bench, CloseGuard(window, editor), open_config, new_profile, show_editor, show_bench
+    )
 
 
 def _open_config(window: MainWindow, editor: EditorPage) -> None:

@@ -60,7 +60,7 @@ def main() -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from algodesk.app import compose
+    from algodesk.app import compose, real_companions
     from algodesk.core.events import LeaseGranted
     from algodesk.services.paths import beside
     from algodesk.services.settings import Settings, SettingsStore
@@ -80,7 +80,7 @@ def main() -> None:
                 syslog_port=0,
             )
         )
-        real = CompanionFactories.for_app(paths.data_dir / "leases.json")
+        real = real_companions(paths.data_dir / "leases.json")
         factories = CompanionFactories(
             dhcp=real.dhcp,
             syslog=lambda _address, port, sink: SyslogReceiver(LOOPBACK, port, sink),

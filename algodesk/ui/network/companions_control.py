@@ -2,7 +2,7 @@
 
 Each is off until the user turns it on and runs beside the TFTP server, not inside it. Their
 events take the same road as the engine's: the bridge (live view, log) and the history run when
-one is open. Services are built by factories so tests can put them on loopback high ports.
+one is open. Services are built by factories passed in (app.py's real ones; tests put them on loopback).
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from algodesk.core import events as ev
 from algodesk.core.names import is_algo_mac
 from algodesk.services import errors
-from algodesk.services.checksync import NotifyResult, NotifyTarget, check_sync
+from algodesk.services.checksync import NotifyResult, NotifyTarget
 from algodesk.services.dhcp import DhcpServer, DhcpSettings
 from algodesk.services.discovery import Discovery, FoundService
 from algodesk.services.errors import ServerStartError
@@ -37,24 +36,12 @@ CheckSync = Callable[[list[NotifyTarget], ev.Sink], list[NotifyResult]]
 
 @dataclass(frozen=True, slots=True)
 class CompanionFactories:
-    """How each companion service is built (the app's real ports, or loopback in tests)."""
+    """How each companion service is built: app.py gives the real ones, tests loopback ones."""
 
     dhcp: Callable[[DhcpSettings, ev.Sink], DhcpServer]
     syslog: Callable[[str, int, ev.Sink], SyslogReceiver]
     discovery: DiscoveryFactory
     check_sync: CheckSync
-
-    @classmethod
-    def for_app(cls, leases_path: Path) -> CompanionFactories:
-        """The real services: DHCP on port 67 of the bench interface, leases kept on disk."""
-        return cls(
-            dhcp=lambda settings, sink: DhcpServer(settings, sink, leases_path=leases_path),
-            syslog=lambda address, port, sink: SyslogReceiver(address, port, sink),
-            discovery=lambda address, sink, is_algo: Discovery(
-                sink, interfaces=[address], is_algo_address=is_algo
-            ),
-            check_sync=lambda targets, sink: check_sync(targets, sink=sink),
-        )
 
 
 class Companions(QObject):
