@@ -97,3 +97,34 @@ def test_generated_md5_in_both_modes(tmp_path: Path, engine_settings: TftpSettin
             with RawClient(server.port) as client:
                 data, _first = client.fetch("tones.md5")
             assert data.startswith(hashlib.md5(body).hexdigest().encode())
+
+
+def test_a_digest_being_computed_holds_up_only_its_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One engine (the digest is held up in this process): others are served meanwhile."""
+    import threading
+
+    (tmp_path / "tones.zip").write_bytes(b"z" * 10_000)
+    (tmp_path / "algop8186.conf").write_bytes(b"admin.devname = bench\n")
+    computing, disk = threading.Event(), threading.Event()
+    real_md5 = digests.DiskDigests.md5
+
+    def slow_md5(self: digests.DiskDigests, path: Path, fd: int) -> str:
+        computing.set()
+        disk.wait(10)  # a 2 GiB zip on a slow disk
+        return real_md5(self, path, fd)
+
+    monkeypatch.setattr(digests.DiskDigests, "md5", slow_md5)
+    settings = TftpSettings(workers=1)
+    with running_server(tmp_path, settings) as (server, _log), RawClient(server.port) as waiting:
+        waiting.rrq("tones.md5")
+        assert computing.wait(10)
+        try:
+            with RawClient(server.port) as other:
+                data, _first = other.fetch("algop8186.conf")
+            assert data == b"admin.devname = bench\n"
+        finally:
+            disk.set()
+        md5_data, _first = waiting.finish(waiting.recv())
+    assert md5_data.startswith(hashlib.md5(b"z" * 10_000).hexdigest().encode())
