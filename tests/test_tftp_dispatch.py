@@ -127,12 +127,13 @@ def test_forwarded_datagrams_arrive_whole_with_sender_and_local_address() -> Non
     parent, child = dispatch.request_pair()
     with parent, child:
         big = os.urandom(65000)
-        assert dispatch.forward(parent, (RRQ, ("10.1.2.3", 5555), "10.1.2.1"), 3, 1, 2)
-        assert dispatch.forward(parent, (big, ("::1", 7, 0, 0), "::1"), 0, 2, 0)
+        assert dispatch.forward(parent, (RRQ, ("10.1.2.3", 5555), "10.1.2.1", 5.0), 3, 1, 2)
+        assert dispatch.forward(parent, (big, ("::1", 7, 0, 0), "::1", None), 0, 2, 0)
         first = dispatch.receive_forwarded(child)
-        assert first == ((RRQ, ("10.1.2.3", 5555), "10.1.2.1"), 3, 1, 2)
+        assert first == ((RRQ, ("10.1.2.3", 5555), "10.1.2.1", 5.0), 3, 1, 2)
         second = dispatch.receive_forwarded(child)
         assert second is not None
-        (data, sender, local), in_flight, commands, _held = second
+        (data, sender, local, arrived), in_flight, commands, _held = second
         assert (data, sender[:2], local, in_flight, commands) == (big, ("::1", 7), "::1", 0, 2)
+        assert arrived is None
         assert dispatch.receive_forwarded(child) is None  # nothing more: no blocking

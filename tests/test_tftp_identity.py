@@ -100,3 +100,39 @@ def test_transfer_numbers_go_on_across_a_restart(workers: int, root: Path) -> No
         log.wait_for(ev.TransferFinished, 6)
     ids = [e.transfer_id for e in log.of(ev.TransferStarted)]  # type: ignore[attr-defined]
     assert len(set(ids)) == 6
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_a_late_copy_of_a_served_request_starts_nothing(
+    workers: int, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A busy client repeats its request; a copy that waited in our queue until the transfer
+    # ended must not start a second one (its stale packets would reach the next program that
+    # gets that port). The kernel's arrival stamp tells it: here the copy's is set early.
+    from algodesk.services.tftp import engine
+    from algodesk.services.tftp.workers import worker
+
+    early: list[bool] = []
+    real = engine.receive_request
+
+    def stamped(*args: object) -> object:
+        received = real(*args)  # type: ignore[arg-type]
+        if received is not None and early:
+            early.pop()
+            return (*received[:3], 1.0)  # reached us long before the transfer's last DATA
+        return received
+
+    monkeypatch.setattr(engine, "receive_request", stamped)
+    monkeypatch.setattr(worker, "receive_request", stamped)
+    with running_server(root, _settings(workers)) as (server, log):
+        with RawClient(server.port, source="127.0.0.2") as client:
+            assert client.fetch(QUICK)[0] == FILES[QUICK]
+            log.wait_for(ev.TransferFinished)
+            early.append(True)
+            client.peer = None
+            client.rrq(QUICK)  # the late copy
+            client.rrq(QUICK)  # a new request from the same port, after the last DATA
+            assert client.finish(client.recv())[0] == FILES[QUICK]
+        log.wait_for(ev.TransferFinished, 2)
+    assert len(log.of(ev.TransferStarted)) == 2
+    assert len(log.of(ev.RequestReceived)) == 2  # the copy was never taken for a request

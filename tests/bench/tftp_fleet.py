@@ -20,6 +20,7 @@ carry this process's PID and are always deleted; every run is bounded in time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -51,18 +52,28 @@ PORT = 6969
 RATE_BITS = 1_000_000_000
 CONFIG, MD5, FIRMWARE = "algop8186.conf", "algop8186.md5", "algo-8186-9.9.9.sfw"
 
+# Our server; at exit it writes why transfers failed or requests were refused (argv[5]).
 _OURS = """
-import signal, sys, threading
+import collections, json, signal, sys, threading
 from pathlib import Path
+from algodesk.core import events as ev
 from algodesk.services.tftp import TftpServer, TftpSettings
-server = TftpServer(Path(sys.argv[1]), address=sys.argv[2], port=int(sys.argv[3]),
-                    settings=TftpSettings(workers=int(sys.argv[4])))
+endings = collections.Counter()
+def sink(event):
+    if isinstance(event, ev.TransferFailed):
+        endings["failed: " + event.reason] += 1
+    elif isinstance(event, ev.RequestRefused):
+        endings["refused: " + event.detail] += 1
+extra = json.loads(sys.argv[6])
+server = TftpServer(Path(sys.argv[1]), address=sys.argv[2], port=int(sys.argv[3]), sink=sink,
+                    settings=TftpSettings(workers=int(sys.argv[4]), **extra))
 server.start()
 done = threading.Event()
 signal.signal(signal.SIGTERM, lambda *args: done.set())
 while not done.wait(0.5):
     pass
 server.stop()
+Path(sys.argv[5]).write_text(json.dumps(endings))
 """
 
 
@@ -178,21 +189,37 @@ class Result:
     blocks: int
     peak_mb: float
     bad: int
+    endings: str = ""
 
     def row(self) -> str:
         per_k = self.cpu / self.blocks * 1000
         return (
             f"{self.server:<12} {self.devices:>4} {self.blksize:>5} {self.makespan:>8.2f} s "
             f"{self.makespan / self.limit:>6.2f}x {per_k:>7.3f} s {self.peak_mb:>7.1f} MB "
-            f"{'all md5 ok' if not self.bad else f'{self.bad} BAD'}"
-        )
+            f"{'all md5 ok' if not self.bad else f'{self.bad} BAD'} {self.endings}"
+        ).rstrip()
+
+
+OURS_SETTINGS: dict[str, object] = {}  # --ours KEY=VALUE
 
 
 def _server_argv(kind: str, root: Path) -> list[str]:
     if kind == "tftpd-hpa":
         return [TFTPD_HPA, "-L", "-s", str(root), "-a", f"{SERVER_IP}:{PORT}"]
     workers = {"ours": "1", "ours-w2": "2"}[kind]
-    return [sys.executable, "-c", _OURS, str(root), SERVER_IP, str(PORT), workers]
+    endings = root.parent / "endings.json"
+    extra = json.dumps(OURS_SETTINGS)
+    return [
+        sys.executable,
+        "-c",
+        _OURS,
+        str(root),
+        SERVER_IP,
+        str(PORT),
+        workers,
+        str(endings),
+        extra,
+    ]
 
 
 def _wait_bound(namespace: str, process: subprocess.Popen[bytes]) -> None:
@@ -262,7 +289,7 @@ def run_one(
         )
         blocks = devices * sum(size // blksize + 1 for size, _md5 in sizes.values())
         peak = memory.stop()
-        return Result(kind, devices, blksize, makespan, limit, used, blocks, peak, bad)
+        result = Result(kind, devices, blksize, makespan, limit, used, blocks, peak, bad)
     finally:
         for client in clients:
             if client.poll() is None:
@@ -280,6 +307,12 @@ def run_one(
         if memory is not None:
             memory.stop()
         cpu.remove()
+    endings = root.parent / "endings.json"
+    if endings.exists():
+        counts = json.loads(endings.read_text())
+        endings.unlink()
+        result.endings = "; ".join(f"{n} {why}" for why, n in sorted(counts.items()))
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,7 +321,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blksize", type=int, nargs="+", default=[512, 1428])
     parser.add_argument("--servers", nargs="+", default=["ours", "ours-w2", "tftpd-hpa"])
     parser.add_argument("--firmware-mb", type=float, default=30.0)
+    parser.add_argument(
+        "--ours", nargs="*", default=[], metavar="KEY=VALUE", help="TftpSettings of ours (int)"
+    )
     args = parser.parse_args(argv)
+    for item in args.ours:
+        key, _, value = item.partition("=")
+        OURS_SETTINGS[key] = int(value)
     reason = skip_reason()
     if reason:
         print(f"skipped: {reason}")

@@ -30,6 +30,7 @@ from algodesk.services.tftp.netascii import Blocks
 from algodesk.services.tftp.opener import Key, Opener, Outcome
 from algodesk.services.tftp.paths import PathRefused
 from algodesk.services.tftp.poller import Poller
+from algodesk.services.tftp.repeats import RecentlyServed
 from algodesk.services.tftp.settings import TftpSettings
 from algodesk.services.tftp.sockets import (
     RECV_BUFFER,
@@ -153,6 +154,7 @@ class Engine:
         # its client and file name (a repeat of it is not opened twice).
         self.opener: Opener | None = None
         self.opening: dict[Key, tuple[packets.Request, str]] = {}
+        self.recent = RecentlyServed()
         self._deferred = False
         self.active: dict[int, _Active] = {}
         self.transfers: dict[int, Transfer] = {}
@@ -327,14 +329,14 @@ class Engine:
     def _on_received(
         self, received: Received, now: float, in_flight: int, from_address: int | None = None
     ) -> None:
-        data, sender, local = received
+        data, sender, local, arrived = received
         if len(data) >= 2 and data[0] == 0 and data[1] in _TRANSFER_OPCODES:
             # Packets of a transfer sent to the wrong port: an ERROR must never be answered,
             # and tftp-hpa ACKs a refusal to the port that sent it. Neither is a request.
             return
         before = self.by_client.get(sender)
         try:
-            self._on_request(data, sender, local, now, in_flight, from_address)
+            self._on_request(data, sender, local, now, in_flight, from_address, arrived)
         except Exception:
             # A bug must cost one request, never the server.
             log.exception("request from %s could not be handled", sender)
@@ -351,14 +353,18 @@ class Engine:
         now: float,
         in_flight: int,
         from_address: int | None = None,
+        arrived: float | None = None,
     ) -> None:
         """Answer a request; ``in_flight`` is the server's transfers (all workers' included),
-        ``from_address`` what the sender's address holds server-wide (None: count here)."""
+        ``from_address`` what the sender's address holds server-wide (None: count here),
+        ``arrived`` when it reached this computer (None: unknown)."""
         try:
             request = packets.parse_request(data)
         except packets.MalformedPacket as error:
             self._refuse(sender, "", RefusalReason.MALFORMED, str(error), packets.ERR_ILLEGAL)
             return
+        if self.recent.is_late_copy(sender, request.filename, arrived):
+            return  # a copy of a request whose transfer ended: nobody waits for an answer
         operation = "read" if request.opcode == packets.RRQ else "write"
         self.emit(
             ev.RequestReceived(
@@ -591,6 +597,9 @@ class Engine:
 
     def _finish(self, transfer: Transfer, now: float) -> None:
         record = self._close(transfer)
+        # When the last DATA left, in wall-clock time (the kernel stamps requests with it).
+        last_sent = time.time() - (time.monotonic() - transfer.sent_at)
+        self.recent.served(transfer.peer, record.requested, last_sent)
         self.emit(
             ev.TransferFinished(
                 transfer_id=transfer.tid,

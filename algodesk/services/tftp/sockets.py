@@ -15,22 +15,32 @@ _LISTEN_RCVBUF = 1 << 20
 # benches). Python 3.11 lacks the constant; the value is fixed by the Linux ABI.
 _IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 _PKTINFO = struct.Struct("=i4s4s")
+# Linux: the kernel stamps each request with its arrival time (repeats.py tells a late copy of
+# a request from a new one by it). Not in Python 3.11's socket module; fixed by the Linux ABI.
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
 # Connected transfer sockets (route cached, strangers filtered by the kernel) plus a catch-all
 # socket on the same port for ERROR 5 rely on Linux's UDP lookup preferring the connected socket.
 CONNECTED_SOCKETS = sys.platform.startswith("linux")
 
-Received = tuple[bytes, tuple[str, int], str]
-"""A datagram, its sender, and the local address it was sent to."""
+Received = tuple[bytes, tuple[str, int], str, float | None]
+"""A datagram, its sender, the local address it was sent to, and when it reached this computer
+(seconds since the epoch, from the kernel; None where it cannot tell)."""
 
 
 def prepare_listener(listener: socket.socket) -> bool:
-    """Set the listener's options; returns whether it reports each request's local address."""
+    """Set the listener's options; returns whether requests are read with ancillary data (their
+    local address, their arrival time)."""
     pktinfo = False
     address = listener.getsockname()[0]
-    linux_ipv4 = sys.platform.startswith("linux") and listener.family == socket.AF_INET
-    if linux_ipv4 and address == "0.0.0.0":
+    linux = sys.platform.startswith("linux")
+    if linux and listener.family == socket.AF_INET and address == "0.0.0.0":
         with contextlib.suppress(OSError):
             listener.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
+            pktinfo = True
+    if linux:
+        with contextlib.suppress(OSError):
+            listener.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
             pktinfo = True
     with contextlib.suppress(OSError):
         # Room for a burst of requests when a whole bench powers up at once.
@@ -48,21 +58,25 @@ def receive_request(listener: socket.socket, pktinfo: bool, bound: str) -> Recei
     ``bound`` is the listener's address: the local address unless ``pktinfo`` tells better.
     """
     local = bound
+    arrived = None
     try:
         if pktinfo:
             data, ancillary, _flags, sender = listener.recvmsg(
-                RECV_BUFFER, socket.CMSG_SPACE(_PKTINFO.size)
+                RECV_BUFFER, socket.CMSG_SPACE(_PKTINFO.size) + socket.CMSG_SPACE(_TIMESPEC.size)
             )
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IP and kind == _IP_PKTINFO:
                     local = socket.inet_ntoa(_PKTINFO.unpack_from(value)[1])
+                elif level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                    arrived = seconds + nanoseconds / 1e9
         else:
             data, sender = listener.recvfrom(RECV_BUFFER)
     except OSError:
         # Nothing to read after all, or a Windows listener reporting an earlier reply's ICMP
         # error: either way there is no request.
         return None
-    return data, sender, local
+    return data, sender, local, arrived
 
 
 def open_transfer_sockets(

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from algodesk.core import events as ev
 from algodesk.services.tftp import packets
+from algodesk.services.tftp.repeats import RecentlyServed
 from algodesk.services.tftp.sockets import RECV_BUFFER, Received
 
 # Room for a burst of requests queued towards a busy worker.
@@ -69,10 +70,9 @@ def receive_forwarded(channel: socket.socket) -> Forwarded | None:
         payload = channel.recv(RECV_BUFFER + 1024)
     except OSError:
         return None
-    (data, sender, local), in_flight, commands, from_address = pickle.loads(payload)
-    return Forwarded(
-        (bytes(data), tuple(sender), str(local)), int(in_flight), int(commands), int(from_address)
-    )
+    (data, sender, local, arrived), in_flight, commands, from_address = pickle.loads(payload)
+    received = (bytes(data), tuple(sender), str(local), arrived)
+    return Forwarded(received, int(in_flight), int(commands), int(from_address))
 
 
 def _client(address: tuple[str, int]) -> tuple[str, int]:
@@ -131,6 +131,8 @@ class Balancer:
         self._routes: dict[tuple[str, int], _Route] = {}
         # transfer -> [worker, its start, bytes acknowledged so far]
         self._running: dict[int, list[Any]] = {}
+        # Served the whole server: a late copy of a request may come to another worker's turn.
+        self.recent = RecentlyServed()
 
     @property
     def in_flight(self) -> int:
@@ -202,6 +204,9 @@ class Balancer:
             held = self._running.pop(event.transfer_id, None)
             if held is None:
                 return
+            if isinstance(event, ev.TransferFinished):
+                # The worker read the last ACK before it said so: later than its last DATA.
+                self.recent.served(held[1].client, held[1].requested, event.time)
             client = _client(held[1].client)
             route = self._routes.get(client)
             if route is not None and route.running:

@@ -275,9 +275,12 @@ class WorkerPool:
         received = receive_request(listener, self._pktinfo, bound)
         if received is None:
             return
+        name = requested_name(received[0])
+        if name and balancer.recent.is_late_copy(received[1], name, received[3]):
+            return  # a late copy of a request that was served (repeats.py)
         in_flight = balancer.in_flight
         from_address = balancer.held_by(received[1][0])
-        chosen = balancer.choose(received[1], requested_name(received[0]))
+        chosen = balancer.choose(received[1], name)
         if chosen is None:
             return
         channel = self._channels[chosen]
