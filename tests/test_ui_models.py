@@ -237,6 +237,23 @@ def test_live_feed_coalesces_a_burst_into_one_refresh(qtbot) -> None:
     assert feed.counts() == (100, 0, 25)
 
 
+def test_an_empty_bench_feed_sleeps_until_an_event_comes(qtbot) -> None:
+    bridge = EventBridge()
+    feed = LiveFeed(bridge, Tracker(), interval_ms=60_000)
+    timer = feed._timer
+    try:
+        feed.refresh()
+        assert not timer.isActive()  # nothing on the bench ages: no periodic refresh
+        for event in fleet(1).events:
+            bridge.post(event)
+        qtbot.waitUntil(lambda: feed.events_seen == len(fleet(1).events))
+        assert timer.isActive()
+        feed.refresh()
+        assert timer.isActive()  # a device's "last seen" must keep moving
+    finally:
+        feed.stop()
+
+
 @pytest.mark.parametrize("limit", [1, 3])
 def test_entry_model_limit_edge_cases(limit: int, qtmodeltester) -> None:
     tracker = folded(fleet(2))

@@ -77,10 +77,13 @@ class LiveFeed(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
         self._timer.start()
+        self._stopped = False
 
     @Slot(object)
     def _on_bridge_events_received(self, events: list[ev.Event]) -> None:
         self._backlog.extend(events)
+        if not self._timer.isActive() and not self._stopped:
+            self._timer.start()
         if not self._folding.isActive():
             self._fold()
 
@@ -138,6 +141,9 @@ class LiveFeed(QObject):
             self._stale.update((id(d), d) for d in self.devices.devices())
         self._working.start()
         self.refreshed.emit()
+        if not self.tracker.devices and not self._backlog:
+            # an empty bench has nothing that ages: sleep until the next event arrives
+            self._timer.stop()
 
     def finish(self) -> None:
         """Do all pending model work now (tests, and before a screenshot)."""
@@ -178,6 +184,7 @@ class LiveFeed(QObject):
 
     def stop(self) -> None:
         """Stop refreshing (before the window closes)."""
+        self._stopped = True
         self._timer.stop()
         self._folding.stop()
         self._working.stop()
