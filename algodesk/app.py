@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from algodesk import __version__
-from algodesk.core.checks import bench_context, check_folder
+from algodesk.core.checks import BenchChecker
 from algodesk.core.events import Sink
 from algodesk.core.resources import resource_path
 from algodesk.core.tracker import Tracker
@@ -107,9 +106,7 @@ def compose(
             list_interfaces=interfaces.list_interfaces,
             # The Folder page judges the folder as this bench serves it (one verdict with
             # the live view); `algodesk check` judges it as a folder on its own.
-            check_folder=functools.partial(
-                check_folder, context=bench_context(auto_md5=settings.auto_md5)
-            ),
+            check_folder=BenchChecker(auto_md5=settings.auto_md5),
             history=history,
         )
     )

@@ -590,3 +590,15 @@ def test_bench_answers_data_md5s_too(tmp_path: Path) -> None:
     [bench] = [f for f in run(tmp_path / "b", files, context=BENCH) if f.code == "data-md5-missing"]
     assert (alone.severity, bench.severity) == (Severity.ERROR, Severity.INFO)
     assert alone.md5_for == bench.md5_for == "t.zip"
+
+
+def test_bench_files_served_from_memory_count_as_the_bench_serves_them(tmp_path: Path) -> None:
+    from algodesk.core.checks import BenchChecker
+
+    # Only the stage-1 md5 is on disk; the bench serves algop8186.conf and its md5 from memory.
+    (tmp_path / "algop8186.md5").write_text(md5_of("stale"))
+    check = BenchChecker(auto_md5=True)
+    alone = {f.code for f in check(tmp_path)}
+    assert {"md5-orphan", "folder-no-configs"} <= alone
+    served = check(tmp_path, from_memory=frozenset({"algop8186.conf", "algop8186.md5"}))
+    assert served == []

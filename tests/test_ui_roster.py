@@ -274,3 +274,23 @@ def test_a_file_served_from_memory_over_one_on_disk_is_said(
     assert "served from memory instead" in rows["algop8186.conf"].what
     bench.page.stop_serving_files()
     assert "served from memory" not in folder_page.summary.text()
+
+
+def test_the_bench_folder_check_counts_the_files_served_from_memory(bench: Bench, qtbot) -> None:
+    from algodesk.core.checks import BenchChecker
+    from algodesk.ui.folder.page import FolderPage
+
+    folder_page = FolderPage(BenchChecker(auto_md5=True))
+    qtbot.addWidget(folder_page)
+    folder_page.set_folder(bench.folder)
+    codes = {f.code for row in folder_page.model.rows() for f in row.findings}
+    bench.control.virtual_changed.connect(
+        lambda: folder_page.set_memory_files(bench.control.virtual_files)
+    )
+    assert bench.control.start(bench.folder, "127.0.0.1", 0)
+    assert bench.page.serve()
+    served = {f.code for row in folder_page.model.rows() for f in row.findings}
+    assert "folder-no-configs" not in served  # the stage-1 configs are served from memory
+    assert ("folder-no-configs" in codes) is not any(
+        n.endswith(".conf") for n in os.listdir(bench.folder)
+    )

@@ -32,11 +32,12 @@ from algodesk.core.checks.context import (
 )
 from algodesk.core.checks.document import check_document
 from algodesk.core.checks.findings import Finding, Severity, sort_findings
-from algodesk.core.checks.folder import FolderError, check_folder
+from algodesk.core.checks.folder import BenchChecker, FolderError, check_folder
 
 __all__ = [
     "FOLDER_ON_ITS_OWN",
     "STAGE1",
+    "BenchChecker",
     "CheckContext",
     "Finding",
     "FolderError",

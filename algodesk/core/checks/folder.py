@@ -12,7 +12,7 @@ from pathlib import Path
 from algodesk.core import device, names
 from algodesk.core.catalog import Catalog
 from algodesk.core.checks import md5files
-from algodesk.core.checks.context import FOLDER_ON_ITS_OWN, CheckContext
+from algodesk.core.checks.context import FOLDER_ON_ITS_OWN, CheckContext, bench_context
 from algodesk.core.checks.document import DATA_KEYS, DocumentFacts, scan_document
 from algodesk.core.checks.findings import Finding, Severity, sort_findings
 from algodesk.core.checks.naming import analyse_name, check_name
@@ -72,7 +72,8 @@ def check_folder(
         )
     if not context.config_md5_needed:
         verified |= {name for name in present if _checks_a_config(name)}
-    findings.extend(md5files.other_md5_files(config_dir, present, verified))
+    # A name the bench serves from memory shadows the file on disk: nothing there to verify.
+    findings.extend(md5files.other_md5_files(config_dir, present, verified | context.from_memory))
     findings.extend(_check_search_order(requested, present))
     findings.extend(_check_config_paths(requested, layout))
     findings.extend(check_payload(requested, layout, context))
@@ -219,3 +220,20 @@ def _check_search_order(facts: list[DocumentFacts], present: frozenset[str]) -> 
                 )
             )
     return findings
+
+
+class BenchChecker:
+    """``check_folder`` as this bench serves the folder: ``checker(folder, from_memory=names)``.
+
+    The Folder page calls it with the names the bench serves from memory (stage-1, roster), so
+    they count as the bench serves them (domain.md §8), and with nothing else to know.
+    """
+
+    def __init__(self, *, auto_md5: bool) -> None:
+        self.auto_md5 = auto_md5
+
+    def __call__(self, folder: Path, from_memory: frozenset[str] = frozenset()) -> list[Finding]:
+        """The findings for ``folder``, judged as this bench serves it."""
+        return check_folder(
+            folder, context=bench_context(auto_md5=self.auto_md5, from_memory=from_memory)
+        )

@@ -55,7 +55,9 @@ class Finding(Protocol):
         ...
 
 
-FolderChecker = Callable[[Path], Sequence[Finding]]
+FolderChecker = Callable[..., Sequence[Finding]]
+"""``checker(folder)``; a :class:`~algodesk.core.checks.BenchChecker` also takes
+``from_memory=`` (the names the bench serves from memory)."""
 _LEVELS = {"error": Level.ERROR, "warning": Level.WARNING, "info": Level.INFO}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from algodesk.core.checks import BenchChecker
 from algodesk.core.md5 import md5_name
 from algodesk.core.wording import count
 from algodesk.ui.folder.model import (
+    Finding,
     FolderChecker,
     FolderModel,
     FolderRow,
@@ -163,7 +165,7 @@ class FolderPage(QWidget):
             return
         problem = ""
         try:
-            findings = list(self._checker(folder)) if folder.is_dir() else []
+            findings = list(self._check(folder)) if folder.is_dir() else []
         except (OSError, ValueError) as error:  # the checker's FolderError is a ValueError
             findings, problem = [], str(error)
         rows = scan(folder, findings, auto_md5=self.auto_md5)
@@ -195,6 +197,13 @@ class FolderPage(QWidget):
             )
         self.summary.setText(f"{summary} Judged {self.verdict}.")
         self.checked.emit(errors, warnings)
+
+    def _check(self, folder: Path) -> Sequence[Finding]:
+        # The bench's in-memory files count as it serves them; a checker for a folder on its
+        # own (or a test's) takes the folder alone.
+        if self.memory_files and isinstance(self._checker, BenchChecker):
+            return self._checker(folder, from_memory=self.memory_files)
+        return self._checker(folder)
 
     @Slot(QModelIndex, QModelIndex)
     def _on_table_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
