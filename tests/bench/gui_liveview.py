@@ -158,7 +158,11 @@ def main() -> None:
             probe.start()
             sampler.start()
             watcher.start()
+            gui_cpu = (
+                time.thread_time()
+            )  # the GUI thread's own CPU: what load elsewhere cannot inflate
             app.exec()
+            gui_cpu = time.thread_time() - gui_cpu
             probe.stop()
             for timer in (sampler, watcher):
                 timer.stop()
@@ -198,6 +202,10 @@ def main() -> None:
         f"backlog max {max(backlog, default=0)}, at the end {backlog[-1] if backlog else 0}"
     )
     print(probe.summary())
+    print(
+        f"GUI thread CPU: {gui_cpu:.1f} s in {seconds:.0f} s ({100 * gui_cpu / seconds:.0f} % of a "
+        f"core), {1000 * gui_cpu / max(feed.events_seen, 1):.2f} ms per event"
+    )
     # The machine may be shared: a load far above its cores starves the GUI thread too.
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
