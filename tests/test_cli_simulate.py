@@ -157,3 +157,35 @@ def test_without_mac_one_device_is_simulated_with_a_mac_that_is_said(
     assert code == 0  # an empty folder: nothing to apply
     assert "no --mac given: the device is 00:22:EE:00:00:01" in err
     assert "algom0022EE000001.conf" in out
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        # guide §7.3 / domain.md §4: another method while the server still comes from DHCP
+        ({"algop8188.conf": b"prov.download.method = http\n"}, "asks this server over HTTP"),
+        # guide §5.5: only X.md5 is asked for
+        ({"algop8188.conf": b"a = 1\n", "algop8188.conf.md5": None}, "algop8188.md5 is missing"),
+        # guide §9: the .fw path needs prov.download.bundle = 1
+        (
+            {"algop8188.conf": b"prov.version.firmware = 4.1\n", "algo-8188-4.1.fw": b"img"},
+            "algo-8188-4.1.sfw is missing",
+        ),
+    ],
+)
+def test_guide_faults_exit_1_naming_the_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, bytes | None],
+    said: str,
+) -> None:
+    for name, data in files.items():
+        if data is None:  # the md5 of the config before it, under the name given
+            data = hashlib.md5(files["algop8188.conf"] or b"").hexdigest().encode() + b"\n"
+        (tmp_path / name).write_bytes(data)
+    config = files["algop8188.conf"] or b""
+    if "algop8188.conf.md5" not in files:
+        (tmp_path / "algop8188.md5").write_bytes(hashlib.md5(config).hexdigest().encode() + b"\n")
+    code = main(["simulate", str(tmp_path), "--product", "8188", "--mac", "00:22:EE:01:02:03"])
+    assert code == 1
+    assert said in capsys.readouterr().out.splitlines()[-1]
