@@ -320,3 +320,16 @@ def test_device_rows_follow_a_tracker_that_forgets_past_its_limit(qtmodeltester)
         assert [d.key for d in model.devices()] == list(tracker.devices)
     assert model.rowCount() <= 21
     qtmodeltester.check(model)
+
+
+def test_a_request_from_a_shared_address_names_no_device_on_the_transfers_page() -> None:
+    script = EventScript()
+    script.missing("127.0.0.1", "algom0022EE000001.conf")
+    script.missing("127.0.0.1", "algom0022EE000002.conf")
+    script.served("127.0.0.1", "algop8186.conf")
+    tracker = Tracker()
+    tracker.apply_all(script.events)
+    model = TransferTableModel()
+    model.apply_changes(tracker.take_changes())
+    devices = [model.data(model.index(row, 2)) for row in range(model.rowCount())]
+    assert devices == ["00:22:EE:00:00:01", "00:22:EE:00:00:02", "one of several at 127.0.0.1"]

@@ -19,6 +19,8 @@ def _device(entry: TimelineEntry) -> str:
     device = entry.device
     if device is None:
         return ""
+    if device.pooled:  # several devices ask from this address: say so rather than guess
+        return f"one of several at {device.ip}"
     return text.mac(device.mac) if device.mac else device.ip
 
 
