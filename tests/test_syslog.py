@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from algodesk.core.events import Event, ServerFailed, ServerStarted, ServerStopped, SyslogLine
-from algodesk.core.syslog_parse import mask_secrets, parse
+from algodesk.core.masking import mask_secrets
+from algodesk.core.syslog_parse import parse
 from algodesk.services.errors import ServerStartError
 from algodesk.services.syslog import SyslogReceiver
 
