@@ -222,6 +222,21 @@ def test_problems_reports_only_misfits_and_remembers_nothing_secret() -> None:
     assert all("hunter2" not in pair for pair in fresh._fitting)
 
 
+def test_similar_is_the_one_did_you_mean_and_stays_in_the_keys_group() -> None:
+    # `algodesk set` (looser) and the folder check's key-unknown (closer) both ask this.
+    small = Catalog(
+        ParamInfo(key, key.partition(".")[0], ParamType.TEXT)
+        for key in ("sip.proxy", "sip.proxx", "sipp.proxy", "prov.use")
+    )
+    assert small.similar("SIP.PROXY") == ["sip.proxy", "sip.proxx"]  # group "sip" only
+    assert small.similar("sipp.proxz", limit=1) == ["sipp.proxy"]
+    assert small.similar("sipx.proxy") == ["sip.proxy", "sipp.proxy", "sip.proxx"]  # no group
+    assert small.similar("prov.usee", cutoff=0.95) == []
+    found = small.similar("sip.proxy")
+    found.append("changed by the caller")
+    assert small.similar("sip.proxy") == ["sip.proxy", "sip.proxx"]  # the memo is not shared
+
+
 def test_search_ranks_exact_key_then_prefix_then_description(cat: Catalog) -> None:
     assert cat.search("prov.use")[0].key == "prov.use"
     firmware = [info.key for info in cat.search("firmware")]

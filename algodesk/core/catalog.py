@@ -44,6 +44,8 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _LEVEL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?dB|[0-9]+")
 _BOOL_VALUES = frozenset({"0", "1"})
 _FITTING_LIMIT = 100_000
+_SIMILAR_CUTOFF = 0.75  # difflib ratio; the folder check asks for closer ones (checks/keys.py)
+_SIMILAR_LIMIT = 4096  # keys whose look-alikes are remembered (a folder repeats its typos)
 
 
 class CatalogError(ValueError):
@@ -131,6 +133,10 @@ class Catalog:
             and key not in _NOTE_ONLY_KEYS
         }
         self._key_set = frozenset(self._params)
+        self._by_group: dict[str, list[str]] = {}
+        for key, info in self._params.items():
+            self._by_group.setdefault(info.group, []).append(key)
+        self._similar: dict[tuple[str, int, float], list[str]] = {}
         # (key, value) pairs known to fit: a folder of a thousand devices repeats the same few
         # values, so each is checked once. Never secrets (not typed), bounded in size.
         self._fitting: set[tuple[str, str]] = set()
@@ -240,9 +246,23 @@ class Catalog:
         info = self._typed.get(key)
         return None if info is None else info.check(value)
 
-    def similar(self, key: str, limit: int = 3) -> list[str]:
-        """Known keys spelt like ``key`` (any case), closest first: the "did you mean" list."""
-        return difflib.get_close_matches(key.lower(), self._params, n=limit, cutoff=0.75)
+    def similar(self, key: str, limit: int = 3, cutoff: float = _SIMILAR_CUTOFF) -> list[str]:
+        """Known keys spelt like ``key`` (any case), closest first: the "did you mean" list.
+
+        A typo rarely hits the group (``prov.``, ``sip.``): the keys of ``key``'s group are the
+        candidates when it has any, else every key. Remembered per key, since a folder check asks
+        for the same misspelt key in every device file.
+        """
+        lowered = key.lower()
+        memo = (lowered, limit, cutoff)
+        found = self._similar.get(memo)
+        if found is None:
+            group = lowered.partition(".")[0]
+            candidates = self._by_group.get(group) or self._params
+            found = difflib.get_close_matches(lowered, candidates, n=limit, cutoff=cutoff)
+            if len(self._similar) < _SIMILAR_LIMIT:
+                self._similar[memo] = found
+        return list(found)
 
     def problems(self, values: Mapping[str, str]) -> dict[str, str]:
         """Key -> why its value does not fit, for each pair of ``values`` that does not fit."""

@@ -8,8 +8,6 @@ known one is a note; one within a small edit distance of a known key is probably
 
 from __future__ import annotations
 
-import difflib
-import functools
 from collections.abc import Callable, Mapping
 
 from algodesk.core.catalog import Catalog
@@ -41,16 +39,15 @@ def check_keys(
                 )
             )
             continue
-        near = _nearest(catalog, lowered)
-        if near:
+        if near := catalog.similar(lowered, limit=1, cutoff=_CLOSE):
             findings.append(
                 Finding(
                     Severity.WARNING,
                     "key-unknown",
                     name,
                     line_of(key),
-                    f"{key} is no known key: did you mean {near}?",
-                    f"write it as {near}",
+                    f"{key} is no known key: did you mean {near[0]}?",
+                    f"write it as {near[0]}",
                 )
             )
         else:
@@ -72,17 +69,3 @@ def check_keys(
             )
         )
     return findings
-
-
-def _nearest(catalog: Catalog, key: str) -> str:
-    return _nearest_cached(catalog, key)
-
-
-@functools.lru_cache(maxsize=4096)
-def _nearest_cached(catalog: Catalog, key: str) -> str:
-    group = key.partition(".")[0]
-    candidates = [info.key for info in catalog if info.group == group]
-    if not candidates:
-        candidates = catalog.keys()
-    found = difflib.get_close_matches(key, candidates, n=1, cutoff=_CLOSE)
-    return found[0] if found else ""
