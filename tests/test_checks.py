@@ -35,6 +35,11 @@ SECRET = "S3cr3t-Value"
 Files = dict[str, str | bytes]
 BENCH = bench_context(auto_md5=True)
 FWPATH = "prov.download.fwpath = firmware\n"
+# A config that sends devices to another server: what it names next is fetched there (§7, §15.1).
+HANDOFF = (
+    "prov.server.method = static\nprov.server.static = ftp://stage2.example.com\n"
+    "prov.download.method = ftp\n"
+)
 _GOOD_MD5 = md5.md5_hex(GOOD.encode())
 BOM_MD5 = b"\xef\xbb\xbf" + _GOOD_MD5.encode() + b"\r\n"
 UTF16_MD5 = (_GOOD_MD5 + "\r\n").encode("utf-16")
@@ -272,6 +277,13 @@ CASES = [
          {DEVICE: FWPATH + "prov.data.tone = t.zip\n", "firmware/t.zip": "z",
           "firmware/t.md5": md5_of("z")},
          id="fwpath", extra=("firmware/t.zip",)),
+    Case("firmware-missing", "§7.4, §15.1", Severity.ERROR,
+         {"algop8186.conf": "prov.version.firmware = 5.5f\n"},
+         {"algop8186.conf": HANDOFF + "prov.version.firmware = 5.5f\n"}, id="handed-off"),
+    Case("data-missing", "§7.5, §15.1", Severity.ERROR, {DEVICE: "prov.data.tone = t.zip\n"},
+         {DEVICE: HANDOFF + "prov.data.tone = t.zip\n"}, id="handed-off"),
+    Case("prov-left-enabled", "§15.1, §15.2", Severity.INFO, {"algop8186.conf": GOOD},
+         {"algop8186.conf": HANDOFF}, id="handed-off"),
     Case("config-path", "§2, §5.4", Severity.WARNING, {DEVICE: "prov.download.cfgpath = algo\n"},
          {DEVICE: "prov.download.cfgpath = algo\n", f"algo/{DEVICE}": "x = 1\n"}),
     # data files are per product (domain.md §3; guide §12-§14)
@@ -550,7 +562,8 @@ def test_stage1_rules_replace_the_generic_file_rules() -> None:
     doc = ConfigDocument.from_text(text)
     as_folder = {f.code for f in check_document("algop8186.conf", doc)}
     as_stage1 = {f.code for f in check_document("algop8186.conf", doc, STAGE1)}
-    assert {"secret-in-generic", "prov-left-enabled", "static-server-kept"} <= as_folder
+    assert {"secret-in-generic", "static-server-kept"} <= as_folder
+    assert "prov-left-enabled" not in as_folder  # devices never come back to this server
     assert as_stage1 & {"secret-in-generic", "prov-left-enabled", "static-server-kept"} == set()
     assert "method-switch-dhcp" not in as_stage1  # a static server: a real hand-off
 

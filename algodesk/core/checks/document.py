@@ -77,6 +77,12 @@ class DocumentFacts:
         return bool(self.found.product) and self.found.is_config
 
     @property
+    def hands_off(self) -> bool:
+        """The document names another server (static): after applying it, devices fetch
+        configs, firmware and data files there, not from this folder (guide §7, §15.1)."""
+        return bool(device.server_location(self.values).host)
+
+    @property
     def provisioning_off(self) -> bool:
         """The document turns provisioning off (``prov.use = 0``)."""
         return self.value("prov.use") == "0"
@@ -337,7 +343,9 @@ def _check_generic(facts: DocumentFacts) -> None:
                 "move per-device secrets to algom<MAC>.conf files",
             )
         )
-    if facts.found.kind is names.FileKind.GENERIC and not facts.provisioning_off:
+    if facts.found.kind is names.FileKind.GENERIC and not (
+        facts.provisioning_off or facts.hands_off
+    ):
         facts.findings.append(
             Finding(
                 Severity.INFO,

@@ -167,7 +167,7 @@ def _check_config_paths(facts: list[DocumentFacts], layout: Layout) -> list[Find
     findings = []
     for fact in facts:
         cfgpath = device.config_path(fact.values)
-        if not cfgpath or device.server_location(fact.values).host:
+        if not cfgpath or fact.hands_off:
             continue  # no path, or a hand-off to another server: not this folder's business
         there = layout.names(layout.root / cfgpath)
         if fact.name in there:

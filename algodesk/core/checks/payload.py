@@ -55,9 +55,14 @@ class Layout:
 def check_payload(
     facts: list[DocumentFacts], layout: Layout, context: CheckContext = FOLDER_ON_ITS_OWN
 ) -> list[Finding]:
-    """Data-file and firmware findings for the configs devices request."""
+    """Data-file and firmware findings for the configs devices request.
+
+    A config that hands devices to another server is skipped: they fetch what it names there.
+    """
     findings: list[Finding] = []
     for fact in facts:
+        if fact.hands_off:
+            continue
         folder, shown = layout.payload_folder(device.firmware_path(fact.values))
         there = layout.names(folder)
         findings.extend(_data_files(fact, layout, there, shown, context))
