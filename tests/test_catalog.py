@@ -180,6 +180,10 @@ def test_mask_hides_content_and_length() -> None:
         ("audio.page.vol", ""),  # seen empty
         ("prov.sync.wdays", "1,2,3,4,5,"),
         ("prov.sync.wdays", "1,7"),
+        # guide §2: daily or chosen weekdays, the latter's value unpublished: never refused
+        ("prov.sync.frequency", "daily"),
+        ("prov.sync.frequency", "weekly"),
+        ("prov.sync.frequency", "weekdays"),
         ("prov.data.tone", "tones.zip"),
         ("prov.data.tone", ""),
         ("sip.proxy", "anything # at all"),
@@ -204,7 +208,6 @@ def test_values_that_fit(key: str, value: str) -> None:
         ("prov.sync.wdays", "mon,tue,", "weekdays 1-7"),
         ("prov.sync.wdays", "1,1,", "twice"),
         ("prov.sync.time", "2:30", "HH:mm:ss"),
-        ("prov.sync.frequency", "hourly", "daily or weekly"),
         ("prov.data.tone", "tones/t.zip", "bare file name"),
         ("prov.data.cacert", "C:\\certs\\ca.zip", "bare file name"),
     ],

@@ -324,7 +324,6 @@ CASES = [
             ("prov.sync.time", "2:30", "02:30:00"),
             ("prov.sync.time", "25:00:00", "23:59:59"),
             ("prov.sync.endtime", "0300", "03:00:00"),
-            ("prov.sync.frequency", "monthly", "daily"),
             ("prov.sync.wdays", "1,2,8,", "1,2,3,4,5,"),
             ("prov.sync.wdays", "mon,tue", "6,7"),
         ]
