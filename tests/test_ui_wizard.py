@@ -187,8 +187,8 @@ def test_extras_and_a_backup_base(wizard: StageOneWizard, tmp_path: Path) -> Non
         "prov.version.firmware": "5.4f",
         "sip.interop.checksync": "conditional-reboot",
         "prov.sync.frequency": "daily",
-        "prov.sync.time": "02:00",
-        "prov.sync.endtime": "04:00",
+        "prov.sync.time": "02:00:00",  # guide §2: HH:mm:ss
+        "prov.sync.endtime": "04:00:00",
         "prov.sync.wdays": "1,2,3,4,5,",
         "log.server": "10.0.0.9",
         "prov.i": "1",
@@ -338,3 +338,19 @@ def test_the_wizard_warns_of_a_user_without_a_password(wizard: StageOneWizard) -
     wizard.server_page.password.clear()
     wizard.refresh_preview()
     assert "user algo has no password" in wizard.preview_page.checks.text()
+
+
+def test_sync_times_are_written_as_the_device_takes_them(wizard: StageOneWizard) -> None:
+    # guide §2: HH:mm:ss; a profile saved before holds HH:mm and still fills the fields
+    extras = wizard.extras_page
+    schedule = {
+        "prov.sync.frequency": "daily",
+        "prov.sync.time": "02:30",
+        "prov.sync.endtime": "04:15:00",
+        "prov.sync.wdays": "1,2,",
+    }
+    extras.fill(
+        BenchProfile(name="old", host="h", any_product=True, extras=tuple(schedule.items()))
+    )
+    pairs = dict(extras.extras())
+    assert (pairs["prov.sync.time"], pairs["prov.sync.endtime"]) == ("02:30:00", "04:15:00")

@@ -41,7 +41,8 @@ CHECKSYNC_CHOICES = (
     ("always-reboot", "Always reboot (always-reboot)"),
     ("conditional-reboot", "Reboot only when something changed (conditional-reboot)"),
 )
-_TIME_FORMAT = "HH:mm"
+_TIME_FORMAT = "HH:mm"  # what the time fields show
+_SYNC_TIME_FORMAT = "HH:mm:ss"  # what the device takes (guide §2); older profiles hold HH:mm
 _SCHEDULE_KEYS = ("prov.sync.frequency", "prov.sync.time", "prov.sync.endtime", "prov.sync.wdays")
 
 
@@ -269,8 +270,8 @@ class ExtrasPage(QWizardPage):
             days = "".join(f"{n}," for n, box in enumerate(self.weekdays, 1) if box.isChecked())
             values = (
                 self.frequency.currentText().strip(),
-                self.start.time().toString(_TIME_FORMAT),
-                self.end.time().toString(_TIME_FORMAT),
+                self.start.time().toString(_SYNC_TIME_FORMAT),
+                self.end.time().toString(_SYNC_TIME_FORMAT),
                 days,
             )
             pairs.extend(zip(_SCHEDULE_KEYS, values, strict=True))
@@ -299,8 +300,8 @@ class ExtrasPage(QWizardPage):
         if all(key in extras for key in _SCHEDULE_KEYS):
             self.schedule.setChecked(True)
             self.frequency.setEditText(extras.pop("prov.sync.frequency"))
-            self.start.setTime(QTime.fromString(extras.pop("prov.sync.time"), _TIME_FORMAT))
-            self.end.setTime(QTime.fromString(extras.pop("prov.sync.endtime"), _TIME_FORMAT))
+            self.start.setTime(_sync_time(extras.pop("prov.sync.time")))
+            self.end.setTime(_sync_time(extras.pop("prov.sync.endtime")))
             days = extras.pop("prov.sync.wdays").split(",")
             for number, box in enumerate(self.weekdays, 1):
                 box.setChecked(str(number) in days)
@@ -364,6 +365,11 @@ class PreviewPage(QWizardPage):
                 for level, message in lines
             )
         )
+
+
+def _sync_time(text: str) -> QTime:
+    time = QTime.fromString(text, _SYNC_TIME_FORMAT)
+    return time if time.isValid() else QTime.fromString(text, _TIME_FORMAT)
 
 
 def _time_edit(parent: QWidget, time: QTime) -> QTimeEdit:
