@@ -23,6 +23,7 @@ from tests.tftp_helpers import (
     EventLog,
     RawClient,
     ack,
+    parse,
     request,
     running_server,
 )
@@ -282,6 +283,30 @@ def test_repeated_request_does_not_start_a_second_transfer(
         client.ack(0)
         assert client.recv().block == 1
     log.wait_for(ev.RequestReceived, 2)  # a worker process reports a moment after it answers
+    assert len(log.of(ev.TransferStarted)) == 1
+
+
+def test_a_copy_of_the_request_after_the_first_ack_starts_nothing(
+    patient: tuple[TftpServer, EventLog],
+) -> None:
+    # A copy of the request that waited in the listener's queue until the client had
+    # acknowledged a block: a second transfer would send a second stream to the same port.
+    server, log = patient
+    with RawClient(server.port) as client:
+        client.rrq("algop8188.conf")
+        assert client.recv().block == 1
+        client.ack(1)
+        assert client.recv().block == 2
+        client.rrq("algop8188.conf")  # the copy
+        log.wait_for(ev.RequestReceived, 2)
+        # Nothing but the transfer under way answers: its resend of DATA 2 (DATA 2 "was lost").
+        packet, sender = client.recv_raw()
+        assert sender == client.peer and parse(packet).block == 2
+        for block in (2, 3):
+            client.ack(block)
+            assert client.recv().block == block + 1
+        client.ack(4)  # the last block (144 bytes)
+        log.wait_for(ev.TransferFinished)
     assert len(log.of(ev.TransferStarted)) == 1
 
 

@@ -432,3 +432,37 @@ def test_an_idle_engine_sleeps_until_a_packet_comes(
     with running_server(root, replace(FAST, workers=1)) as (_server, _log):
         assert polled.wait(10)
     assert timeouts[0] is None
+
+
+def test_a_repeat_while_the_file_is_opened_is_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client repeats its request while its file is still being read: the repeat takes no
+    # second slot, so a client at its address's cap is not told "busy" about its own request.
+    from algodesk.services.tftp import files
+
+    (tmp_path / "slow.bin").write_bytes(b"s" * 3000)
+    reading = threading.Event()
+    disk = threading.Event()
+    real = files.FileCache._read
+
+    def read(
+        self: files.FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
+    ) -> files.Content:
+        reading.set()
+        disk.wait(10)
+        return real(self, path, key, fd)
+
+    monkeypatch.setattr(files.FileCache, "_read", read)
+    settings = replace(FAST, workers=1, max_per_address=1)
+    with running_server(tmp_path, settings) as (server, log), RawClient(server.port) as client:
+        try:
+            client.rrq("slow.bin")
+            assert reading.wait(10)
+            client.rrq("slow.bin")  # the repeat, while slow.bin is read
+            log.wait_for(ev.RequestReceived, 2)
+            disk.set()
+            assert client.finish(client.recv())[0] == b"s" * 3000
+        finally:
+            disk.set()
+    assert not log.of(ev.RequestRefused)

@@ -155,7 +155,6 @@ class Engine:
         self.opener: Opener | None = None
         self.opening: dict[Key, tuple[packets.Request, str]] = {}
         self.recent = RecentlyServed()
-        self._deferred = False
         self.active: dict[int, _Active] = {}
         self.transfers: dict[int, Transfer] = {}
         self.strangers: dict[int, Transfer] = {}
@@ -315,12 +314,12 @@ class Engine:
             received, in_flight, commands, from_address = forwarded
             if self.await_commands is not None:
                 self.await_commands(commands)
-            self._deferred = False
+            waits = False
             try:
-                self._on_received(received, now, in_flight, from_address)
+                waits = self._on_received(received, now, in_flight, from_address)
             finally:
                 # A request whose file is being opened is answered once it started (_on_opened).
-                if self.answered is not None and not self._deferred:
+                if self.answered is not None and not waits:
                     self.answered(received[1])
             return
         if received is not None:
@@ -328,15 +327,16 @@ class Engine:
 
     def _on_received(
         self, received: Received, now: float, in_flight: int, from_address: int | None = None
-    ) -> None:
+    ) -> bool:
+        """Handle one datagram; returns whether its answer waits for a file (``_on_opened``)."""
         data, sender, local, arrived = received
         if len(data) >= 2 and data[0] == 0 and data[1] in _TRANSFER_OPCODES:
             # Packets of a transfer sent to the wrong port: an ERROR must never be answered,
             # and tftp-hpa ACKs a refusal to the port that sent it. Neither is a request.
-            return
+            return False
         before = self.by_client.get(sender)
         try:
-            self._on_request(data, sender, local, now, in_flight, from_address, arrived)
+            return self._on_request(data, sender, local, now, in_flight, from_address, arrived)
         except Exception:
             # A bug must cost one request, never the server.
             log.exception("request from %s could not be handled", sender)
@@ -344,6 +344,7 @@ class Engine:
                 # No transfer took the request: it ends here, in exactly one ending event (the
                 # parent of a worker frees the client's slot on it).
                 self._refuse(sender, _filename(data), RefusalReason.INTERNAL, "internal error", 0)
+            return False
 
     def _on_request(
         self,
@@ -354,17 +355,18 @@ class Engine:
         in_flight: int,
         from_address: int | None = None,
         arrived: float | None = None,
-    ) -> None:
+    ) -> bool:
         """Answer a request; ``in_flight`` is the server's transfers (all workers' included),
         ``from_address`` what the sender's address holds server-wide (None: count here),
-        ``arrived`` when it reached this computer (None: unknown)."""
+        ``arrived`` when it reached this computer (None: unknown). Returns whether the answer
+        waits for the file to be opened."""
         try:
             request = packets.parse_request(data)
         except packets.MalformedPacket as error:
             self._refuse(sender, "", RefusalReason.MALFORMED, str(error), packets.ERR_ILLEGAL)
-            return
+            return False
         if self.recent.is_late_copy(sender, request.filename, arrived):
-            return  # a copy of a request whose transfer ended: nobody waits for an answer
+            return False  # a copy of a request whose transfer ended: nobody waits for an answer
         operation = "read" if request.opcode == packets.RRQ else "write"
         self.emit(
             ev.RequestReceived(
@@ -377,24 +379,34 @@ class Engine:
         if request.opcode == packets.WRQ:
             detail = "this server does not accept uploads"
             self._refuse(sender, request.filename, RefusalReason.WRITE, detail, packets.ERR_ACCESS)
-            return
-        previous = self.by_client.get(sender)
-        if (
-            previous is not None
-            and previous.in_first_round
-            and self.active[previous.fd].requested == request.filename
-        ):
-            # The client repeated its request before our first answer arrived.
-            with contextlib.suppress(OSError):
-                previous.resend_first(now)
-            return
+            return False
+        if self._repeats(sender, request.filename, now):
+            return False
         detail = self._no_slot(sender[0], in_flight, from_address)
         if detail:
             self._refuse(
                 sender, request.filename, RefusalReason.BUSY, detail, packets.ERR_UNDEFINED
             )
-            return
-        self._start(request, sender, local, now)
+            return False
+        self._start(request, sender, local)
+        return True
+
+    def _repeats(self, sender: tuple[str, int], name: str, now: float) -> bool:
+        """Whether a request repeats one this engine is answering (the client sent it again
+        before our first answer reached it). It takes no slot and gets no refusal: it is
+        answered by resending that first answer, or not at all while the file is opened or
+        once the client acknowledged something (then it is a stale copy; a second transfer
+        would send a second stream of blocks to the same port). A copy that comes after the
+        transfer ended is ``RecentlyServed``'s."""
+        if (sender, name) in self.opening:
+            return True  # the answer follows once the file is open
+        previous = self.by_client.get(sender)
+        if previous is None or self.active[previous.fd].requested != name:
+            return False
+        if previous.in_first_round:
+            with contextlib.suppress(OSError):
+                previous.resend_first(now)
+        return True
 
     def _no_slot(self, address: str, in_flight: int, from_address: int | None) -> str:
         """Why a request from ``address`` gets no slot ("" when it does): fair admission.
@@ -420,20 +432,13 @@ class Engine:
         running = sum(1 for client in self.by_client if client[0] == address)
         return running + sum(1 for (client, _name) in self.opening if client[0] == address)
 
-    def _start(
-        self, request: packets.Request, sender: tuple[str, int], local: str, now: float
-    ) -> None:
+    def _start(self, request: packets.Request, sender: tuple[str, int], local: str) -> None:
         """Have the file opened off this thread; the transfer starts in ``_on_opened``."""
-        key = (sender, request.filename)
-        self._deferred = True
-        if key in self.opening:
-            self._deferred = False  # a repeat, answered: the first one still waits for its file
-            return
         assert self.opener is not None
-        self.opening[key] = (request, local)
+        self.opening[(sender, request.filename)] = (request, local)
         settings = self.settings
         self.opener.submit(
-            key,
+            (sender, request.filename),
             self.root,
             request.filename,
             case_fallback=settings.case_fallback,
