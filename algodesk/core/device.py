@@ -17,9 +17,9 @@ from algodesk.core.config import ConfigDocument
 from algodesk.core.md5 import md5_name
 
 PROTOCOLS = ("tftp", "ftp", "http", "https")
+"""Download methods a device knows; only TFTP checks a config against its md5."""
 SERVER_METHODS = ("auto", "option66", "static")
 """``prov.server.method`` values seen in device backups (domain.md §6); others are a note."""
-"""Download methods a device knows; only TFTP checks a config against its md5."""
 
 FACTORY_DEFAULTS: Mapping[str, str] = {
     "prov.use": "1",

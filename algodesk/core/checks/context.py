@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from algodesk.core.device import PROTOCOLS
+from algodesk.core.device import PROTOCOLS, config_needs_md5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +50,7 @@ class CheckContext:
     @property
     def config_md5_needed(self) -> bool:
         """Whether a config without its md5 is ignored by devices reaching this folder."""
-        return self.protocol == "tftp"
+        return config_needs_md5(self.protocol)
 
 
 FOLDER_ON_ITS_OWN = CheckContext()
