@@ -28,6 +28,7 @@ from algodesk.core.trace import (
     StepKind,
     TraceStep,
 )
+from algodesk.core.wording import count
 
 __all__ = [
     "DeviceState",
@@ -393,8 +394,8 @@ def run(
 
 
 def _steady_outcome(sim: _Device, end: _BootEnd, reboots: int) -> str:
-    boots = f"{sim.boot} boot{'' if sim.boot == 1 else 's'}"
-    rebooted = f"{reboots} reboot{'' if reboots == 1 else 's'}" if reboots else "no reboot"
+    boots = count(sim.boot, "boot")
+    rebooted = count(reboots, "reboot") if reboots else "no reboot"
     if end is _BootEnd.LEFT:
         return f"left for stage-2 server {sim.left_for} after {rebooted}"
     if end is _BootEnd.STOPPED:
