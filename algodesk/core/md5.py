@@ -53,6 +53,11 @@ class Md5Reading:
     digest: str | None
     form: Md5Form
 
+    @property
+    def device_digest(self) -> str | None:
+        """The hash a device finds: only a form that starts with it counts (see the module)."""
+        return self.digest if self.form.starts_with_hash else None
+
 
 def md5_hex(data: bytes) -> str:
     """Lowercase hex MD5 of ``data``."""
@@ -110,8 +115,7 @@ def parse_md5(data: bytes) -> str | None:
 
     Only forms that start with the hash count (:attr:`Md5Form.starts_with_hash`).
     """
-    reading = read_md5(data)
-    return reading.digest if reading.form.starts_with_hash else None
+    return read_md5(data).device_digest
 
 
 def md5_name(filename: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from algodesk.core import device, names
 from algodesk.core.device import Stage
-from algodesk.core.md5 import Md5Form, format_md5, md5_hex, md5_name, read_md5
+from algodesk.core.md5 import Md5Form, Md5Reading, format_md5, md5_hex, md5_name, read_md5
 from algodesk.core.trace import (
     DeviceState,
     Fetcher,
@@ -192,12 +192,13 @@ class _Device:
             yield self.decide(Stage.CONFIG_SERVED, f"md5 missing: {name} ignored")
             self.problems.append(f"{name} is never applied: {md5_file} is missing")
             return False
-        problem = md5_problem(md5_data, data)
+        reading = read_md5(md5_data)
+        problem = md5_problem(reading, data)
         if problem:
             yield self.decide(Stage.CONFIG_SERVED, f"{md5_file} {problem}: {name} ignored")
             self.problems.append(f"{name} is never applied: {md5_file} {problem}")
             return False
-        yield self.decide(Stage.MD5_SERVED, "md5 matches" + md5_note(md5_data))
+        yield self.decide(Stage.MD5_SERVED, "md5 matches" + md5_note(reading))
         return True
 
     def _apply(
@@ -276,7 +277,7 @@ class _Device:
         for bare in md5_names:
             fw_md5 = device.on_path(path, bare)
             md5_data = yield from self._get(fw_md5)
-            problem = "is missing" if md5_data is None else md5_problem(md5_data, image)
+            problem = "is missing" if md5_data is None else md5_problem(read_md5(md5_data), image)
             if problem:
                 yield self.decide(Stage.FIRMWARE, f"{fw_md5} {problem}: firmware not installed")
                 self.problems.append(f"firmware {version} is never installed: {fw_md5} {problem}")
@@ -294,7 +295,7 @@ class _Device:
             md5_file = device.on_path(path, md5_name(bare))
             md5_data = yield from self._get(md5_file)
             reading = read_md5(md5_data) if md5_data is not None else None
-            expected = reading.digest if reading and reading.form.starts_with_hash else None
+            expected = reading.device_digest if reading else None
             if expected is None:
                 what = "missing" if reading is None else f"holds {reading.form.value}"
                 yield self.decide(Stage.DATA, f"{md5_file} {what}: {name} not fetched")
@@ -317,13 +318,12 @@ class _Device:
         self.state = dataclasses.replace(self.state, data_md5s=stored)
 
 
-def md5_problem(md5_data: bytes, content: bytes) -> str:
-    """Why a device would not accept ``md5_data`` for ``content`` ("" when it would).
+def md5_problem(reading: Md5Reading, content: bytes) -> str:
+    """Why a device would not accept an md5 file (``reading``) for ``content`` ("" when it would).
 
     A form that does not start with the hash is never taken as equal to the bare hash the
     vendor documents (guide §5.5), even when it holds the right one.
     """
-    reading = read_md5(md5_data)
     if reading.digest is None:
         return "holds no md5"
     if reading.digest != md5_hex(content):
@@ -333,9 +333,9 @@ def md5_problem(md5_data: bytes, content: bytes) -> str:
     return ""
 
 
-def md5_note(md5_data: bytes) -> str:
+def md5_note(reading: Md5Reading) -> str:
     """`` (md5sum output ...)`` when an accepted md5 file is not in the vendor's bare form."""
-    form = read_md5(md5_data).form
+    form = reading.form
     return "" if form is Md5Form.BARE else f" ({form.value}: the vendor documents the bare hash)"
 
 
