@@ -45,17 +45,20 @@ SERVER_KEYS = (
 a fetcher that serves firmware by name already covers.
 """
 
-DATA_PARAMETERS: tuple[tuple[str, frozenset[str] | None], ...] = (
-    ("prov.data.tone", None),
-    ("prov.data.sched", frozenset({"8301"})),
-    ("prov.data.display", frozenset({"8410", "8420"})),
-    ("prov.data.icon", frozenset({"8410", "8420"})),
-    ("prov.data.image", frozenset({"8410", "8420"})),
-    ("prov.data.cacert", None),
-    ("prov.prod.dir", frozenset({"8036"})),
+_DISPLAYS = frozenset({"8410", "8420"})
+DATA_PARAMETERS: tuple[tuple[str, str, frozenset[str] | None], ...] = (
+    ("prov.data.tone", ".zip", None),
+    ("prov.data.sched", ".db", frozenset({"8301"})),
+    ("prov.data.display", ".db", _DISPLAYS),
+    ("prov.data.icon", ".zip", _DISPLAYS),
+    ("prov.data.image", ".zip", _DISPLAYS),
+    ("prov.data.cacert", ".zip", None),
+    ("prov.prod.dir", ".txt", frozenset({"8036"})),
 )
-"""Data-file parameters in the order a device walks them (§4 steps 5-8), with the products that
-have the feature (None: every product)."""
+"""Data-file parameters in the order a device walks them (guide §7 steps 5-8; the 8036's
+directory, §14, last), with the extension the file has (guide §10-§14) and the products that have
+the feature (None: every product)."""
+_FETCHED_BY = {key: products for key, _extension, products in DATA_PARAMETERS}
 
 _PRODUCT_ID = re.compile(r"^\d{4}S?$")
 # Up to the LAST "@": a password may itself hold "@".
@@ -157,20 +160,20 @@ def applies_to(parameter: str, product: str) -> bool:
 
     An unknown product ("" for a device file) is assumed to fetch it.
     """
-    products = dict(DATA_PARAMETERS).get(parameter)
+    products = _FETCHED_BY.get(parameter)
     return products is None or not product or product in products
 
 
 def products_fetching(parameter: str) -> str:
     """``8410, 8420``: the products that fetch ``parameter``'s file ("every product")."""
-    products = dict(DATA_PARAMETERS).get(parameter)
+    products = _FETCHED_BY.get(parameter)
     return ", ".join(sorted(products)) if products else "every product"
 
 
 def data_files(values: Mapping[str, str], product: str) -> list[tuple[str, str]]:
     """``(parameter, file name)`` of every data file a config names for ``product``, in order."""
     found = []
-    for parameter, products in DATA_PARAMETERS:
+    for parameter, _extension, products in DATA_PARAMETERS:
         name = values.get(parameter, "").strip()
         if name and (products is None or product in products):
             found.append((parameter, name))

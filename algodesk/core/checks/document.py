@@ -18,15 +18,7 @@ from algodesk.core.checks.stage1 import check_stage1
 from algodesk.core.config import ConfigDocument, LineKind
 
 # Keys naming a file the device fetches from the firmware path, with the extension it expects.
-DATA_KEYS: dict[str, str] = {
-    "prov.data.tone": ".zip",
-    "prov.data.cacert": ".zip",
-    "prov.data.sched": ".db",
-    "prov.data.display": ".db",
-    "prov.data.icon": ".zip",
-    "prov.data.image": ".zip",
-    "prov.prod.dir": ".txt",
-}
+DATA_KEYS: dict[str, str] = {key: extension for key, extension, _ in device.DATA_PARAMETERS}
 _PATH_KEYS = ("prov.download.cfgpath", "prov.download.fwpath")
 _HASH_AFTER_VALUE = re.compile(r"(?:^|\s)#")
 _PLACEHOLDER = re.compile(r"\{\$|\{\{")
