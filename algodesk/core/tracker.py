@@ -267,7 +267,11 @@ class Tracker:
         The address stops being shared once the others there have been quiet for
         ``settle_seconds`` (a device that left, its address now someone else's).
         """
-        macs = self._shared.get(ip) or ({held} if held and not held.startswith("ip:") else set())
+        macs = self._shared.get(ip)
+        if macs is None:
+            if held is None or held == mac or held.startswith("ip:"):
+                return  # the address's only device, as almost always: nothing to do per request
+            macs = {held}
         macs.add(mac)
         booting = {
             key
