@@ -2,7 +2,7 @@
 
 A secret is the value after a key the catalog calls secret (``sip.u1.pwd=…``, ``sip.pwd2: …``,
 ``"password": "…"``, ``password is …``) or the password in a URL's user part
-(``ftp://user:****@host``, ``sip:alice:****@pbx``). Over-masking is the safe side: a URL password
+(``ftp://user:****@host``, ``sip:alice:****@pbx``, a static server's ``user:****@host``). Over-masking is the safe side: a URL password
 holding ``/`` or ``@`` is masked up to the last ``@`` of the word.
 
 Text arrives from the network (a syslog datagram, a DHCP host name), so the work is linear in its
@@ -128,6 +128,17 @@ def _mask_url_passwords(text: str) -> str:
         start, end = word.span()
         last_at = text.rfind("@", start, end)
         if last_at < 0:
+            continue
+        if _USER_START.search(text, start, last_at) is None:
+            # No scheme: a static server as the guide writes one (``user:pwd@192.168.1.1``,
+            # guide §2), the user part starting the word.
+            user = _USER.match(text, start, last_at)
+            assert user is not None  # "[^…]*" always matches
+            colon = user.end()
+            if colon < last_at and text[colon] == ":":
+                out.append(text[done : colon + 1])
+                out.append(MASK)
+                done = last_at
             continue
         position = start
         while (begin := _USER_START.search(text, position, last_at)) is not None:

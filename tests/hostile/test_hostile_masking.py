@@ -58,6 +58,10 @@ FORMS = [
     (f"INVITE sip:alice:{SECRET}@pbx.local", f"INVITE sip:alice:{MASK}@pbx.local"),
     (f"url=ftp://bench:{SECRET}@10.0.0.2/algo", f"url=ftp://bench:{MASK}@10.0.0.2/algo"),
     (f"x http://h/?u=ftp://a:{SECRET}@c", f"x http://h/?u=ftp://a:{MASK}@c"),
+    # a static server without a scheme, as guide §2 writes one
+    (f"static user:{SECRET}@192.168.1.1", f"static user:{MASK}@192.168.1.1"),
+    (f"prov.server.static = a:{SECRET}@h/files", f"prov.server.static = a:{MASK}@h/files"),
+    (f'{{"static": "a:{SECRET}@h"}}', f'{{"static": "a:{MASK}@h"}}'),
 ]
 
 # Text that holds no secret and must come out unchanged.
