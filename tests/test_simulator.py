@@ -101,8 +101,8 @@ def test_server_location_masks_credentials_and_ignores_dhcp_variants() -> None:
         "prov.server.static": "ftp://tech:s3cret@10.0.0.5",
         "prov.download.cfgpath": "/algo/",
     }
-    assert str(device.server_location(static)) == "ftp://tech:***@10.0.0.5/algo"
-    assert device.mask_credentials("u:p@ss@host/x") == "u:***@host/x"
+    assert str(device.server_location(static)) == "ftp://tech:****@10.0.0.5/algo"
+    assert device.mask_credentials("u:p@ss@host/x") == "u:****@host/x"
     assert device.mask_credentials("192.168.1.1:8080/files") == "192.168.1.1:8080/files"
     assert device.mask_credentials("user@host") == "user@host"
     assert not device.server_changed({}, {"prov.server.method": "option66"})
@@ -319,8 +319,8 @@ def test_two_stage_hand_off() -> None:
     with_md5(files, "algo-8188-5.4f.sfw", b"never reached")
     result = simulate(fresh(), fetcher(files))
     assert result.steady and result.diagnosis is None
-    assert result.left_for == "http://tech:***@10.0.0.5/algo"
-    assert result.outcome.startswith("left for stage-2 server http://tech:***@10.0.0.5/algo")
+    assert result.left_for == "http://tech:****@10.0.0.5/algo"
+    assert result.outcome.startswith("left for stage-2 server http://tech:****@10.0.0.5/algo")
     assert result.final_state.applied_config == stage1
     assert result.final_state.protocol == "http"
     assert reboots(result) == 1 and result.boots == 2

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from algodesk.core import names
 from algodesk.core.config import ConfigDocument
+from algodesk.core.masking import mask_secrets
 from algodesk.core.md5 import md5_name
 
 PROTOCOLS = ("tftp", "ftp", "http", "https")
@@ -61,8 +62,6 @@ the feature (None: every product)."""
 _FETCHED_BY = {key: products for key, _extension, products in DATA_PARAMETERS}
 
 _PRODUCT_ID = re.compile(r"^\d{4}S?$")
-# Up to the LAST "@": a password may itself hold "@".
-_URL_CREDENTIALS = re.compile(r"^((?:[a-z]+://)?[^:@/]*):.*@", re.S)
 
 
 class Stage(StrEnum):
@@ -249,8 +248,9 @@ def server_location(values: Mapping[str, str]) -> ServerLocation:
 
 
 def mask_credentials(address: str) -> str:
-    """``ftp://user:secret@host`` -> ``ftp://user:***@host`` (static servers may hold a password)."""
-    return _URL_CREDENTIALS.sub(r"\1:***@", address)
+    """``ftp://user:secret@host`` -> ``ftp://user:****@host`` (static servers may hold a password;
+    the one masking rule of :mod:`algodesk.core.masking`)."""
+    return mask_secrets(address)
 
 
 def server_changed(before: Mapping[str, str], after: Mapping[str, str]) -> bool:
