@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from algodesk.cli import main
-from algodesk.core.preflight import Failure, Target
+from algodesk.core.preflight import Failure, FetchRecord, Target, verdict
 from algodesk.services.preflight.runner import DeviceStart, Preflight, PreflightPlan
 from algodesk.services.tftp import TftpServer
 from tests.memory_keyring import MemoryKeyring
@@ -471,3 +471,14 @@ def test_a_server_without_head_is_asked_for_the_first_byte(
     assert code == 0, verdicts
     (image,) = [r for r in verdicts[0]["requests"] if r["name"].endswith(".sfw")]
     assert (image["size"], image["probed"]) == (200_004, True)
+
+
+def test_config_notes_judge_the_config_as_served_over_the_preflights_protocol() -> None:
+    # An FTP server's config naming FTP switches nothing; the notes used to judge it as TFTP.
+    config = b"prov.download.method = ftp\n"
+    record = FetchRecord("algop8186.conf", "/algop8186.conf", True, len(config), data=config)
+    for protocol, switched in (("ftp", False), ("tftp", True)):
+        found = verdict(
+            Target("8186"), None, [record], protocol=protocol, firmware_known=False
+        ).config_notes
+        assert any("prov.download.method = ftp while" in note for note in found) is switched

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from algodesk.core import device, names
-from algodesk.core.checks import Severity, check_document
+from algodesk.core.checks import CheckContext, Severity, check_document
 from algodesk.core.config import ConfigDocument
 from algodesk.core.masking import mask_secrets
 from algodesk.core.md5 import md5_hex, parse_md5
@@ -201,7 +201,9 @@ def verdict(
             summary=mask_secrets(summary),
             failure=kind,
             evidence=tuple(mask_secrets(line) for line in shown),
-            config_notes=tuple(mask_secrets(line) for line in (*notes, *_config_notes(records))),
+            config_notes=tuple(
+                mask_secrets(line) for line in (*notes, *_config_notes(records, protocol))
+            ),
             fetches=tuple(records),
         )
 
@@ -365,14 +367,16 @@ def _actions(
     return ", ".join(dict.fromkeys(parts))
 
 
-def _config_notes(records: Sequence[FetchRecord]) -> list[str]:
-    """What the document checks say about each config fetched (errors and warnings first)."""
+def _config_notes(records: Sequence[FetchRecord], protocol: str) -> list[str]:
+    """What the document checks say about each config fetched (errors and warnings first),
+    judged as served over ``protocol``, the one the devices use here."""
+    context = CheckContext(protocol=protocol)
     notes: list[str] = []
     for record in records:
         if record.data is None or device.request_step(record.name) is not device.Step.CONFIG:
             continue
         document = ConfigDocument.from_bytes(record.data)
-        for finding in check_document(record.name, document):
+        for finding in check_document(record.name, document, context):
             if finding.severity is Severity.INFO and finding.code not in _INFO_WORTH_SAYING:
                 continue
             notes.append(f"{record.name}: {finding.severity}: {finding.message}")
