@@ -101,7 +101,7 @@ def test_serve_keeps_the_run_in_the_apps_history_and_history_reads_it(
         (f"algom{MAC}.conf", "not found"),
         ("algop8188.conf", "served"),
     ]
-    assert {r["status"] for r in mine} and mine[0]["stage"]
+    assert all(r["status"] and r["stage"] for r in mine)  # a set of "" would be truthy
 
     as_json = _cli("history", "export", "last", "--json")
     assert as_json.returncode == 0, as_json.stderr
