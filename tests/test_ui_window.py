@@ -268,6 +268,25 @@ def test_the_folder_summary_says_1_note_not_1_notes(qtbot, tmp_path: Path) -> No
     )
 
 
+def test_a_long_folder_summary_wraps_instead_of_widening_the_window(
+    qtbot, tmp_path: Path
+) -> None:
+    # Files shadowed by Stage 1's memory are named in the summary: on one line it made the
+    # page (and every page with it) wider than a 1366-pixel screen, pushing the dock off it.
+    # A deep folder's path must not do it either.
+    folder = tmp_path / ("provisioning-folder-of-the-customer-site-" * 3) / "bench"
+    folder.mkdir(parents=True)
+    shadowed = [f"algop81{n:02d}.conf" for n in range(12)]
+    for name in shadowed:
+        (folder / name).write_bytes(CONFIG)
+    page = FolderPage(lambda _folder: [])
+    qtbot.addWidget(page)
+    page.set_folder(folder)
+    page.set_memory_files(shadowed)
+    assert "also served from memory" in page.summary.text()
+    assert page.minimumSizeHint().width() < 700
+
+
 def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
     dialog = bench.window.folder_page.open_simulator()
     assert dialog is not None

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -75,7 +76,12 @@ class FolderPage(QWidget):
         self.folder: Path | None = None
         self.model = FolderModel(self)
         self.path = QLabel(self)
+        # A deep folder's path or a summary naming many files must not widen the window past
+        # the screen (every page of the tab widget is as wide as the widest): the path gives
+        # way (its tooltip holds it whole), the summary wraps.
+        self.path.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
         self.open_button = QPushButton("Open in file manager", self)
         self.open_button.clicked.connect(self._on_open_clicked)
         self.check_button = QPushButton("Check again", self)
@@ -152,7 +158,8 @@ class FolderPage(QWidget):
         if watched:
             self._watcher.removePaths(watched)
         self.folder = folder
-        self.path.setText(f"<b>{folder}</b>")
+        self.path.setText(f"<b>{html.escape(str(folder))}</b>")
+        self.path.setToolTip(str(folder))
         if folder.is_dir():
             self._watcher.addPath(str(folder))
         self.refresh()
