@@ -287,6 +287,30 @@ def test_a_long_folder_summary_wraps_instead_of_widening_the_window(
     assert page.minimumSizeHint().width() < 700
 
 
+def test_the_folder_details_pane_shows_a_file_s_findings_without_scrolling(
+    qtbot, tmp_path: Path
+) -> None:
+    # The page as it sits in a 1366x768 window: the details pane got a sixth of the height,
+    # two lines, and a file with three findings needed its scroll bar.
+    (tmp_path / "algop8186.conf").write_bytes(CONFIG)
+    long = "a finding long enough to wrap once at this width " * 3
+    found = [
+        Finding(Severity.ERROR, "e", "algop8186.conf", None, long, "fix it"),
+        Finding(Severity.WARNING, "w", "algop8186.conf", 3, long, "fix it"),
+        Finding(Severity.INFO, "i", "algop8186.conf", None, "a note", ""),
+    ]
+    page = FolderPage(lambda _folder: found)
+    qtbot.addWidget(page)
+    page.resize(960, 650)
+    page.show()
+    page.set_folder(tmp_path)
+    page.table.selectRow(0)
+    qtbot.waitUntil(lambda: "a note" in page.details.text())
+    details = page.details
+    needed = details.heightForWidth(page.details_area.viewport().width())
+    assert needed <= page.details_area.viewport().height(), "the details need scrolling"
+
+
 def test_simulate_dialog_shows_the_trace(bench: Composition) -> None:
     dialog = bench.window.folder_page.open_simulator()
     assert dialog is not None

@@ -49,6 +49,7 @@ from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.md5_button import WriteMd5Button, md5_targets, write_md5
 from algodesk.ui.widgets.table_view import table
 
+_DETAILS_LINES = 7
 _SETTLE_MS = 400  # a copy of many files fires many changes: check once they stop
 _NO_SELECTION = "Select a file to see all its findings and what to do."
 _SHADOWED = "devices get the stage-1 copy served from memory instead"
@@ -128,13 +129,16 @@ class FolderPage(QWidget):
         self._settle.setInterval(_SETTLE_MS)
         self._settle.timeout.connect(self.refresh)
 
-        details = QScrollArea(self)
-        details.setWidget(self.details)
-        details.setWidgetResizable(True)
-        details.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_area = QScrollArea(self)
+        self.details_area.setWidget(self.details)
+        self.details_area.setWidgetResizable(True)
+        self.details_area.setFrameShape(QFrame.Shape.NoFrame)
+        # The table's size hint is tall, so stretch factors alone left the pane two lines at
+        # 1366x768: room for a file's name, md5 state and a few wrapped findings.
+        self.details_area.setMinimumHeight(self.fontMetrics().lineSpacing() * _DETAILS_LINES)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
-        splitter.addWidget(details)
+        splitter.addWidget(self.details_area)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
 
