@@ -169,7 +169,8 @@ def test_invalid_values_are_refused_and_flagged(page: EditorPage, tmp_path: Path
     path.write_text("log.size = lots\nprov.use = 1\n")
     page.open_file(path)
     assert page.model.problem("log.size")  # read from the file: kept, flagged
-    assert "1 value flagged ⚠ does not fit" in page.hint.text()
+    assert "1 value needs a look (marked !" in page.hint.text()
+    assert "1 does not fit the parameter" in page.hint.text()
     page.problems_only.setChecked(True)
     assert page.filter.rowCount() == 1  # the log group, holding log.size only
     page.problems_only.setChecked(False)
@@ -185,6 +186,19 @@ def test_invalid_values_are_refused_and_flagged(page: EditorPage, tmp_path: Path
     live.clear()
     qtbot.keyClicks(live, "-")  # on the way to a negative number: flagged as typed
     assert "whole number" in live.toolTip() and live.styleSheet()
+
+
+def test_the_hint_counts_every_value_that_needs_a_look(page: EditorPage, tmp_path: Path) -> None:
+    # It counted only values that do not fit, so "1 value flagged" sat under "2 values to look
+    # at" and two marked rows; and it named a ⚠ the rows do not show.
+    path = tmp_path / "odd.conf"
+    path.write_text("log.size = lots\nprov.use = 1\nsip.proxy = a\nsip.proxy = b\n")
+    page.open_file(path)
+    flagged = page.model.flagged_keys()
+    assert len(flagged) >= 2 and len(page.model.problems()) == 1
+    assert f"{len(flagged)} values need a look" in page.hint.text()
+    assert f"{len(flagged)} values to look at" in page.message.text()
+    assert "⚠" not in page.hint.text()
 
 
 def test_undo_and_redo_with_the_keyboard_give_back_every_byte(

@@ -371,15 +371,23 @@ class EditorPage(QWidget):
 
     @Slot()
     def _on_model_document_changed(self) -> None:
-        problems = self.model.problems()
-        if problems:
-            self.hint.setText(
-                f"<span style='color:#e65100'>{count(len(problems), 'value')} flagged ⚠ "
-                f"{'does' if len(problems) == 1 else 'do'} not fit the parameter: kept as read "
-                "until you change it.</span>"
-            )
-        else:
+        # The same count as "Only values that need a look" and the opening message: values
+        # that do not fit, keys written twice and what the checks flag.
+        flagged = len(self.model.flagged_keys())
+        if not flagged:
             self.hint.clear()
+            return
+        said = (
+            f"{count(flagged, 'value')} {'needs' if flagged == 1 else 'need'} a look "
+            "(marked !, the tooltip says why)"
+        )
+        unfit = len(self.model.problems())
+        if unfit:
+            said += (
+                f"; {unfit} {'does' if unfit == 1 else 'do'} not fit the parameter: kept as read "
+                "until you change it"
+            )
+        self.hint.setText(f"<span style='color:#e65100'>{said}.</span>")
 
     @Slot(str, str)
     def _on_model_edit_refused(self, key: str, why: str) -> None:
