@@ -576,6 +576,8 @@ def test_the_live_view_writes_the_md5_its_diagnosis_asks_for(qtbot, app_paths: A
         live.select_row(0)
         qtbot.waitUntil(lambda: not live.md5_button.isHidden(), timeout=5000)
         assert live.md5_button.text() == "Write algop8186.md5"
+        # a button the size of its words under the diagnosis, not a bar across the page
+        assert live.md5_button.width() < live.width() // 2
         live.md5_button.click()
         assert (folder / "algop8186.md5").read_bytes() == md5_hex(CONFIG).encode() + b"\n"
         assert live.md5_button.text() == "Wrote algop8186.md5."

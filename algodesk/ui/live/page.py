@@ -89,7 +89,7 @@ class LivePage(QWidget):
         # The diagnosis's fix, done here: "Write algop8186.md5" in the served folder.
         self.md5_button = WriteMd5Button(self)
         self.md5_button.written.connect(self._on_md5_written)
-        lower_layout.addWidget(self.md5_button)
+        lower_layout.addWidget(self.md5_button, 0, Qt.AlignmentFlag.AlignLeft)
         lower_layout.addWidget(self.lower_tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.devices)
