@@ -1,16 +1,13 @@
 """Shared pieces of the GUI tests (imported by tests/test_ui_*.py, not a pytest conftest).
 
-Every GUI test module sets ``pytestmark = QT_WARNINGS_FAIL``: a QApplication exists. That a Qt
-warning fails the test is set for the whole suite in pyproject.toml (``qt_log_level_fail`` and the
-curated ``qt_log_ignore``), so a GUI test without this mark is held to it too.
+That a Qt warning fails the test is set for the whole suite in pyproject.toml
+(``qt_log_level_fail`` and the curated ``qt_log_ignore``).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-
-import pytest
 
 from algodesk.core.events import (
     Event,
@@ -23,8 +20,6 @@ from algodesk.core.events import (
     TransferStarted,
 )
 from algodesk.core.md5 import md5_hex
-
-QT_WARNINGS_FAIL = [pytest.mark.usefixtures("qapp")]
 
 
 class EventScript:

@@ -7,9 +7,6 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt
 
 from algodesk.ui.widgets.list_table_model import Index, ListTableModel
-from tests.conftest_qt import QT_WARNINGS_FAIL
-
-pytestmark = QT_WARNINGS_FAIL
 
 
 class Pairs(ListTableModel[tuple[str, int]]):

@@ -14,10 +14,9 @@ from algodesk.services.history import HistoryStore, TransferOutcome
 from algodesk.services.tftp import TftpSettings
 from algodesk.ui.live.device_model import Column, DeviceTableModel
 from algodesk.ui.live.transfer_model import OUTCOME_COLUMN, TransferTableModel
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.tftp_helpers import DATA, MODES, RawClient, running_server
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 SLOW = "algom0022EE0000A1.conf"
 QUICK = "algom0022EE0000B2.conf"

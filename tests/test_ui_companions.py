@@ -35,10 +35,9 @@ from algodesk.ui.live.device_model import Column
 from algodesk.ui.live.syslog_model import HEADERS
 from algodesk.ui.network.companions_control import CompanionFactories
 from algodesk.ui.network.dhcp_dialog import DhcpDialog
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.loopback_peers import LOOPBACK, announce, sip_device
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 MAC = "0022EE000042"
 CONFIG = b"prov.use = 1\nlog.server = 127.0.0.1\n"

@@ -26,9 +26,8 @@ from algodesk.ui.network.dhcp_config import default_pool_start, describe, dhcp_s
 from algodesk.ui.network.dhcp_dialog import DhcpDialog, ReservationsModel
 from algodesk.ui.network.discovery_model import DiscoveredModel
 from algodesk.ui.widgets import status_style
-from tests.conftest_qt import QT_WARNINGS_FAIL
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 
 def line(ip: str, message: str, severity: int = 6, when: float = 1_700_000_000.0) -> SyslogLine:

@@ -18,9 +18,8 @@ from algodesk.ui.editor.diff import Change, DiffModel
 from algodesk.ui.editor.files import Unsaved
 from algodesk.ui.editor.model import Column, ParameterModel
 from algodesk.ui.editor.page import EditorPage
-from tests.conftest_qt import QT_WARNINGS_FAIL
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 SECRET = "Editor-Secret-Canary"
 # Hand-edited: CRLF endings, a comment, odd spacing, a duplicate, no final newline.

@@ -13,9 +13,8 @@ from algodesk.core.catalog import Catalog
 from algodesk.core.config import ConfigDocument
 from algodesk.ui.editor.export import ExportError, ProvisioningDialog, Target
 from algodesk.ui.editor.page import EditorPage
-from tests.conftest_qt import QT_WARNINGS_FAIL
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 BACKUP = b"admin.devname = lobby\nprov.use = 1\nsip.proxy = pbx.example\nsip.u1.user = 2001\n"
 

@@ -18,10 +18,9 @@ from algodesk.services.tftp_client import fetch_file
 from algodesk.ui.editor.files import Unsaved
 from algodesk.ui.live.device_model import Column as DeviceColumn
 from algodesk.ui.provisioning_wiring import ProvisioningPages
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 PASSWORD = "S3cr3t-Window-Canary"
 ON_DISK = b"prov.use = 1\nsip.proxy = pbx.example\n"

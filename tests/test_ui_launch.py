@@ -13,11 +13,10 @@ from algodesk.app import Composition, compose, open_bench
 from algodesk.services import paths
 from algodesk.services.history import HistoryStore
 from algodesk.ui.live.device_model import Column
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.test_history_cli import PRETTY, _bench_run, _cli
 from tests.test_tftp_serve_cli import CONFIG
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from algodesk.ui.live.trace_model import TraceModel
 from algodesk.ui.live.transfer_model import TransferFilter, TransferTableModel
 from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.item_table import PROGRESS_ROLE, TRIM_ROWS
-from tests.conftest_qt import QT_WARNINGS_FAIL, EventScript, fleet
+from tests.conftest_qt import EventScript, fleet
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 
 def folded(script: EventScript) -> Tracker:

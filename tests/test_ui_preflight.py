@@ -19,11 +19,10 @@ from algodesk.ui.server_control import ServerControl
 from algodesk.ui.stage1.preflight_dialog import PreflightDialog
 from algodesk.ui.stage1.roster_page import BenchPage
 from algodesk.ui.stage1.wizard_dialog import StageOneWizard
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 from tests.stage2_servers import PASSWORD, USER, http_server, silent_listener, write_site
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 ROSTER = "mac,product\n00:22:ee:01:02:03,8186\n00:22:ee:0a:0b:0c,8301\n"
 

@@ -31,10 +31,9 @@ from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.server_control import ServerControl
 from algodesk.ui.stage1.roster_model import Column, RosterModel
 from algodesk.ui.stage1.roster_page import BenchPage
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 PASSWORD = "S3cr3t-Roster-Canary"
 SIP_SECRET = "Sip-Roster-Canary"

@@ -34,10 +34,9 @@ from algodesk.ui.live.device_model import Column
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.tftp_helpers import MODES
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 MAC = "0022EE000001"
 CONFIG = b"prov.use = 1\nsip.proxy = pbx.example\n"
@@ -268,9 +267,7 @@ def test_the_folder_summary_says_1_note_not_1_notes(qtbot, tmp_path: Path) -> No
     )
 
 
-def test_a_long_folder_summary_wraps_instead_of_widening_the_window(
-    qtbot, tmp_path: Path
-) -> None:
+def test_a_long_folder_summary_wraps_instead_of_widening_the_window(qtbot, tmp_path: Path) -> None:
     # Files shadowed by Stage 1's memory are named in the summary: on one line it made the
     # page (and every page with it) wider than a 1366-pixel screen, pushing the dock off it.
     # A deep folder's path must not do it either.

@@ -23,10 +23,9 @@ from algodesk.ui.bridge import EventBridge
 from algodesk.ui.server_control import ServerControl
 from algodesk.ui.stage1.roster_page import BenchPage
 from algodesk.ui.stage1.wizard_dialog import StageOneWizard
-from tests.conftest_qt import QT_WARNINGS_FAIL
 from tests.memory_keyring import MemoryKeyring
 
-pytestmark = QT_WARNINGS_FAIL
+pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
 
 PASSWORD = "S3cr3t-Wizard-Canary"
 
