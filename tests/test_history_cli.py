@@ -149,3 +149,9 @@ def test_reading_with_no_history_yet_is_an_error_not_a_new_file() -> None:
     assert result.stderr.startswith("algodesk history: error: no history yet: ")
     assert len(result.stderr.splitlines()) == 1
     assert not paths.resolve().history_file.exists()
+
+
+def test_help_says_which_actions_exit_2_without_history() -> None:
+    result = _cli("history", "--help")
+    assert "for show and export, 2 when there is no such run or no history yet" in result.stdout
+    assert _cli("history", "list").returncode == 0  # no history yet: list still exits 0

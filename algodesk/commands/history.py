@@ -24,7 +24,8 @@ from algodesk.services.history import HistoryError, HistoryStore, RunInfo
 _EPILOG = """\
 RUN is a run's number (from `algodesk history list`) or `last`. The history is the one the app
 keeps (its data folder); `algodesk serve` adds a run to it unless given --no-history.
-Exit status: 0; 2 when there is no such run or no history yet.
+Exit status: 0; for show and export, 2 when there is no such run or no history yet (list then
+says "no runs yet" and exits 0).
 """
 
 
