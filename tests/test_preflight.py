@@ -482,3 +482,22 @@ def test_config_notes_judge_the_config_as_served_over_the_preflights_protocol() 
             Target("8186"), None, [record], protocol=protocol, firmware_known=False
         ).config_notes
         assert any("prov.download.method = ftp while" in note for note in found) is switched
+
+
+def test_a_data_file_under_a_firmware_path_is_a_data_file_failure_not_firmware() -> None:
+    # The kind comes from the step the device stopped in, not from words in the diagnosis:
+    # "firmware/t.zip ... firmware/t.md5 missing" once read as missing firmware.
+    from algodesk.core.md5 import format_md5, md5_hex
+    from algodesk.core.preflight import GENERIC_MAC
+    from algodesk.core.simulator import DeviceState, simulate
+
+    config = b"prov.download.fwpath = firmware\nprov.data.tone = t.zip\n"
+    files = {
+        "algop8186.conf": config,
+        "algop8186.md5": format_md5(md5_hex(config)),
+        "firmware/t.zip": b"tones",
+    }
+    result = simulate(DeviceState(mac=GENERIC_MAC, product="8186"), files.get)
+    assert not result.steady and "firmware/t.md5 missing" in (result.diagnosis or "")
+    found = verdict(Target("8186"), result, [], protocol="tftp", firmware_known=False)
+    assert found.failure is Failure.DATA_FILE

@@ -298,7 +298,7 @@ def _problem(
     if not configs and not _applied(result):
         return Failure.NO_CONFIG, _no_config(target, records, protocol)
     if not result.steady:
-        return _classify(records, result.diagnosis or result.outcome)
+        return _classify(records, result)
     return None, ""
 
 
@@ -312,8 +312,11 @@ def _no_config(target: Target, records: Sequence[FetchRecord], protocol: str) ->
     return f"{generic} not found{status} and no per-device file ({own})"
 
 
-def _classify(records: Sequence[FetchRecord], diagnosis: str) -> tuple[Failure, str]:
-    """Name the kind of a simulator diagnosis from what the server returned."""
+def _classify(records: Sequence[FetchRecord], result: SimulationResult) -> tuple[Failure, str]:
+    """Name the kind of a simulator diagnosis from what the server returned and the step the
+    device stopped in (never from the diagnosis' words: a data file under a firmware path named
+    ``firmware/`` once read as missing firmware)."""
+    diagnosis = result.diagnosis or result.outcome
     for record in records:
         if device.request_step(record.name) is not device.Step.CONFIG_MD5:
             continue
@@ -325,9 +328,9 @@ def _classify(records: Sequence[FetchRecord], diagnosis: str) -> tuple[Failure, 
         expected = parse_md5(record.data) if record.data is not None else None
         if config is not None and config.data is not None and expected != md5_hex(config.data):
             return Failure.MD5_MISMATCH, f"{record.name} does not match {config.name}"
-    if "firmware" in diagnosis and "missing" in diagnosis:
+    if device.Step.FIRMWARE in result.problem_steps:
         return Failure.FIRMWARE_MISSING, diagnosis
-    if "is never fetched" in diagnosis or "is never stored" in diagnosis:
+    if device.Step.DATA in result.problem_steps:
         return Failure.DATA_FILE, diagnosis
     return Failure.NOT_STEADY, diagnosis
 

@@ -67,7 +67,7 @@ class _Device:
         self.probe = probe
         self.boot = 0
         self.steps: list[TraceStep] = []
-        self.problems: list[str] = []
+        self.problems: list[tuple[device.Step, str]] = []
         self.left_for: str | None = None
         self.disabled_by_config = False
 
@@ -76,6 +76,10 @@ class _Device:
         step = TraceStep(kind, self.boot, stage, message=message, **extra)
         self.steps.append(step)
         return step
+
+    def problem(self, step: device.Step, text: str) -> None:
+        """Note what stops the device this boot, and the part of the algorithm it stops in."""
+        self.problems.append((step, text))
 
     def decide(self, stage: Stage, message: str, file: str = "") -> TraceStep:
         """Record a decision in plain words (``file``: the file it puts in force, if any)."""
@@ -129,23 +133,26 @@ class _Device:
     def _stopped(self) -> Trace:
         yield self.decide(Stage.STOPPED, "provisioning disabled: the device asks for nothing")
         if not self.disabled_by_config:
-            self.problems.append(
+            self.problem(
+                device.Step.OTHER,
                 "provisioning is disabled on the device (prov.use = 0): it fetches nothing; "
-                "turn it on in the web UI"
+                "turn it on in the web UI",
             )
             return
         values = device.config_values(self.state.applied_config)
         wanted = values.get("prov.version.firmware", "").strip()
         if wanted and wanted != self.state.firmware:
-            self.problems.append(
+            self.problem(
+                device.Step.OTHER,
                 f"firmware {wanted} is never installed: the config that names it turns "
-                "provisioning off (prov.use = 0)"
+                "provisioning off (prov.use = 0)",
             )
         for parameter, name in device.data_files(values, self.state.product):
             if parameter not in self.state.data_md5s:
-                self.problems.append(
+                self.problem(
+                    device.Step.OTHER,
                     f"{name} ({parameter}) is never fetched: the config that names it turns "
-                    "provisioning off (prov.use = 0)"
+                    "provisioning off (prov.use = 0)",
                 )
 
     def _config_step(self) -> Generator[TraceStep, None, tuple[str, bytes, bytes] | None]:
@@ -190,13 +197,13 @@ class _Device:
         md5_data = yield from self._get(md5_file)
         if md5_data is None:
             yield self.decide(Stage.CONFIG_SERVED, f"md5 missing: {name} ignored")
-            self.problems.append(f"{name} is never applied: {md5_file} is missing")
+            self.problem(device.Step.CONFIG_MD5, f"{name} is never applied: {md5_file} is missing")
             return False
         reading = read_md5(md5_data)
         problem = md5_problem(reading, data)
         if problem:
             yield self.decide(Stage.CONFIG_SERVED, f"{md5_file} {problem}: {name} ignored")
-            self.problems.append(f"{name} is never applied: {md5_file} {problem}")
+            self.problem(device.Step.CONFIG_MD5, f"{name} is never applied: {md5_file} {problem}")
             return False
         yield self.decide(Stage.MD5_SERVED, "md5 matches" + md5_note(reading))
         return True
@@ -234,10 +241,11 @@ class _Device:
             if not location.host and method != device.server_location(before).method:
                 # Still the DHCP server, now asked in another protocol: this bench has lost it
                 # (domain.md §4). A hand-off names its server (static) or a URL.
-                self.problems.append(
+                self.problem(
+                    device.Step.CONFIG,
                     f"{name} sets prov.download.method = {method} while the server still comes "
                     f"from DHCP: the device now asks this server over {method.upper()} "
-                    "(for a hand-off set prov.server.method = static and prov.server.static)"
+                    "(for a hand-off set prov.server.method = static and prov.server.static)",
                 )
                 yield self.decide(
                     Stage.STOPPED, f"asks the DHCP server over {method.upper()} from now on"
@@ -272,7 +280,10 @@ class _Device:
         if image is None:
             yield self.decide(Stage.FIRMWARE, f"firmware {version} not found: not installed")
             how = " (prov.download.bundle = 1 asks for the .fw)" if bundle else ""
-            self.problems.append(f"firmware {version} is named but {image_name} is missing{how}")
+            self.problem(
+                device.Step.FIRMWARE,
+                f"firmware {version} is named but {image_name} is missing{how}",
+            )
             return False
         for bare in md5_names:
             fw_md5 = device.on_path(path, bare)
@@ -280,7 +291,10 @@ class _Device:
             problem = "is missing" if md5_data is None else md5_problem(read_md5(md5_data), image)
             if problem:
                 yield self.decide(Stage.FIRMWARE, f"{fw_md5} {problem}: firmware not installed")
-                self.problems.append(f"firmware {version} is never installed: {fw_md5} {problem}")
+                self.problem(
+                    device.Step.FIRMWARE,
+                    f"firmware {version} is never installed: {fw_md5} {problem}",
+                )
                 return False
         self.state = dataclasses.replace(self.state, firmware=version)
         yield self.decide(Stage.FIRMWARE, f"firmware {version} installed; reboot", file=image_name)
@@ -299,9 +313,10 @@ class _Device:
             if expected is None:
                 what = "missing" if reading is None else f"holds {reading.form.value}"
                 yield self.decide(Stage.DATA, f"{md5_file} {what}: {name} not fetched")
-                self.problems.append(
+                self.problem(
+                    device.Step.DATA,
                     f"{name} ({parameter}) is never fetched: {md5_file} {what} "
-                    "(every data file needs one, whatever the protocol)"
+                    "(every data file needs one, whatever the protocol)",
                 )
                 continue
             if stored.get(parameter) == expected:
@@ -311,7 +326,7 @@ class _Device:
             if data is None or md5_hex(data) != expected:
                 what = "is missing" if data is None else f"does not match {md5_file}"
                 yield self.decide(Stage.DATA, f"{name} {what}: not stored")
-                self.problems.append(f"{name} ({parameter}) is never stored: it {what}")
+                self.problem(device.Step.DATA, f"{name} ({parameter}) is never stored: it {what}")
                 continue
             stored[parameter] = expected
             yield self.decide(Stage.DATA, f"{name} stored ({parameter})", file=name)
@@ -377,7 +392,7 @@ def run(
             "config at every request, e.g. a time stamp in a generated file?)"
         )
     if diagnosis is None and sim.problems:
-        diagnosis = "; ".join(sim.problems)
+        diagnosis = "; ".join(text for _step, text in sim.problems)
     reboots = sum(1 for s in sim.steps if s.kind is StepKind.REBOOT)
     if end is _BootEnd.LEFT:
         sim.boot += 1  # the first boot with the new server, where the simulation must stop
@@ -389,7 +404,14 @@ def run(
         stage = Stage.LEFT if end is _BootEnd.LEFT else Stage.DONE
         yield sim.record(StepKind.DONE, stage, outcome)
     return SimulationResult(
-        tuple(sim.steps), sim.state, sim.boot, diagnosis is None, diagnosis, outcome, sim.left_for
+        tuple(sim.steps),
+        sim.state,
+        sim.boot,
+        diagnosis is None,
+        diagnosis,
+        outcome,
+        sim.left_for,
+        tuple(dict.fromkeys(step for step, _text in sim.problems)),
     )
 
 

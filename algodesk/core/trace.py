@@ -111,7 +111,9 @@ class SimulationResult:
     """The trace and where the device ended.
 
     ``steady`` is true when the device reached a boot that needs nothing more from this server
-    (or left for its stage-2 server, ``left_for``); otherwise ``diagnosis`` says why not.
+    (or left for its stage-2 server, ``left_for``); otherwise ``diagnosis`` says why not, and
+    ``problem_steps`` says in which parts of the algorithm the last boot stopped (a firmware
+    step, a data file, ...), for readers that sort failures without parsing the words.
     """
 
     steps: tuple[TraceStep, ...]
@@ -121,6 +123,7 @@ class SimulationResult:
     diagnosis: str | None
     outcome: str
     left_for: str | None = None
+    problem_steps: tuple[device.Step, ...] = ()
 
     @property
     def files_fetched(self) -> int:
