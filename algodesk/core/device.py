@@ -253,6 +253,20 @@ def mask_credentials(address: str) -> str:
     return mask_secrets(address)
 
 
+def method_switch(values: Mapping[str, str], protocol: str) -> str:
+    """The download method a config moves devices to while their server still comes from DHCP,
+    when it is not ``protocol`` (the one the server speaks); "" when it moves them nowhere.
+
+    A fault, not a hand-off (domain.md §4): after applying it the device asks the same server
+    in another protocol. Only a method the config names counts: under DHCP a full URL in the
+    option may carry the protocol (guide §4.1).
+    """
+    method = values.get("prov.download.method", "").strip()
+    if method in PROTOCOLS and method != protocol and not server_location(values).host:
+        return method
+    return ""
+
+
 def server_changed(before: Mapping[str, str], after: Mapping[str, str]) -> bool:
     """Whether applying ``after`` over ``before`` sends the device to another server."""
     return server_location(before) != server_location(after)

@@ -11,10 +11,9 @@ from typing import TypeVar
 
 from algodesk.core.boot_stages import ConfigFacts
 from algodesk.core.device import (
-    PROTOCOLS,
     config_values,
+    method_switch,
     provisioning_enabled,
-    server_changed,
     server_location,
 )
 from algodesk.core.md5 import md5_hex, parse_md5
@@ -49,10 +48,9 @@ class ServedFacts:
         values = config_values(content)
         location = server_location(values)
         # A hand-off names its server; under DHCP only the path or the method can change, and
-        # a bench that speaks TFTP loses a device switched to another method.
-        handoff = str(location) if location.host and server_changed({}, values) else None
-        method = values.get("prov.download.method", "").strip()
-        switch = method if not location.host and method in PROTOCOLS and method != "tftp" else ""
+        # this bench, which speaks TFTP, loses a device switched to another method.
+        handoff = str(location) if location.host else None
+        switch = method_switch(values, "tftp")
         facts = (entry.md5 or md5_hex(content), handoff, not provisioning_enabled(values), switch)
         _remember(self._facts, (entry.served, facts[0]), facts)
         return facts

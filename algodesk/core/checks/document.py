@@ -394,9 +394,8 @@ def _check_server(facts: DocumentFacts, context: CheckContext) -> None:
                 "check the value against a backup of a device set this way",
             )
         )
-    # Only a method the config names: with DHCP a full URL may carry the protocol (guide §4.1).
-    method = values.get("prov.download.method", "").strip()
-    if not static and method in device.PROTOCOLS and method != context.protocol:
+    method = device.method_switch(values, context.protocol)
+    if method and not static:  # a static method without its server: static-server-missing
         add(
             Finding(
                 Severity.ERROR,
