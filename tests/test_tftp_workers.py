@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -304,6 +305,28 @@ def test_stop_never_closes_what_the_dispatch_thread_still_reads(
     thread.join(10)
     assert not thread.is_alive()
     assert errors == []
+
+
+def test_a_worker_gone_before_its_start_frame_fails_the_start(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that exits at once can close its stdin before the parent writes the start frame:
+    # the write then breaks the pipe, which must fail the start like any other early exit.
+    write_frame = worker._write_frame
+
+    def broken_start(stream: IO[bytes], message: object) -> None:
+        if isinstance(message, tuple) and message[0] == "start":
+            raise BrokenPipeError(32, "Broken pipe")
+        write_frame(stream, message)
+
+    monkeypatch.setattr(worker, "_write_frame", broken_start)
+    log = EventLog()
+    server = TftpServer(root, LOOPBACK, 0, sink=log, settings=WORKERS)
+    with pytest.raises(ServerStartError) as raised:
+        server.start()
+    assert raised.value.code == "engine-failed" and "exited" in raised.value.message
+    assert not server.running
+    assert log.of(ev.ServerFailed)
 
 
 def test_a_worker_that_cannot_start_fails_the_start(

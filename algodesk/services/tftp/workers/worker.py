@@ -165,7 +165,13 @@ class WorkerPool:
                 self._processes.append(process)
                 assert process.stdin is not None
                 ids = (first_id + index, count)
-                _write_frame(process.stdin, ("start", settings, root, virtual, ids))
+                try:
+                    _write_frame(process.stdin, ("start", settings, root, virtual, ids))
+                except BrokenPipeError:
+                    # It exited before reading a byte: the same failure _await_ready reports.
+                    raise RuntimeError(
+                        f"engine worker {index + 1} (PID {process.pid}) exited"
+                    ) from None
             # Serving means serving: start() returns once every engine runs (a worker takes
             # a moment to import; on a loaded machine, seconds).
             for index, process in enumerate(self._processes):
