@@ -145,29 +145,63 @@ def open_confined(root: Path, match: DiskMatch) -> int:
     """Open the file ``match`` names and prove it is inside ``root``; returns the descriptor.
 
     ``find_on_disk`` checks a name, but a folder on the way may be swapped for a link to the
-    outside before the open. So the opened file itself is checked: after the open, the name
-    must still resolve inside the root to this very file (same device and inode). A swap before
-    the open gives another inode; a swap back after it is resolved again. This holds on every
-    platform; on Windows a folder holding an open file cannot even be renamed.
+    outside before the open. Where the OS opens relative to a directory descriptor (Linux,
+    macOS), the resolved name is walked from the root's descriptor one component at a time with
+    ``O_NOFOLLOW``: a link put anywhere on the way fails the open (ELOOP/ENOTDIR), so there is
+    no moment between check and open to race. Elsewhere (Windows, where a folder holding an
+    open file cannot be renamed) the opened file is checked instead: the name must still
+    resolve inside the root to this very file (same device and inode).
 
     Raises ``PathRefused`` (or ``OSError``, which ``refusal_for`` turns into one).
     """
     # Non-blocking: a FIFO put in place of the file must not hold the opener (refused below).
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(match.path, flags)
+    walk = _WALK_FLAGS is not None and match.path.is_relative_to(root)
+    fd = _open_beneath(root, match.path, flags) if walk else os.open(match.path, flags)
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             raise PathRefused(RefusalReason.NOT_FOUND, "no such file")
-        real = Path(os.path.realpath(match.path))
-        if real != root and not real.is_relative_to(root):
-            raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
-        now = os.stat(real)
-        if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
-            raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
+        if not walk:
+            real = Path(os.path.realpath(match.path))
+            if real != root and not real.is_relative_to(root):
+                raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
+            now = os.stat(real)
+            if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+                raise PathRefused(RefusalReason.ACCESS, "resolves outside the served folder")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+# Flags to walk a path one folder at a time without following links, where the OS can.
+_WALK_FLAGS = (
+    os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    if os.open in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+    else None
+)
+
+
+def _open_beneath(root: Path, path: Path, flags: int) -> int:
+    """Open ``path`` (resolved, under ``root``) from the root's descriptor, following no link."""
+    assert _WALK_FLAGS is not None
+    *folders, name = path.relative_to(root).parts
+    current = os.open(root, _WALK_FLAGS & ~os.O_NOFOLLOW)
+    try:
+        for folder in folders:
+            step = os.open(folder, _WALK_FLAGS, dir_fd=current)
+            os.close(current)
+            current = step
+        return os.open(name, flags | os.O_NOFOLLOW, dir_fd=current)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            # The name was resolved without links: one met now was put there since.
+            raise PathRefused(
+                RefusalReason.ACCESS, "changed to a link while being opened"
+            ) from None
+        raise
+    finally:
+        os.close(current)
