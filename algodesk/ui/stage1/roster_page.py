@@ -311,11 +311,12 @@ class BenchPage(QWidget):
             return None
         password = self.credentials.get_password(profile.name) if profile.has_password else ""
         if password is None:
+            # Where it is and what to do, as the profile's summary says it (not a guess).
+            state = self.credentials.state(profile, command_line=False)
             self._say(
                 self.status,
                 _ERROR,
-                f"The password of {profile.name} is not available (kept in memory only, and "
-                "algodesk was restarted?): Edit… the profile and type it again.",
+                f"No password for {profile.name} ({state.text}). {state.advice}.",
             )
             return None
         return profile, password
