@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject
 
 from algodesk.core.tracker import Changes, TrackedDevice
 from algodesk.ui.widgets import status_style, text
+from algodesk.ui.widgets.dirty import contiguous_ranges
 from algodesk.ui.widgets.item_table import ItemTable, Values, cell
 
 
@@ -93,15 +94,9 @@ class DeviceTableModel(ItemTable):
     def apply(self, changes: Changes, *, update: bool = True) -> None:
         """Remove merged-away rows, append new devices, and (``update``) rewrite changed cells."""
         now = time.time()
-        gone = sorted(
-            (row for d in changes.removed_devices if (row := self._rows.get(id(d))) is not None),
-            reverse=True,
-        )
+        gone = (self._rows.get(id(d)) for d in changes.removed_devices)
         # bottom up, a contiguous run in one call: a bench day forgets devices by the hundred
-        while gone:
-            last = first = gone.pop(0)
-            while gone and gone[0] == first - 1:
-                first = gone.pop(0)
+        for first, last in reversed(contiguous_ranges(row for row in gone if row is not None)):
             self.remove_rows(first, last - first + 1)
         if changes.removed_devices:
             self._reindex()
