@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 
 from algodesk import app as app_module
 from algodesk.app import Composition, compose
+from algodesk.core import diagnosis
 from algodesk.core.checks import FOLDER_ON_ITS_OWN, Finding, Severity
 from algodesk.core.device import Stage
 from algodesk.core.events import ServerFailed
@@ -518,6 +519,10 @@ def test_the_status_column_keeps_the_file_name_and_the_mac_stays_first(
         "md5 wrong: algom0022EE010203.conf ignored"
     )
     assert header.logicalIndex(0) == Column.MAC and header.logicalIndex(1) == Column.STATUS
+    # the case mismatch names the file that is there, and fits (it showed "algom…conf: only …")
+    case = diagnosis.case_mismatch("algom0022EE010203.conf", "algom0022ee010203.conf").headline
+    assert "algom0022ee010203.conf" in case
+    assert header.sectionSize(Column.STATUS) > metrics.horizontalAdvance(case) + 24  # the icon
 
 
 def test_the_status_bar_counts_in_words(bench: Composition) -> None:

@@ -101,7 +101,9 @@ def case_mismatch(requested: str, near: str) -> Diagnosis:
         "case-mismatch",
         f"asked for {requested}; {near} is here but names are case-sensitive",
         f"Rename {near} to {requested} (the customer's server matches names exactly).",
-        f"{requested}: only {near} is here",
+        # the status column's few words: what is wrong and the file to rename (the requested
+        # name first left no room for either)
+        f"Case differs: {near} is here",
     )
 
 
