@@ -222,11 +222,11 @@ class MainWindow(QMainWindow):
         self.toolbar.set_folder(path, self.settings.recent_folders)
         self.folder_page.set_folder(path)
         self.feed.tracker.fetch = self.control.fetcher(folder_fetcher(path))
-        if not self.control.running:
-            self.live.set_server_state(str(path), None)
         if self.control.running:
             self.stop_serving()
             self.start_serving()
+        else:
+            self.live.set_server_state(str(path), None)
 
     @property
     def folder(self) -> Path:
@@ -277,9 +277,8 @@ class MainWindow(QMainWindow):
         if server is None:
             return
         address = server.address
-        where = "all interfaces" if address in ("", "0.0.0.0", "::") else address
         self.banner.show_problem(
-            f"Dry run on {where}, port {server.port}",
+            f"Dry run on {text.listening_on(address)}, port {server.port}",
             f"Serving {self.folder} at {address or '0.0.0.0'}:{server.port}, the address chosen "
             "in Listen on. Devices ask port 69 and will not find this server; a TFTP client or "
             f"`algodesk simulate --server {address or '127.0.0.1'}:{server.port}` will.",

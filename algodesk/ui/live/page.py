@@ -31,6 +31,7 @@ from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.live.syslog_page import DeviceSyslogView
 from algodesk.ui.live.timeline_model import TimelineModel
 from algodesk.ui.serve_toolbar import DRY_RUN_PORT
+from algodesk.ui.widgets import text
 from algodesk.ui.widgets.item_table import BarWidth
 from algodesk.ui.widgets.md5_button import WriteMd5Button, md5_targets
 from algodesk.ui.widgets.table_view import table
@@ -136,8 +137,8 @@ class LivePage(QWidget):
             )
         else:
             _folder, address, port = self._serving
-            where = "all interfaces" if address in ("", "0.0.0.0", "::") else address
-            now = f"<p>Serving <b>{folder}</b> on {html.escape(where)}, port {port}.</p>"
+            where = html.escape(text.listening_on(address))
+            now = f"<p>Serving <b>{folder}</b> on {where}, port {port}.</p>"
         self.empty.setText(
             "<h2>No device yet</h2>"
             + now

@@ -8,7 +8,7 @@ from functools import lru_cache
 from algodesk.core.names import MacError, format_mac
 from algodesk.core.wording import count
 
-__all__ = ["ago", "clock", "count", "duration", "mac", "size", "speed", "stamp"]
+__all__ = ["ago", "clock", "count", "duration", "listening_on", "mac", "size", "speed", "stamp"]
 
 
 def clock(when: float) -> str:
@@ -62,3 +62,8 @@ def mac(bare: str) -> str:
 def duration(seconds: float | None) -> str:
     """``0.42 s``."""
     return "" if seconds is None else f"{seconds:.2f} s"
+
+
+def listening_on(address: str) -> str:
+    """``all interfaces`` for a wildcard bind address, else the address itself."""
+    return "all interfaces" if address in ("", "0.0.0.0", "::") else address
