@@ -49,6 +49,19 @@ def _label(parent: QWidget) -> QLabel:
     return label
 
 
+def _switch_box(box: QGroupBox, toggle: QCheckBox, beside: QWidget) -> QLabel:
+    """Lay out ``box``: its on/off switch with ``beside`` on one row, a status line below;
+    returns the status line."""
+    row = QHBoxLayout()
+    row.addWidget(toggle, 1)
+    row.addWidget(beside)
+    status = _label(box)
+    layout = QVBoxLayout(box)
+    layout.addLayout(row)
+    layout.addWidget(status)
+    return status
+
+
 class CompanionsPanel(QWidget):
     """Controls and state of the companion services."""
 
@@ -87,13 +100,7 @@ class CompanionsPanel(QWidget):
         self.dhcp_toggle = QCheckBox("Lease addresses, name the bench", dhcp_box)
         self.dhcp_button = QPushButton("Settings…", dhcp_box)
         self.dhcp_button.clicked.connect(self._on_dhcp_button_clicked)
-        self.dhcp_status = _label(dhcp_box)
-        row = QHBoxLayout()
-        row.addWidget(self.dhcp_toggle, 1)
-        row.addWidget(self.dhcp_button)
-        box = QVBoxLayout(dhcp_box)
-        box.addLayout(row)
-        box.addWidget(self.dhcp_status)
+        self.dhcp_status = _switch_box(dhcp_box, self.dhcp_toggle, self.dhcp_button)
 
         syslog_box = QGroupBox("Syslog receiver", self)
         self.syslog_toggle = QCheckBox("Receive device logs, port", syslog_box)
@@ -101,13 +108,7 @@ class CompanionsPanel(QWidget):
         self.syslog_port.setRange(0, 65535)
         self.syslog_port.setValue(settings.syslog_port)
         self.syslog_port.setToolTip("514 is what devices send to; 0: any free port (tests)")
-        self.syslog_status = _label(syslog_box)
-        row = QHBoxLayout()
-        row.addWidget(self.syslog_toggle, 1)
-        row.addWidget(self.syslog_port)
-        box = QVBoxLayout(syslog_box)
-        box.addLayout(row)
-        box.addWidget(self.syslog_status)
+        self.syslog_status = _switch_box(syslog_box, self.syslog_toggle, self.syslog_port)
 
         zeroconf_box = QGroupBox("zeroconf", self)
         self.zeroconf_toggle = QCheckBox("Announce the bench, watch the network", zeroconf_box)
