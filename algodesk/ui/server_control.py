@@ -18,8 +18,6 @@ from algodesk.services.errors import ServerStartError
 from algodesk.services.history.recording import RunRecorder, RunRecording
 from algodesk.ui.bridge import EventBridge
 
-__all__ = ["BenchServer", "RunRecorder", "ServerControl", "ServerFactory"]
-
 
 class BenchServer(Protocol):
     """What the window needs of a server (the TFTP engine fits)."""

@@ -20,9 +20,9 @@ from algodesk.services.checksync import NotifyResult, NotifyTarget
 from algodesk.services.dhcp import DhcpServer, DhcpSettings
 from algodesk.services.discovery import Discovery, FoundService
 from algodesk.services.errors import ServerStartError
+from algodesk.services.history.recording import RunRecorder
 from algodesk.services.syslog import SyslogReceiver
 from algodesk.ui.bridge import EventBridge
-from algodesk.ui.server_control import RunRecorder
 
 DHCP = "dhcp"
 SYSLOG = "syslog"
