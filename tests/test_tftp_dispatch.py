@@ -77,6 +77,22 @@ def test_an_ended_transfer_frees_its_worker() -> None:
     assert balancer.load == [2, 1]
 
 
+def test_a_refusal_frees_its_slot_before_its_answer_is_told() -> None:
+    # The worker sends its refusal, then its event, then "answered": a client (or another one)
+    # asking again at once must not find the refused request still counted.
+    balancer = dispatch.Balancer(1)
+    assert balancer.choose(_client(5), "algop8186.conf") == 0
+    refusal = ev.RequestRefused(
+        client=_client(5), filename="algop8186.conf", reason=ev.RefusalReason.BUSY, detail="busy"
+    )
+    balancer.observe(0, refusal)
+    assert (balancer.in_flight, balancer.held_by("127.0.0.1")) == (0, 0)
+    balancer.answered(0, _client(5))
+    assert balancer.load == [0]
+    assert balancer.choose(_client(5)) == 0  # and the client's next request counts once
+    assert balancer.load == [1]
+
+
 def test_two_transfers_of_one_client_port_both_count() -> None:
     # Keyed by the client's address, the second transfer used to be lost: the first one's end
     # freed the client and its worker counted nothing while the second still ran.

@@ -99,7 +99,8 @@ class _Route:
         # Datagrams not yet answered, oldest first: the file a request asks for, else None.
         self.waiting: deque[str | None] = deque()
         self.running = 0
-        # A datagram that became a transfer: its "answered" follows and must not count again.
+        # A datagram that ended in an event (its transfer started, or it was refused): its
+        # "answered" follows and must not count again.
         self.converted = 0
 
     @property
@@ -178,13 +179,23 @@ class Balancer:
             return
         if route.converted:
             route.converted -= 1
+            self._drop(client, route, 0)
         elif route.pending:
             route.waiting.popleft()
             self._drop(client, route, 1)
 
     def observe(self, worker: int, event: ev.Event) -> None:
-        """An event of ``worker``: a transfer started holds it, an ended one frees it."""
-        if isinstance(event, ev.TransferStarted):
+        """An event of ``worker``: a transfer started holds it, an ended one frees it, and a
+        refusal frees its datagram's slot at once (not when "answered" follows): a client told
+        "busy" that asks again is not counted against itself, nor is anyone else."""
+        if isinstance(event, ev.RequestRefused):
+            client = _client(event.client)
+            route = self._routes.get(client)
+            if route is not None and route.worker == worker and route.pending:
+                route.waiting.popleft()
+                route.converted += 1
+                self._drop(client, route, 1)
+        elif isinstance(event, ev.TransferStarted):
             client = _client(event.client)
             route = self._routes.get(client)
             if route is None or route.worker != worker:
