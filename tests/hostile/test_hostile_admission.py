@@ -13,32 +13,46 @@ from pathlib import Path
 
 from algodesk.core import events as ev
 from algodesk.services.tftp import TftpSettings
-from tests.tftp_helpers import DATA, ERROR, RawClient, running_server
+from tests.tftp_helpers import DATA, ERROR, RawClient, Reply, running_server
 
 HOG, REAL = "127.0.0.1", "127.0.0.2"
 BODY = b"x" * 5000
+
+
+def _hold(settings: TftpSettings) -> TftpSettings:
+    """Timers that keep an unacknowledged transfer (a hog's) open for the whole test."""
+    return dataclasses.replace(
+        settings, initial_timeout=2.0, max_timeout=4.0, max_retries=20, first_ack_timeout=60.0
+    )
+
+
+def _hog(port: int, count: int, hogs: list[RawClient]) -> list[Reply]:
+    """``count`` requests from HOG, each from a port of its own kept in ``hogs``; each
+    one's first reply (DATA: a slot taken and held, never acknowledged; ERROR: refused)."""
+    replies = []
+    for _ in range(count):
+        hog = RawClient(port, timeout=10.0, source=HOG)
+        hogs.append(hog)
+        hog.rrq("f.bin")
+        replies.append(hog.recv())
+    return replies
 
 
 def test_one_address_cannot_take_the_last_slots(
     tmp_path: Path, engine_settings: TftpSettings
 ) -> None:
     (tmp_path / "f.bin").write_bytes(BODY)
-    settings = dataclasses.replace(
-        engine_settings, max_transfers=20, initial_timeout=2.0, max_timeout=4.0,
-        max_retries=20, first_ack_timeout=60.0,
-    )  # fmt: skip
+    settings = dataclasses.replace(_hold(engine_settings), max_transfers=20)
     hogs: list[RawClient] = []
     with running_server(tmp_path, settings) as (server, log):
         try:
-            replies = []
-            for _ in range(settings.max_transfers):  # as many as there are slots
-                hog = RawClient(server.port, timeout=10.0, source=HOG)
-                hogs.append(hog)
-                hog.rrq("f.bin")
-                replies.append(hog.recv())
+            replies = _hog(server.port, settings.max_transfers, hogs)  # as many as there are slots
             admitted = sum(reply.opcode == DATA for reply in replies)
             assert admitted == settings.max_transfers - settings.reserved_for_new_addresses
             assert all(r.opcode == ERROR for r in replies[admitted:])
+            # The refusals' slots are free once they are told (a worker's parent counts them
+            # from the refusal event, not from the later "answered").
+            log.wait_for(ev.RequestRefused, settings.reserved_for_new_addresses)
             with RawClient(server.port, timeout=10.0, source=REAL) as real:
                 data, _first = real.fetch("f.bin")
             assert data == BODY
@@ -51,19 +65,11 @@ def test_one_address_cannot_take_the_last_slots(
 
 def test_a_cap_per_address(tmp_path: Path, engine_settings: TftpSettings) -> None:
     (tmp_path / "f.bin").write_bytes(BODY)
-    settings = dataclasses.replace(
-        engine_settings, max_per_address=5, initial_timeout=2.0, max_timeout=4.0,
-        max_retries=20, first_ack_timeout=60.0,
-    )  # fmt: skip
+    settings = dataclasses.replace(_hold(engine_settings), max_per_address=5)
     hogs: list[RawClient] = []
     with running_server(tmp_path, settings) as (server, _log):
         try:
-            replies = []
-            for _ in range(8):
-                hog = RawClient(server.port, timeout=10.0, source=HOG)
-                hogs.append(hog)
-                hog.rrq("f.bin")
-                replies.append(hog.recv())
+            replies = _hog(server.port, 8, hogs)
             assert [r.opcode for r in replies] == [DATA] * 5 + [ERROR] * 3
             # 5, or more while a refusal's end has not reached a worker's parent yet
             assert re.fullmatch(r"127\.0\.0\.1 has [5-7] transfers in progress", replies[5].message)
