@@ -6,8 +6,10 @@ That a Qt warning fails the test is set for the whole suite in pyproject.toml
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from algodesk.core.events import (
     Event,
@@ -20,6 +22,10 @@ from algodesk.core.events import (
     TransferStarted,
 )
 from algodesk.core.md5 import md5_hex
+from algodesk.services.paths import AppPaths
+
+if TYPE_CHECKING:
+    from algodesk.app import Composition
 
 
 class EventScript:
@@ -105,3 +111,18 @@ def fleet(count: int, *, broken_every: int = 4) -> EventScript:
 
 
 Feed = Callable[[list[Event]], None]
+
+
+@contextlib.contextmanager
+def running_app(qtbot: Any, app_paths: AppPaths) -> Iterator[Composition]:
+    """The whole app, as ``uv run algodesk`` builds it, shown; closed (server, history) after."""
+    from algodesk.app import compose  # Qt: only the tests that open the app load it
+
+    parts = compose(app_paths)
+    try:
+        parts.window.show()
+        qtbot.waitExposed(parts.window)
+        yield parts
+    finally:
+        parts.window.close()
+        parts.close()

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from algodesk.app import Composition, compose, open_bench
+from algodesk.app import Composition, open_bench
 from algodesk.services import paths
 from algodesk.services.history import HistoryStore
 from algodesk.ui.live.device_model import Column
+from tests.conftest_qt import running_app
 from tests.test_history_cli import PRETTY, _bench_run, _cli
 from tests.test_tftp_serve_cli import CONFIG
 
@@ -29,14 +30,8 @@ def folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(qtbot) -> Iterator[Composition]:
-    parts = compose(paths.resolve())
-    try:
-        parts.window.show()
-        qtbot.waitExposed(parts.window)
+    with running_app(qtbot, paths.resolve()) as parts:
         yield parts
-    finally:
-        parts.window.close()
-        parts.close()
 
 
 def test_open_bench_serves_the_folder_given_at_once(app: Composition, folder: Path) -> None:
@@ -76,13 +71,8 @@ def test_the_app_opens_a_run_recorded_by_headless_serve(
 @pytest.fixture
 def app_after_serve(qtbot, folder: Path) -> Iterator[Composition]:
     _bench_run(folder)
-    parts = compose(paths.resolve())
-    try:
-        parts.window.show()
+    with running_app(qtbot, paths.resolve()) as parts:
         yield parts
-    finally:
-        parts.window.close()
-        parts.close()
 
 
 def test_the_command_line_opens_the_app_serving_and_keeps_the_run(folder: Path) -> None:

@@ -35,6 +35,7 @@ from algodesk.ui.live.device_model import Column
 from algodesk.ui.live.feed import LiveFeed
 from algodesk.ui.main_window import MainWindow, WindowServices
 from algodesk.ui.server_control import ServerControl
+from tests.conftest_qt import running_app
 from tests.tftp_helpers import MODES
 
 pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
@@ -59,7 +60,7 @@ def app_paths(tmp_path: Path) -> AppPaths:
 @pytest.fixture
 def bench(qtbot, app_paths: AppPaths) -> Iterator[Composition]:
     """The whole app, as ``uv run algodesk`` builds it, closed (server and history) afterwards."""
-    with _app(qtbot, app_paths) as parts:
+    with running_app(qtbot, app_paths) as parts:
         yield parts
 
 
@@ -69,20 +70,8 @@ def bench_in_mode(
 ) -> Iterator[Composition]:
     """The app with its engine pinned to one serving mode (one thread, or two workers)."""
     monkeypatch.setattr(app_module, "TftpSettings", partial(TftpSettings, workers=request.param))
-    with _app(qtbot, app_paths) as parts:
+    with running_app(qtbot, app_paths) as parts:
         yield parts
-
-
-@contextlib.contextmanager
-def _app(qtbot, app_paths: AppPaths) -> Iterator[Composition]:
-    parts = compose(app_paths)
-    try:
-        parts.window.show()
-        qtbot.waitExposed(parts.window)
-        yield parts
-    finally:
-        parts.window.close()
-        parts.close()
 
 
 def serve(parts: Composition) -> int:
@@ -562,7 +551,7 @@ def test_the_live_view_writes_the_md5_its_diagnosis_asks_for(qtbot, app_paths: A
     settings = store.load()
     settings.auto_md5 = False
     store.save(settings)
-    with _app(qtbot, app_paths) as bench:
+    with running_app(qtbot, app_paths) as bench:
         fetch = tftp_fetcher("127.0.0.1", serve(bench), timeout=2.0)
         assert fetch(f"algom{MAC}.conf") is None
         assert fetch("algop8186.conf") == CONFIG
@@ -642,7 +631,7 @@ def test_settings_are_loaded_once_and_shared(
         return loads[-1]
 
     monkeypatch.setattr(SettingsStore, "load", load)
-    with _app(qtbot, app_paths) as parts:
+    with running_app(qtbot, app_paths) as parts:
         assert len(loads) == 1
         assert parts.window.settings is loads[0]  # what app.py's server factory reads too
 
