@@ -123,7 +123,7 @@ def test_no_password_available_says_so(qtbot, stage1_page: Page) -> None:
     )
     stage1_page.page.reload_profiles(select="other")
     assert stage1_page.page.check_stage2() is None
-    assert "password of other is not available" in stage1_page.page.status.text()
+    assert "No password for other (missing: not in the keyring)" in stage1_page.page.status.text()
 
 
 def test_the_wizard_shows_and_keeps_the_profiles_ca_file(qtbot, tmp_path: Path) -> None:
