@@ -25,14 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from algodesk.core.diagnosis import Level
 from algodesk.core.preflight import DeviceVerdict
 from algodesk.core.profile import BenchProfile
 from algodesk.core.roster import Roster
 from algodesk.services.preflight.plan import build_plan, default_targets
 from algodesk.services.preflight.runner import Preflight, PreflightPlan
+from algodesk.ui.widgets import status_style
 from algodesk.ui.widgets.text import count
 
-_OK, _FAIL, _QUIET = QColor("#2e7d32"), QColor("#c62828"), QColor("#555555")
+_QUIET = QColor("#555555")
 
 
 class PreflightDialog(QDialog):
@@ -117,7 +119,7 @@ class PreflightDialog(QDialog):
     @Slot(int, object)
     def _on_preflight_verdict(self, _index: int, verdict: DeviceVerdict) -> None:
         item = QTreeWidgetItem([verdict.target.label, verdict.summary])
-        colour = _OK if verdict.ok else _FAIL
+        colour = status_style.colour(Level.OK if verdict.ok else Level.ERROR)
         for column in (0, 1):
             item.setForeground(column, QBrush(colour))
         item.setToolTip(1, verdict.summary)
