@@ -129,29 +129,35 @@ def _mask_url_passwords(text: str) -> str:
         last_at = text.rfind("@", start, end)
         if last_at < 0:
             continue
-        if _USER_START.search(text, start, last_at) is None:
-            # No scheme: a static server as the guide writes one (``user:pwd@192.168.1.1``,
-            # guide §2), the user part starting the word.
-            user = _USER.match(text, start, last_at)
-            assert user is not None  # "[^…]*" always matches
-            colon = user.end()
-            if colon < last_at and text[colon] == ":":
-                out.append(text[done : colon + 1])
-                out.append(MASK)
-                done = last_at
-            continue
-        position = start
-        while (begin := _USER_START.search(text, position, last_at)) is not None:
-            user = _USER.match(text, begin.end(), last_at)
-            assert user is not None  # "[^…]*" always matches
-            colon = user.end()
-            if colon < last_at and text[colon] == ":":
-                out.append(text[done : colon + 1])
-                out.append(MASK)
-                done = last_at
-                break
-            position = max(colon, begin.end())  # past this start: the search moves on
+        colon = _password_colon(text, start, last_at)
+        if colon is not None:
+            out.append(text[done : colon + 1])
+            out.append(MASK)
+            done = last_at
     if not out:
         return text
     out.append(text[done:])
     return "".join(out)
+
+
+def _password_colon(text: str, start: int, last_at: int) -> int | None:
+    """The ``:`` before the password in the word ``text[start:last_at]``, or None.
+
+    A user part starts after ``scheme://`` or ``sip:``; in a word with neither, at the word's
+    start (a static server as the guide writes one, ``user:pwd@192.168.1.1``, guide §2).
+    """
+    begin = _USER_START.search(text, start, last_at)
+    user_at = start if begin is None else begin.end()
+    while True:
+        user = _USER.match(text, user_at, last_at)
+        assert user is not None  # "[^…]*" always matches
+        colon = user.end()
+        if colon < last_at and text[colon] == ":":
+            return colon
+        if begin is None:
+            return None
+        # past this start (and its user part): the search moves on, never back
+        begin = _USER_START.search(text, max(colon, begin.end()), last_at)
+        if begin is None:
+            return None
+        user_at = begin.end()
