@@ -203,6 +203,10 @@ CASES = [
           "fw/other.zip": "x"},
          {DEVICE: "prov.prod.dir = dir.txt\n", "fw/dir.txt": "z", "fw/dir.md5": md5_of("z")},
          id="wrong-folder", extra=("in the config folder",)),
+    Case("data-missing", "§10", Severity.ERROR,
+         {DEVICE: "prov.data.tone = Tones.zip\n", "tones.zip": "z", "tones.md5": md5_of("z")},
+         {DEVICE: "prov.data.tone = tones.zip\n", "tones.zip": "z", "tones.md5": md5_of("z")},
+         id="case", extra=("tones.zip is here, but names are case-sensitive",)),
     Case("data-md5-missing", "§10", Severity.ERROR, {DEVICE: "prov.data.tone = t.zip\n", "t.zip": "z"},
          {DEVICE: "prov.data.tone = t.zip\n", "t.zip": "z", "t.md5": md5_of("z")}),
     # tone_file.zip.md5 used to stand in for tone_file.md5 (guide §10: extension replaced).

@@ -105,6 +105,12 @@ def _data_files(
             where = _elsewhere(layout, value, shown)
             if not where and layout.firmware_dir is not None and value in layout.names(layout.root):
                 where = " (it is in the config folder)"
+            fix = f"put {value} in the firmware folder{f' ({shown})' if shown else ''}"
+            # The guide says it of every data file (§10-§14): the name is case-sensitive.
+            near = sorted(n for n in there if n.casefold() == value.casefold())
+            if near:
+                where = f": {near[0]} is here, but names are case-sensitive (guide §10)"
+                fix = f"rename {near[0]} to {value} (and its .md5), or set {key} = {near[0]}"
             findings.append(
                 Finding(
                     Severity.ERROR,
@@ -113,7 +119,7 @@ def _data_files(
                     line,
                     f"{key} names {value}; devices ask for {shown}{value}, which is not there"
                     f"{where}",
-                    f"put {value} in the firmware folder{f' ({shown})' if shown else ''}",
+                    fix,
                 )
             )
         elif wanted not in there and context.bench and context.auto_md5:
