@@ -155,3 +155,26 @@ def test_help_says_which_actions_exit_2_without_history() -> None:
     result = _cli("history", "--help")
     assert "for show and export, 2 when there is no such run or no history yet" in result.stdout
     assert _cli("history", "list").returncode == 0  # no history yet: list still exits 0
+
+
+def test_show_and_export_count_devices_not_a_shared_addresss_row(
+    root: Path, tmp_path: Path
+) -> None:
+    # Two MACs boot from one address: the generic request goes to the address's pooled row,
+    # which is no device (the Live page and `show` say 2 devices; export used to say 3).
+    other = "0022EE010204"
+    with serving(str(root)) as (process, port):
+        with RawClient(port) as device:
+            device.fetch(f"algom{MAC}.conf")
+            device.fetch(f"algom{other}.conf")
+            assert device.fetch("algop8188.conf")[0] == CONFIG
+        assert process.stdout is not None
+        while " sending algop8188.conf" not in (line := process.stdout.readline()):
+            assert line, "serve ended early"
+        _stop(process)
+    shown = _cli("history", "show", "last")
+    assert "(several devices at 127.0.0.1)" in shown.stdout
+    assert "\n2 devices\n" in shown.stdout
+    exported = _cli("history", "export", "last", "--json", "-o", str(tmp_path / "run.json"))
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr.strip().endswith("run 1, 2 devices")

@@ -147,8 +147,7 @@ def run_show(args: argparse.Namespace) -> int:
     print(
         f"run {run.run_id}: {_stamp(run.started)} {ended}, {run.root} on {run.address}:{run.port}"
     )
-    shown = [d for d in devices if not d.pooled]
-    print(count(len(shown), "device"))
+    print(_device_count(devices))
     for device in devices:
         print(_device_line(device))
         received = [e.served or e.requested for e in device.timeline if e.outcome is Outcome.SERVED]
@@ -161,6 +160,11 @@ def run_show(args: argparse.Namespace) -> int:
         if missed:
             print(f"    not received: {', '.join(missed)}")
     return 0
+
+
+def _device_count(devices: list[TrackedDevice]) -> str:
+    """``3 devices``: a shared address's row of unattributed requests is no device."""
+    return count(sum(1 for d in devices if not d.pooled), "device")
 
 
 def _device_line(device: TrackedDevice) -> str:
@@ -192,7 +196,7 @@ def run_export(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"cannot write {args.output}: {error.strerror or error}") from None
     print(
-        f"wrote {args.output}: run {run.run_id}, {count(len(devices), 'device')}",
+        f"wrote {args.output}: run {run.run_id}, {_device_count(devices)}",
         file=sys.stderr,
     )
     return 0
