@@ -285,7 +285,17 @@ class FileStore:
 
         With ``netascii``, the content's netascii index is built here too (off the engine).
         """
-        opened, path = self._open(root, name, case_fallback, auto_md5, auto_md5_firmware)
+        parts = split_name(name)
+        try:
+            opened, path = self._open_plain(root, parts, case_fallback)
+        except PathRefused as refused:
+            wanted_md5 = parts[-1].lower().endswith(".md5")
+            generated = None
+            if refused.reason is RefusalReason.NOT_FOUND and auto_md5 and wanted_md5:
+                generated = self._generate_md5(root, parts, case_fallback, auto_md5_firmware)
+            if generated is None:
+                raise
+            opened, path = generated, None
         if netascii:
             try:
                 opened.content.prepare_netascii()
@@ -294,27 +304,6 @@ class FileStore:
                     self.cache.release(path, opened.content)
                 raise
         return opened, path
-
-    def _open(
-        self,
-        root: Path | None,
-        name: str,
-        case_fallback: bool,
-        auto_md5: bool,
-        auto_md5_firmware: bool,
-    ) -> tuple[Opened, Path | None]:
-        parts = split_name(name)
-        try:
-            return self._open_plain(root, parts, case_fallback)
-        except PathRefused as refused:
-            if refused.reason is not RefusalReason.NOT_FOUND or not auto_md5:
-                raise
-            if not parts[-1].lower().endswith(".md5"):
-                raise
-            generated = self._generate_md5(root, parts, case_fallback, auto_md5_firmware)
-            if generated is None:
-                raise
-            return generated, None
 
     def _open_plain(
         self, root: Path | None, parts: tuple[str, ...], case_fallback: bool
