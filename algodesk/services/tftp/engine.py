@@ -530,13 +530,6 @@ class Engine:
         if stranger is not None:
             self.strangers[stranger.fileno()] = transfer
             self.poller.register(stranger.fileno())
-        md5 = ""
-        if content.secret:
-            pass  # a digest of a file holding a password verifies guesses of it
-        elif opened.source is ev.Source.AUTO_MD5:
-            md5 = bytes(content.data).strip().decode("ascii")
-        elif content.size <= settings.md5_limit:
-            md5 = content.md5()
         self.emit(
             ev.TransferStarted(
                 transfer_id=tid,
@@ -547,7 +540,7 @@ class Engine:
                 size=transfer.size,
                 options=agreed.reply,
                 case_fallback=opened.case_fallback,
-                md5=md5,
+                md5=opened.shown_md5(settings.md5_limit),
             )
         )
         try:

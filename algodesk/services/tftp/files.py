@@ -90,6 +90,17 @@ class Opened:
     cached: bool = True
     """Whether ``content`` belongs to the disk cache (and must be released to it)."""
 
+    def shown_md5(self, limit: int) -> str:
+        """The md5 a transfer-started event shows: none for a secret (its digest would verify
+        guesses of it), the digest a generated md5 file holds, else the bytes' own md5 up to
+        ``limit`` bytes (computed once per version: the opener thread asks first)."""
+        content = self.content
+        if content.secret:
+            return ""
+        if self.source is Source.AUTO_MD5:
+            return bytes(content.data).strip().decode("ascii")
+        return content.md5() if content.size <= limit else ""
+
 
 class FileCache:
     """Disk files read once and shared; unused files stay cached up to a byte budget.

@@ -80,9 +80,7 @@ class Opener:
             outcome: Outcome
             try:
                 outcome = self._store.open(*args, **kwargs)
-                content = outcome[0].content
-                if content.size <= self._md5_limit and not content.secret:
-                    content.md5()  # for the transfer-started event, computed once, here
+                outcome[0].shown_md5(self._md5_limit)  # for the transfer-started event, here
             except Exception as error:
                 outcome = error
             self._done.append((key, outcome))
