@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from algodesk.core.events import RefusalReason, Source
 from algodesk.core.md5 import md5_hex
-from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
+from algodesk.services.tftp.files import Content, FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.paths import PathRefused, find_on_disk, split_name
 
 
@@ -143,14 +144,44 @@ def test_idle_files_are_evicted_past_the_budget(root: Path) -> None:
     assert again.content is not opened.content
 
 
-def test_big_files_are_mapped_and_unmapped_when_unused(root: Path) -> None:
-    (root / "big.bin").write_bytes(os.urandom(4096))
+def test_a_big_file_is_copied_once_per_version_and_few_copies_are_kept(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Devices ask for one firmware one after another: the private copy of a big file is made
+    # once per version, not once per request (it was dropped when its transfer ended).
+    from algodesk.services.tftp import files, snapshot
+
+    copies: list[Path] = []
+    real_copy = snapshot.map_private_copy
+
+    def copy(source: int, size: int, folder: Path) -> object:
+        copies.append(folder)
+        return real_copy(source, size, folder)
+
+    monkeypatch.setattr(files, "map_private_copy", copy)
+    for name in ("big.bin", "b2.bin", "b3.bin"):
+        (root / name).write_bytes(os.urandom(4096))
     store = _store(mmap_threshold=1024)
-    opened, path = _open(store, root, "big.bin")
-    assert opened.content.mapped and opened.content.size == 4096
-    assert path is not None
-    store.cache.release(path, opened.content)
-    assert opened.content.data.closed
+
+    def closed(content: Content) -> bool:
+        return isinstance(content.data, mmap.mmap) and content.data.closed
+
+    def serve(name: str) -> Content:
+        opened, path = _open(store, root, name)
+        assert opened.content.mapped and opened.content.size == 4096 and path is not None
+        store.cache.release(path, opened.content)
+        return opened.content  # type: ignore[no-any-return]
+
+    first = serve("big.bin")
+    assert serve("big.bin") is first and len(copies) == 1 and not closed(first)
+    (root / "big.bin").write_bytes(os.urandom(4096))  # a new version: copied, the old one goes
+    second = serve("big.bin")
+    assert second is not first and closed(first) and len(copies) == 2
+    b2 = serve("b2.bin")
+    b3 = serve("b3.bin")  # beyond KEPT_COPIES (2): the least recently served copy goes
+    assert closed(second) and not closed(b2)
+    store.cache.clear()  # the server stopped: every kept copy goes
+    assert closed(b2) and closed(b3)
 
 
 def test_virtual_files_take_precedence_and_never_touch_disk(root: Path) -> None:

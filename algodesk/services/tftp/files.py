@@ -32,6 +32,11 @@ from algodesk.services.tftp.paths import (
 from algodesk.services.tftp.snapshot import map_private_copy
 
 _T = TypeVar("_T")
+KEPT_COPIES = 2
+"""Private copies of big files (``snapshot``) kept while no transfer reads them. Copying one
+again costs a full read and write of the file (256 MiB: 76 ms of an opener thread and as much
+written to disk) and a bench asks for one firmware device after device. They take disk space,
+not memory, and go when their file changes, beyond the newest few, and when the server stops."""
 _MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
 _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
 
@@ -103,7 +108,8 @@ class Opened:
 
 
 class FileCache:
-    """Disk files read once and shared; unused files stay cached up to a byte budget.
+    """Disk files read once and shared; unused files stay cached up to a byte budget (the
+    private copies of big files: up to ``KEPT_COPIES`` of them).
 
     Opened on the engine's opener thread (``opener``), released on the engine thread: the
     bookkeeping is under a lock, the read itself is not (the engine never waits for a disk).
@@ -114,7 +120,8 @@ class FileCache:
         self._cache_bytes = cache_bytes
         self._current: dict[Path, Content] = {}
         self._idle: OrderedDict[Path, Content] = OrderedDict()
-        self._idle_bytes = 0
+        self._idle_bytes = 0  # of the files read into memory (the copies are counted apart)
+        self._idle_copies: OrderedDict[Path, Content] = OrderedDict()
         self._lock = threading.Lock()
         self._reading: dict[Path, threading.Event] = {}  # paths being read, by one thread each
 
@@ -133,9 +140,7 @@ class FileCache:
             with self._lock:
                 content = self._current.get(path)
                 if content is not None and content.key == key:
-                    if path in self._idle:
-                        del self._idle[path]
-                        self._idle_bytes -= content.size
+                    self._take_idle(path)
                     content.users += 1
                     return content
                 reading = self._reading.get(path)
@@ -168,10 +173,13 @@ class FileCache:
             return
         if self._current.get(path) is not content:
             content.close()
-        elif content.mapped:
-            # Mapped files are large: drop them as soon as nobody reads them.
-            del self._current[path]
-            content.close()
+        elif isinstance(content.data, mmap.mmap):
+            if hasattr(mmap, "MADV_DONTNEED"):
+                # Out of this process's resident pages; the copy's pages stay in the page cache.
+                content.data.madvise(mmap.MADV_DONTNEED)
+            self._idle_copies[path] = content
+            while len(self._idle_copies) > KEPT_COPIES:
+                self._drop_idle(next(iter(self._idle_copies)))
         else:
             self._idle[path] = content
             self._idle_bytes += content.size
@@ -185,7 +193,7 @@ class FileCache:
     def clear(self) -> None:
         """Drop every idle entry (used files are dropped when released)."""
         with self._lock:
-            for path in list(self._idle):
+            for path in [*self._idle, *self._idle_copies]:
                 self._drop_idle(path)
 
     def _read(self, path: Path, key: tuple[int, ...], fd: int | None = None) -> Content:
@@ -197,16 +205,25 @@ class FileCache:
             return Content(handle.read(), key)
 
     def _forget(self, path: Path, content: Content) -> None:
-        if path in self._idle:
+        if path in self._idle or path in self._idle_copies:
             self._drop_idle(path)
         else:
             del self._current[path]
             if content.users == 0:
                 content.close()
 
+    def _take_idle(self, path: Path) -> Content | None:
+        """Take ``path`` off the idle lists (used again, or dropped); None when not idle."""
+        content = self._idle_copies.pop(path, None)
+        if content is None:
+            content = self._idle.pop(path, None)
+            if content is not None:
+                self._idle_bytes -= content.size
+        return content
+
     def _drop_idle(self, path: Path) -> None:
-        content = self._idle.pop(path)
-        self._idle_bytes -= content.size
+        content = self._take_idle(path)
+        assert content is not None
         if self._current.get(path) is content:
             del self._current[path]
         content.close()

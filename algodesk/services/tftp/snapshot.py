@@ -7,8 +7,8 @@ unlinked temporary file) and that copy is mapped: every transfer of that version
 consistent old bytes, as smaller files (read whole) already do.
 
 The copy is cheap where the filesystem can share blocks (a reflink on btrfs/XFS, copy_file_range
-on NFS 4.2) and costs disk space for the file's size otherwise, freed when the last transfer of
-that version ends. On Windows a mapped file cannot be truncated by others (the call fails), so
+on NFS 4.2) and costs disk space for the file's size otherwise, freed when that version is no
+longer kept (``files.KEPT_COPIES``: it serves the next device without a second copy). On Windows a mapped file cannot be truncated by others (the call fails), so
 the original is mapped as before.
 """
 
