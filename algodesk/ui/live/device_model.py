@@ -57,10 +57,14 @@ def device_cells(device: TrackedDevice, now: float) -> list[Values]:
     ]
 
 
+SEVERAL_DEVICES = "(several devices)"
+"""Who asked, for requests from an address several devices share (not attributed to one)."""
+
+
 def _mac(device: TrackedDevice) -> str:
     if device.mac:
         return text.mac(device.mac)
-    return "(several devices)" if device.pooled else "(unknown)"
+    return SEVERAL_DEVICES if device.pooled else "(unknown)"
 
 
 def _stage(device: TrackedDevice) -> str:

@@ -8,6 +8,7 @@ import re
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from algodesk.core.tracker import Changes, Outcome, TimelineEntry
+from algodesk.ui.live.device_model import SEVERAL_DEVICES
 from algodesk.ui.live.entry_model import EntryTableModel, outcome_text
 from algodesk.ui.widgets import text
 from algodesk.ui.widgets.item_table import SEARCH_ROLE
@@ -19,8 +20,8 @@ def _device(entry: TimelineEntry) -> str:
     device = entry.device
     if device is None:
         return ""
-    if device.pooled:  # several devices ask from this address: say so rather than guess
-        return f"one of several at {device.ip}"
+    if device.pooled:  # several devices ask from this address (the Client column): no guess
+        return SEVERAL_DEVICES
     return text.mac(device.mac) if device.mac else device.ip
 
 
