@@ -214,6 +214,14 @@ def test_a_password_that_is_gone_is_said_not_served(bench: Bench) -> None:
     assert bench.control.virtual_files == []
 
 
+def test_the_profile_summary_says_where_the_password_is_and_what_the_file_starts_from(
+    bench: Bench,
+) -> None:
+    summary = bench.page.summary.text()
+    assert "password in the keyring" in summary
+    assert "minimal stage-1 config" in summary  # as `profile show` says it, not a bare "minimal"
+
+
 def test_an_unreadable_roster_is_said(bench: Bench, tmp_path: Path) -> None:
     assert bench.page.load_roster(tmp_path / "missing.csv") is None
     assert "cannot read the roster" in bench.page.roster_label.text()

@@ -240,7 +240,11 @@ class BenchPage(QWidget):
         secret = html.escape(f"password {state.text}")
         if not state.usable:
             secret = f"<span style='color:{_WARN}'>{secret}: {html.escape(state.advice)}</span>"
-        base = f"; base {Path(profile.base_file).name}" if profile.base_file else "; minimal"
+        base = (
+            f"; base {Path(profile.base_file).name}"
+            if profile.base_file
+            else "; minimal stage-1 config"
+        )
         self.summary.setText(
             f"{html.escape(products)} → <b>{html.escape(profile.server_url)}</b> "
             f"({secret}{html.escape(base)})"
