@@ -512,6 +512,7 @@ def test_the_status_column_keeps_the_file_name_and_the_mac_stays_first(
     case = diagnosis.case_mismatch("algom0022EE010203.conf", "algom0022ee010203.conf").headline
     assert "algom0022ee010203.conf" in case
     assert header.sectionSize(Column.STATUS) > metrics.horizontalAdvance(case) + 24  # the icon
+    assert header.sectionSize(Column.STAGE) > metrics.horizontalAdvance(Stage.LEFT.value)
 
 
 def test_the_status_bar_counts_in_words(bench: Composition) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from algodesk.core.device import Stage
 from algodesk.core.events import Event
 from algodesk.core.tracker import TrackedDevice, replay
 from algodesk.ui.live.device_details import DeviceDetails
@@ -214,7 +215,8 @@ class LivePage(QWidget):
             Column.MAC: "00:22:EE:00:00:00 ",
             Column.PRODUCT: "Product ",
             Column.IP: "255.255.255.255 ",
-            Column.STAGE: "applying/rebooting",
+            # the longest stage a device can be in ("left for stage-2 server" was cut)
+            Column.STAGE: max((stage.value for stage in Stage), key=metrics.horizontalAdvance),
             Column.PROGRESS: "algo-8196-5.4f.sfw 100%",
             Column.FILES: "Files ",
             Column.LAST_SEEN: "59 min ago ",
