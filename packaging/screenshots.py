@@ -105,7 +105,7 @@ def capture(out: Path, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
     from algodesk.services.paths import beside
     from algodesk.services.settings import Settings, SettingsStore
     from tests.bench.virtual_devices import run_fleet
-    from tests.test_credentials import MemoryKeyring
+    from tests.memory_keyring import MemoryKeyring
 
     app = QApplication.instance() or QApplication(sys.argv)
     out.mkdir(parents=True, exist_ok=True)

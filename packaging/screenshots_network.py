@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "packaging"))
 
-from screenshots import pump, run  # noqa: E402  (the page screenshots' Xvfb helpers)
+from screenshots import WINDOW_SIZE, pump, run  # noqa: E402  (the page screenshots' Xvfb helpers)
 
 from tests.loopback_peers import (  # noqa: E402  (the tests' loopback stand-ins)
     LOOPBACK,
@@ -111,7 +111,7 @@ def announced_web_page() -> Iterator[None]:
         yield
 
 
-def capture(out: Path, size: tuple[int, int] = (1400, 880)) -> list[Path]:
+def capture(out: Path, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
     """Build the app, lease, boot and log, save the PNGs; returns the files written."""
     from PySide6.QtWidgets import QApplication
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "packaging"))
 
-from screenshots import pump, run  # noqa: E402  (the page screenshots' Xvfb helpers)
+from screenshots import WINDOW_SIZE, pump, run  # noqa: E402  (the page screenshots' Xvfb helpers)
 
 from tests.stage2_servers import (  # noqa: E402  (the tests' loopback stand-ins)
     PASSWORD,
@@ -30,7 +30,7 @@ from tests.stage2_servers import (  # noqa: E402  (the tests' loopback stand-ins
 ROSTER = "mac,product,sip.u1.user\n00:22:ee:01:02:03,8186,2001\n00:22:ee:0a:0b:0c,8301,2002\n"
 
 
-def capture(out: Path, size: tuple[int, int] = (1366, 768)) -> list[Path]:
+def capture(out: Path, size: tuple[int, int] = WINDOW_SIZE) -> list[Path]:
     """Build the app, run "Check stage 2" against the loopback server, save the PNG."""
     from PySide6.QtWidgets import QApplication
 
