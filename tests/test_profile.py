@@ -37,7 +37,7 @@ def test_defaults_and_derived_values() -> None:
         ({"name": "trailing."}, "profile name"),
         ({"host": "has space"}, "host"),
         ({"host": "h.example:0"}, "port"),
-        ({"method": "tftp"}, "download method"),
+        ({"method": "sftp"}, "download method"),
         ({"cfgpath": "/lead"}, "leading or trailing"),
         ({"cfgpath": "trail/"}, "leading or trailing"),
         ({"fwpath": "a//b"}, "firmware path"),

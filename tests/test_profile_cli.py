@@ -104,7 +104,7 @@ def test_create_list_show_delete(
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--server", "tftp://h/x", "--products", "8186"], "not a stage-2 method"),
+        (["--server", "sftp://h/x", "--products", "8186"], "not a stage-2 method"),
         (["--server", "h.example", "--products", "81x6"], "product ID"),
         (["--server", "h.example", "--any-product", "--set", "admin.pwd=x"], "secret"),
         (["--server", "h.example", "--any-product", "--set", "novalue"], "KEY=VALUE"),
@@ -310,3 +310,11 @@ def test_a_user_without_a_password_is_refused_unless_allowed(
     code = main(["stage1", "--profile", "bench", "--out", str(out), "--allow-empty-password"])
     assert code == 0
     assert b"prov.auth.pwd = \n" in (out / "algop8186.conf").read_bytes()
+
+
+def test_a_tftp_stage2_server_can_be_a_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    # domain.md §8: TFTP is a valid stage-2 method (guide §2, §4.2: any method a device knows)
+    assert main(["profile", "create", "tftp2", "--server", "10.0.0.5", "--method", "tftp",
+                 "--products", "8186"]) == 0  # fmt: skip
+    assert main(["profile", "show", "tftp2"]) == 0
+    assert "prov.download.method = tftp" in capsys.readouterr().out

@@ -77,6 +77,11 @@ def test_parse_server(text: str, method: str | None, expected: ServerTarget) -> 
     assert parse_server(text, method=method) == expected
 
 
+def test_a_tftp_stage2_server_is_accepted() -> None:
+    target = parse_server("tftp://10.0.0.5:6969/algo")
+    assert (target.method, target.host, target.cfgpath) == ("tftp", "10.0.0.5:6969", "algo")
+
+
 def test_parse_server_user_option_fills_in() -> None:
     assert parse_server("https://h.example/x", user="algo").user == "algo"
     assert parse_server("ftp://algo@h.example/x", user="algo").user == "algo"
@@ -85,7 +90,7 @@ def test_parse_server_user_option_fills_in() -> None:
 @pytest.mark.parametrize(
     ("text", "method", "user", "fragment"),
     [
-        ("tftp://10.0.0.5/algo", None, None, "not a stage-2 method"),
+        ("sftp://10.0.0.5/algo", None, None, "not a stage-2 method"),
         ("https://h.example/x", "ftp", None, "URL says https"),
         ("ftp://bob@h.example/x", None, "alice", "names user"),
         ("https://h.example/x?y=1", None, None, "query"),
@@ -289,6 +294,11 @@ def test_warnings() -> None:
     assert any("clear" in w for w in clear.warnings)
     nouser = build_stage1(make_profile(user=""), PASSWORD)
     assert any("no user" in w for w in nouser.warnings)
+    # TFTP is a valid stage-2 method (domain.md §8); a login means nothing there (guide §2)
+    tftp = build_stage1(make_profile(method="tftp"), PASSWORD)
+    assert [w for w in tftp.warnings if "TFTP takes no user name" in w]
+    assert tftp.document.get("prov.download.method") == "tftp"
+    assert build_stage1(make_profile(method="tftp", user="")).warnings == ()
     other = build_stage1(make_profile(extras=(("admin.devname", "x"),)))
     assert any("admin.devname" in w for w in other.warnings)
     base = config.ConfigDocument.from_text("admin.pwd = Adm1n-Canary\n")

@@ -90,7 +90,7 @@ def test_each_page_is_checked_before_moving_on(wizard: StageOneWizard) -> None:
     assert not wizard.validateCurrentPage()
     assert "holds a password" in server.problem.text()
     assert PASSWORD not in server.problem.text()
-    server.server.setText("tftp://prov.example.com")
+    server.server.setText("sftp://prov.example.com")
     assert not wizard.validateCurrentPage() and "not a stage-2 method" in server.problem.text()
     server.server.setText("prov.example.com/algo")
     server.cfgpath.setText("other")

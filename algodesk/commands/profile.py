@@ -12,7 +12,7 @@ from algodesk.commands import CommandError, print_json
 from algodesk.core import config
 from algodesk.core.catalog import is_secret
 from algodesk.core.fileio import atomic_write
-from algodesk.core.profile import BenchProfile, ProfileError
+from algodesk.core.profile import DEFAULT_METHOD, METHODS, BenchProfile, ProfileError
 from algodesk.core.roster import Roster, device_configs, parse_roster
 from algodesk.core.stage1 import Stage1, Stage1Error, build_stage1, check_password, parse_server
 from algodesk.core.wording import count
@@ -44,8 +44,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--method",
-        choices=("ftp", "http", "https"),
-        help="download method when --server has no scheme (default: https)",
+        choices=METHODS,
+        help=f"download method when --server has no scheme (default: {DEFAULT_METHOD})",
     )
     p.add_argument("--user", help="user name for the permanent server")
     which = p.add_mutually_exclusive_group(required=True)

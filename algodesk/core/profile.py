@@ -20,8 +20,9 @@ from algodesk.core.config import ConfigDocument, ConfigError
 FORMAT = "algodesk-profile"
 VERSION = 1
 
-METHODS = ("ftp", "http", "https")
-"""Download methods a stage-2 server may use (domain.md §8: FTP, HTTP or HTTPS)."""
+METHODS = ("tftp", "ftp", "http", "https")
+"""Download methods a stage-2 server may use: any a device knows (guide §2, §4.2; domain.md §8:
+TFTP is a valid stage-2 method, its configs then need their md5 files there too)."""
 
 DEFAULT_METHOD = "https"
 """For a bare host: the stage-1 file hands the device credentials it then sends on every boot, so
@@ -90,10 +91,7 @@ def check_path(path: str, what: str = "path") -> str:
 def check_method(method: str) -> str:
     """A stage-2 download method or ProfileError."""
     if method not in METHODS:
-        raise ProfileError(
-            f"download method must be one of {', '.join(METHODS)}, not {method!r} "
-            "(a stage-1 config sends devices to an FTP, HTTP or HTTPS server)"
-        )
+        raise ProfileError(f"download method must be one of {', '.join(METHODS)}, not {method!r}")
     return method
 
 

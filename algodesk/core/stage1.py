@@ -60,7 +60,7 @@ def parse_server(text: str, *, method: str | None = None, user: str | None = Non
     if scheme is not None and scheme not in METHODS:
         raise Stage1Error(
             f"{scheme}:// is not a stage-2 method; use one of {', '.join(METHODS)} "
-            "(stage 1 sends devices from the bench TFTP server to an FTP, HTTP or HTTPS server)"
+            "(the download methods a device knows)"
         )
     if scheme is not None and method is not None and method != scheme:
         raise Stage1Error(f"the URL says {scheme} but the method given is {method}")
@@ -201,7 +201,9 @@ def _warnings(profile: BenchProfile, password: str, base: ConfigDocument | None)
         warnings.append(
             f"{profile.method.upper()} carries the user name and password in clear on every boot"
         )
-    if password and not profile.user:
+    if profile.method == "tftp" and (password or profile.user):
+        warnings.append("TFTP takes no user name or password (guide §2): devices do not send them")
+    elif password and not profile.user:
         warnings.append("a password is set but no user name")
     for key, value in profile.extras:
         problem = catalog.validate(key, value)
