@@ -261,9 +261,7 @@ def test_openers_asking_for_a_file_being_read_wait_for_that_one_read(
     disk = threading.Event()
     real = FileCache._read
 
-    def slow_read(
-        self: FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
-    ) -> object:
+    def slow_read(self: FileCache, path: Path, key: tuple[int, ...], fd: int) -> object:
         reads.append(path)
         first_read.set()
         disk.wait(10)
@@ -271,10 +269,15 @@ def test_openers_asking_for_a_file_being_read_wait_for_that_one_read(
 
     monkeypatch.setattr(FileCache, "_read", slow_read)
     opened: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: opened.append(cache.open(tmp_path / "fw.sfw")))
-        for _ in range(3)
-    ]
+
+    def open_cached() -> None:
+        fd = os.open(tmp_path / "fw.sfw", os.O_RDONLY)
+        try:
+            opened.append(cache.open(tmp_path / "fw.sfw", fd, os.fstat(fd)))
+        finally:
+            os.close(fd)
+
+    threads = [threading.Thread(target=open_cached) for _ in range(3)]
     threads[0].start()
     assert first_read.wait(10)
     for thread in threads[1:]:

@@ -302,9 +302,7 @@ def test_200_simultaneous_transfers_share_one_read(
     reads: list[Path] = []
     real_read = FileCache._read
 
-    def counting_read(
-        self: FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
-    ) -> object:
+    def counting_read(self: FileCache, path: Path, key: tuple[int, ...], fd: int) -> object:
         reads.append(path)
         return real_read(self, path, key, fd)
 
@@ -346,9 +344,7 @@ def test_a_slow_disk_holds_up_only_the_request_that_waits_for_it(
     disk = threading.Event()
     real = files.FileCache._read
 
-    def read(
-        self: files.FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
-    ) -> files.Content:
+    def read(self: files.FileCache, path: Path, key: tuple[int, ...], fd: int) -> files.Content:
         if path.name == "slow.bin":
             reading.set()
             disk.wait(10)  # a firmware on a slow disk
@@ -446,9 +442,7 @@ def test_a_repeat_while_the_file_is_opened_is_not_refused(
     disk = threading.Event()
     real = files.FileCache._read
 
-    def read(
-        self: files.FileCache, path: Path, key: tuple[int, ...], fd: int | None = None
-    ) -> files.Content:
+    def read(self: files.FileCache, path: Path, key: tuple[int, ...], fd: int) -> files.Content:
         reading.set()
         disk.wait(10)
         return real(self, path, key, fd)

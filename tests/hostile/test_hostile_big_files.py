@@ -110,10 +110,10 @@ def test_a_digest_being_computed_holds_up_only_its_request(
     computing, disk = threading.Event(), threading.Event()
     real_md5 = digests.DiskDigests.md5
 
-    def slow_md5(self: digests.DiskDigests, path: Path, fd: int) -> str:
+    def slow_md5(self: digests.DiskDigests, path: Path, fd: int, status: os.stat_result) -> str:
         computing.set()
         disk.wait(10)  # a 2 GiB zip on a slow disk
-        return real_md5(self, path, fd)
+        return real_md5(self, path, fd, status)
 
     monkeypatch.setattr(digests.DiskDigests, "md5", slow_md5)
     settings = TftpSettings(workers=1)

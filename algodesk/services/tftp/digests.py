@@ -27,14 +27,14 @@ class DiskDigests:
         self._digests: OrderedDict[tuple[Path, int, int, int, int], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def md5(self, path: Path, fd: int) -> str:
-        """The digest of the file open as ``fd`` (``path`` names it, for the memory).
+    def md5(self, path: Path, fd: int, before: os.stat_result) -> str:
+        """The digest of the file open as ``fd`` (``path`` names it, for the memory; ``before``
+        is its status when opened: ``paths.open_confined``).
 
         Raises:
             OSError: the system's reason, or EAGAIN when the file changed while it was read.
         """
         with open(os.dup(fd), "rb") as handle:
-            before = os.fstat(handle.fileno())
             key = (path, before.st_size, before.st_mtime_ns, before.st_ino, before.st_dev)
             with self._lock:
                 known = self._digests.get(key)

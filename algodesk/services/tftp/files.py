@@ -125,18 +125,16 @@ class FileCache:
         self._lock = threading.Lock()
         self._reading: dict[Path, threading.Event] = {}  # paths being read, by one thread each
 
-    def open(self, path: Path, fd: int | None = None) -> Content:
-        """The current content of ``path``, counted as used until ``release``.
-
-        With ``fd`` (``path`` opened and checked: ``paths.open_confined``) the version and the
-        bytes are that open file's, never whatever the name leads to by now.
+    def open(self, path: Path, fd: int, status: os.stat_result) -> Content:
+        """The content of the file open as ``fd`` (``path``, opened and checked by
+        ``paths.open_confined``, which gives its ``status``), counted as used until ``release``.
+        The version and the bytes are that open file's, never whatever the name leads to by now.
 
         Many devices ask for the same firmware at once: one thread reads it, the others wait
         for that read and share it (never a copy per opener thread).
         """
         while True:
-            stat = os.fstat(fd) if fd is not None else os.stat(path)
-            key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
+            key = (status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev)
             with self._lock:
                 content = self._current.get(path)
                 if content is not None and content.key == key:
@@ -147,7 +145,8 @@ class FileCache:
                 if reading is None:
                     reading = self._reading[path] = threading.Event()
                     break
-            reading.wait()  # then look again: read by now, or changed meanwhile
+            reading.wait()
+            status = os.fstat(fd)  # then look again: read by now, or changed meanwhile
         try:
             fresh = self._read(path, key, fd)
             with self._lock:
@@ -196,8 +195,8 @@ class FileCache:
             for path in [*self._idle, *self._idle_copies]:
                 self._drop_idle(path)
 
-    def _read(self, path: Path, key: tuple[int, ...], fd: int | None = None) -> Content:
-        with open(path, "rb") if fd is None else open(os.dup(fd), "rb") as handle:
+    def _read(self, path: Path, key: tuple[int, ...], fd: int) -> Content:
+        with open(os.dup(fd), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size >= self._mmap_threshold and size > 0:
                 # Never the original: truncated in place by another program, it would SIGBUS.
@@ -397,19 +396,19 @@ def _read_on_disk(
     root: Path | None,
     parts: tuple[str, ...],
     case_fallback: bool,
-    read: Callable[[Path, int], _T],
+    read: Callable[[Path, int, os.stat_result], _T],
 ) -> tuple[DiskMatch, _T]:
     """Find the file ``parts`` names under ``root``, open it confined (``open_confined``) and
-    ``read(path, fd)`` it; every OS error becomes the refusal it stands for."""
+    ``read(path, fd, status)`` it; every OS error becomes the refusal it stands for."""
     if root is None:
         raise PathRefused(RefusalReason.NOT_FOUND, "no such file (no folder served)")
     try:
         match = find_on_disk(root, parts, case_fallback=case_fallback)
-        fd = open_confined(root, match)
+        fd, status = open_confined(root, match)
     except OSError as error:
         raise refusal_for(error) from None
     try:
-        return match, read(match.path, fd)
+        return match, read(match.path, fd, status)
     except OSError as error:
         raise refusal_for(error) from None
     finally:

@@ -141,8 +141,9 @@ def find_on_disk(root: Path, parts: tuple[str, ...], *, case_fallback: bool) -> 
     return DiskMatch(real, "/".join(served_parts), used_fallback)
 
 
-def open_confined(root: Path, match: DiskMatch) -> int:
-    """Open the file ``match`` names and prove it is inside ``root``; returns the descriptor.
+def open_confined(root: Path, match: DiskMatch) -> tuple[int, os.stat_result]:
+    """Open the file ``match`` names and prove it is inside ``root``; returns the descriptor
+    and its status (the version that is read: the callers need not ask again).
 
     ``find_on_disk`` checks a name, but a folder on the way may be swapped for a link to the
     outside before the open. Where the OS opens relative to a directory descriptor (Linux,
@@ -174,7 +175,7 @@ def open_confined(root: Path, match: DiskMatch) -> int:
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, opened
 
 
 # Flags to walk a path one folder at a time without following links, where the OS can.
