@@ -90,7 +90,6 @@ class LivePage(QWidget):
         lower_layout.addWidget(self.details)
         # The diagnosis's fix, done here: "Write algop8186.md5" in the served folder.
         self.md5_button = WriteMd5Button(self)
-        self.md5_button.written.connect(self._on_md5_written)
         lower_layout.addWidget(self.md5_button, 0, Qt.AlignmentFlag.AlignLeft)
         lower_layout.addWidget(self.lower_tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -274,15 +273,10 @@ class LivePage(QWidget):
         folder = Path(self._folder) if self._folder and self.showing_live else None
         self.md5_button.offer(folder, md5_targets(device.diagnoses) if device else [])
 
-    @Slot(str)
-    def _on_md5_written(self, said: str) -> None:
-        self.md5_button.setText(said)
-
     @Slot()
     def _on_feed_refreshed(self) -> None:
         self._show_empty_state()
         if self.showing_live:
             self.details.show_device(self.selected_device())
-            if not self.md5_button.text().startswith(("Wrote", "Could not")):
-                self._offer_md5(self.selected_device())
+            self._offer_md5(self.selected_device())
             self.device_syslog.refresh()

@@ -31,7 +31,8 @@ def write_md5(folder: Path, relative: str) -> str:
 
 
 class WriteMd5Button(QPushButton):
-    """Hidden until there is an md5 to write; ``written`` carries what happened."""
+    """Hidden until there is an md5 to write; once clicked it says what happened (``written``
+    carries it too) for as long as the same file is offered."""
 
     written = Signal(str)
 
@@ -39,17 +40,22 @@ class WriteMd5Button(QPushButton):
         super().__init__(parent)
         self.folder: Path | None = None
         self.target = ""
+        self._said = ""
         self.clicked.connect(self._on_clicked)
         self.offer(None, [])
 
     def offer(self, folder: Path | None, targets: list[str]) -> None:
         """Offer to write the md5 of ``targets[0]`` in ``folder`` (hide when there is none)."""
-        self.folder = folder
-        self.target = targets[0] if targets and folder is not None else ""
-        self.setText(f"Write {md5.md5_name(self.target)}" if self.target else "")
-        self.setVisible(bool(self.target))
+        target = targets[0] if targets and folder is not None else ""
+        if (folder, target) != (self.folder, self.target):
+            self.folder, self.target, self._said = folder, target, ""
+        offered = f"Write {md5.md5_name(target)}" if target else ""
+        self.setText(self._said or offered)
+        self.setVisible(bool(target))
 
     @Slot()
     def _on_clicked(self) -> None:
         if self.folder is not None and self.target:
-            self.written.emit(write_md5(self.folder, self.target))
+            self._said = write_md5(self.folder, self.target)
+            self.setText(self._said)
+            self.written.emit(self._said)
