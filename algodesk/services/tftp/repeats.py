@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 
 KEPT_SECONDS = 10.0
 _KEPT = 4096
@@ -30,8 +29,7 @@ Key = tuple[tuple[str, int], str]
 class RecentlyServed:
     """(client, file name) pairs served lately, with when their last DATA left."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._last_sent: OrderedDict[Key, float] = OrderedDict()
 
     def served(self, client: tuple[str, int], name: str, last_sent: float) -> None:
@@ -39,7 +37,7 @@ class RecentlyServed:
         key = ((client[0], client[1]), name)
         self._last_sent.pop(key, None)
         self._last_sent[key] = last_sent
-        horizon = self._clock() - KEPT_SECONDS
+        horizon = time.time() - KEPT_SECONDS
         while self._last_sent:  # oldest first: forget what no copy can still be queued for
             first_key, sent = next(iter(self._last_sent.items()))
             if sent > horizon and len(self._last_sent) <= _KEPT:
