@@ -307,6 +307,16 @@ def test_stop_never_closes_what_the_dispatch_thread_still_reads(
     assert errors == []
 
 
+def _assert_start_fails_on_an_exited_worker(root: Path) -> None:
+    log = EventLog()
+    server = TftpServer(root, LOOPBACK, 0, sink=log, settings=WORKERS)
+    with pytest.raises(ServerStartError) as raised:
+        server.start()
+    assert raised.value.code == "engine-failed" and "exited" in raised.value.message
+    assert not server.running
+    assert log.of(ev.ServerFailed)
+
+
 def test_a_worker_gone_before_its_start_frame_fails_the_start(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,23 +330,11 @@ def test_a_worker_gone_before_its_start_frame_fails_the_start(
         write_frame(stream, message)
 
     monkeypatch.setattr(worker, "_write_frame", broken_start)
-    log = EventLog()
-    server = TftpServer(root, LOOPBACK, 0, sink=log, settings=WORKERS)
-    with pytest.raises(ServerStartError) as raised:
-        server.start()
-    assert raised.value.code == "engine-failed" and "exited" in raised.value.message
-    assert not server.running
-    assert log.of(ev.ServerFailed)
+    _assert_start_fails_on_an_exited_worker(root)
 
 
 def test_a_worker_that_cannot_start_fails_the_start(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(worker, "_worker_argv", lambda: [sys.executable, "-c", "pass"])
-    log = EventLog()
-    server = TftpServer(root, LOOPBACK, 0, sink=log, settings=WORKERS)
-    with pytest.raises(ServerStartError) as raised:
-        server.start()
-    assert raised.value.code == "engine-failed" and "exited" in raised.value.message
-    assert not server.running
-    assert log.of(ev.ServerFailed)
+    _assert_start_fails_on_an_exited_worker(root)
