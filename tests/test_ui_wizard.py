@@ -353,3 +353,13 @@ def test_sync_times_are_written_as_the_device_takes_them(wizard: StageOneWizard)
     )
     pairs = dict(extras.extras())
     assert (pairs["prov.sync.time"], pairs["prov.sync.endtime"]) == ("02:30:00", "04:15:00")
+
+
+def test_the_certificate_fields_are_for_https_only(wizard: StageOneWizard) -> None:
+    page = wizard.server_page
+    assert page.method_value() == "https"
+    assert page.validate_cert.isEnabled() and page.ca_file.isEnabled()
+    page.method.setCurrentIndex(page.method.findData("ftp"))
+    assert not page.validate_cert.isEnabled() and not page.ca_file.isEnabled()
+    page.method.setCurrentIndex(page.method.findData("https"))
+    assert page.validate_cert.isEnabled() and page.ca_file.isEnabled()

@@ -156,6 +156,8 @@ class ServerPage(QWizardPage):
         form.addRow("", self.validate_cert)
         form.addRow("CA certificate", self.ca_file)
         form.addRow(self.problem)
+        self.method.currentIndexChanged.connect(self._on_method_current_index_changed)
+        self._on_method_current_index_changed()
 
     def method_value(self) -> str:
         """The chosen method (``https``…)."""
@@ -189,6 +191,13 @@ class ServerPage(QWizardPage):
     @Slot(bool)
     def _on_same_fwpath_toggled(self, same: bool) -> None:
         self.fwpath.setEnabled(not same)
+
+    @Slot()
+    def _on_method_current_index_changed(self) -> None:
+        # a certificate (and the CA that signs it) only means something over HTTPS
+        https = self.method_value() == "https"
+        self.validate_cert.setEnabled(https)
+        self.ca_file.setEnabled(https)
 
 
 class ExtrasPage(QWizardPage):
