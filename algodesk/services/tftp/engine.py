@@ -44,9 +44,12 @@ from algodesk.services.tftp.transfer import FAILED, FINISHED, Timing, Transfer
 log = logging.getLogger(__name__)
 
 _TRANSFER_OPCODES = (packets.DATA, packets.ACK, packets.ERROR, packets.OACK)
+# The TFTP error code each refusal is told with (0, "not defined", for the rest: busy, internal).
 _REFUSAL_CODES = {
     RefusalReason.NOT_FOUND: packets.ERR_NOT_FOUND,
     RefusalReason.ACCESS: packets.ERR_ACCESS,
+    RefusalReason.WRITE: packets.ERR_ACCESS,
+    RefusalReason.MALFORMED: packets.ERR_ILLEGAL,
 }
 
 
@@ -343,7 +346,7 @@ class Engine:
             if self.by_client.get(sender) is before:
                 # No transfer took the request: it ends here, in exactly one ending event (the
                 # parent of a worker frees the client's slot on it).
-                self._refuse(sender, _filename(data), RefusalReason.INTERNAL, "internal error", 0)
+                self._refuse(sender, _filename(data), RefusalReason.INTERNAL, "internal error")
             return False
 
     def _on_request(
@@ -363,7 +366,7 @@ class Engine:
         try:
             request = packets.parse_request(data)
         except packets.MalformedPacket as error:
-            self._refuse(sender, "", RefusalReason.MALFORMED, str(error), packets.ERR_ILLEGAL)
+            self._refuse(sender, "", RefusalReason.MALFORMED, str(error))
             return False
         if self.recent.is_late_copy(sender, request.filename, arrived):
             return False  # a copy of a request whose transfer ended: nobody waits for an answer
@@ -378,15 +381,13 @@ class Engine:
         )
         if request.opcode == packets.WRQ:
             detail = "this server does not accept uploads"
-            self._refuse(sender, request.filename, RefusalReason.WRITE, detail, packets.ERR_ACCESS)
+            self._refuse(sender, request.filename, RefusalReason.WRITE, detail)
             return False
         if self._repeats(sender, request.filename, now):
             return False
         detail = self._no_slot(sender[0], in_flight, from_address)
         if detail:
-            self._refuse(
-                sender, request.filename, RefusalReason.BUSY, detail, packets.ERR_UNDEFINED
-            )
+            self._refuse(sender, request.filename, RefusalReason.BUSY, detail)
             return False
         self._start(request, sender, local)
         return True
@@ -459,7 +460,7 @@ class Engine:
                 log.exception("request from %s could not be handled", sender)
                 if self.by_client.get(sender) is before:
                     detail = "internal error"
-                    self._refuse(sender, request.filename, RefusalReason.INTERNAL, detail, 0)
+                    self._refuse(sender, request.filename, RefusalReason.INTERNAL, detail)
             finally:
                 if self.answered is not None:
                     self.answered(sender)
@@ -475,10 +476,7 @@ class Engine:
         settings = self.settings
         if isinstance(outcome, PathRefused):
             refused = outcome
-            code = _REFUSAL_CODES.get(refused.reason, packets.ERR_UNDEFINED)
-            self._refuse(
-                sender, request.filename, refused.reason, refused.detail, code, refused.near
-            )
+            self._refuse(sender, request.filename, refused.reason, refused.detail, refused.near)
             return
         if isinstance(outcome, BaseException):
             raise outcome
@@ -493,7 +491,7 @@ class Engine:
         except OSError as error:
             self._release(opened, release_path)
             detail = f"no socket for the transfer ({error.strerror or error})"
-            self._refuse(sender, request.filename, RefusalReason.BUSY, detail, 0)
+            self._refuse(sender, request.filename, RefusalReason.BUSY, detail)
             return
         except BaseException:
             self._release(opened, release_path)
@@ -556,9 +554,9 @@ class Engine:
         name: str,
         reason: RefusalReason,
         detail: str,
-        code: int,
         near: str = "",
     ) -> None:
+        code = _REFUSAL_CODES.get(reason, packets.ERR_UNDEFINED)
         self._send_quietly(self.listener, packets.error_packet(code, detail), client)
         # The near name goes to the event only, never to the device's error packet.
         self.emit(
@@ -635,7 +633,7 @@ class Engine:
                 if not isinstance(outcome, BaseException):
                     self._release(*outcome)
             for (sender, name), _waiting in list(self.opening.items()):
-                self._refuse(sender, name, RefusalReason.BUSY, reason, packets.ERR_UNDEFINED)
+                self._refuse(sender, name, RefusalReason.BUSY, reason)
             self.opening.clear()
         self.poller.close()
         self.listener.close()
