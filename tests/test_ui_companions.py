@@ -499,13 +499,17 @@ def test_closing_the_app_stops_every_companion(launch, tmp_path: Path) -> None:
     assert companions.dhcp and companions.syslog and companions.discovery
     assert companions.roles() == ("tftp", "dhcp", "syslog")
     dialog = parts.network.wiring.open_checksync()
-    dialog.new_address.setText("::1")  # nobody answers there: the NOTIFY is out for a while
-    dialog.new_address.returnPressed.emit()
-    dialog.port.setValue(free_port())
-    dialog.send()
-    assert dialog.worker.running
-    parts.window.close()
-    parts.close()
+    # A port that is open but never answers: the NOTIFY stays out until its timeout. (A closed
+    # port answers with ICMP unreachable, which ends the send at once: "nothing listens".)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        dialog.new_address.setText("127.0.0.1")
+        dialog.new_address.returnPressed.emit()
+        dialog.port.setValue(silent.getsockname()[1])
+        dialog.send()
+        assert dialog.worker.running
+        parts.window.close()
+        parts.close()
     assert companions.dhcp is None and companions.syslog is None and companions.discovery is None
     assert not any(t.name == "algodesk-checksync" for t in threading.enumerate())
 
