@@ -208,43 +208,35 @@ class Preflight:
         """One device's verdict."""
         target = start.target
         values = device.config_values(start.stage1_config)
-        protocol = device.effective(values, "prov.download.method") or "tftp"
-        try:
-            server = stage_two_server(values)
-        except ValueError as error:
-            failure = ServerFailure(Failure.SERVER_ERROR, str(error))
+        firmware_known = bool(start.firmware)
+
+        def before_any_fetch(
+            failure: ServerFailure, protocol: str, evidence: Sequence[str] = ()
+        ) -> DeviceVerdict:
+            # The server could not be named, reached or trusted: no request was made.
             return verdict(
                 target,
                 None,
                 (),
                 failure=failure,
                 protocol=protocol,
-                firmware_known=bool(start.firmware),
+                firmware_known=firmware_known,
+                evidence=evidence,
             )
+
+        try:
+            server = stage_two_server(values)
+        except ValueError as error:
+            protocol = device.effective(values, "prov.download.method") or "tftp"
+            return before_any_fetch(ServerFailure(Failure.SERVER_ERROR, str(error)), protocol)
         evidence = [f"server: {server.where}" + (f" as {server.user}" if server.user else "")]
         tls = self._tls_report(server) if server.method == "https" else None
         if isinstance(tls, ServerFailure):
-            return verdict(
-                target,
-                None,
-                (),
-                failure=tls,
-                protocol=server.method,
-                firmware_known=bool(start.firmware),
-                evidence=evidence,
-            )
+            return before_any_fetch(tls, server.method, evidence)
         if tls is not None:
             evidence.extend(tls.evidence())
             if tls.failure is not None:
-                return verdict(
-                    target,
-                    None,
-                    (),
-                    failure=tls.failure,
-                    protocol=server.method,
-                    firmware_known=bool(start.firmware),
-                    evidence=evidence,
-                )
+                return before_any_fetch(tls.failure, server.method, evidence)
         try:
             fetcher = make_fetcher(
                 server,
@@ -254,15 +246,7 @@ class Preflight:
                 cancel=self._cancel,
             )
         except ServerFailure as failure:
-            return verdict(
-                target,
-                None,
-                (),
-                failure=failure,
-                protocol=server.method,
-                firmware_known=bool(start.firmware),
-                evidence=evidence,
-            )
+            return before_any_fetch(failure, server.method, evidence)
         with self._lock:
             self._current = fetcher
         recorder = Recorder(fetcher, server, self._cancel)
@@ -286,7 +270,7 @@ class Preflight:
             recorder.records,
             failure=recorder.failure,
             protocol=server.method,
-            firmware_known=bool(start.firmware),
+            firmware_known=firmware_known,
             evidence=evidence,
             notes=(
                 *server_notes(result),
