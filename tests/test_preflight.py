@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from algodesk.cli import main
+from algodesk.core import config as config_files
 from algodesk.core.preflight import Failure, FetchRecord, Target, verdict
+from algodesk.core.profile import BenchProfile
+from algodesk.services.preflight.plan import build_plan
 from algodesk.services.preflight.runner import DeviceStart, Preflight, PreflightPlan
 from algodesk.services.tftp import TftpServer
 from tests.memory_keyring import MemoryKeyring
@@ -501,3 +504,23 @@ def test_a_data_file_under_a_firmware_path_is_a_data_file_failure_not_firmware()
     assert not result.steady and "firmware/t.md5 missing" in (result.diagnosis or "")
     found = verdict(Target("8186"), result, [], protocol="tftp", firmware_known=False)
     assert found.failure is Failure.DATA_FILE
+
+
+def test_the_plan_reads_the_profiles_base_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = tmp_path / "backup.conf"
+    base.write_text("prov.use = 1\nsip.proxy = pbx.example\n")
+    profile = BenchProfile(
+        name="acme", host="127.0.0.1", products=("8186",), has_password=True, base_file=str(base)
+    )
+    real, reads = config_files.load, []
+
+    def load(path: Path) -> config_files.ConfigDocument:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(config_files, "load", load)
+    plan = build_plan(profile, PASSWORD, None, [Target("8186"), Target("8301")])
+    assert len(plan.devices) == 2
+    assert reads == [base]  # the bench's files and the fallback config share one parse

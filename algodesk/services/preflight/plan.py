@@ -40,8 +40,9 @@ def build_plan(
     ca_file: str | None = None,
 ) -> PreflightPlan:
     """The plan for ``chosen``; ValueError when the profile's base or CA file cannot be used."""
-    files = bench_files(profile, STAND_IN_PASSWORD, roster)
-    fallback = build_stage1(profile, STAND_IN_PASSWORD, load_base(profile)).to_bytes()
+    base = load_base(profile)  # read and parsed once, for the bench's files and the fallback
+    files = bench_files(profile, STAND_IN_PASSWORD, roster, base=base)
+    fallback = build_stage1(profile, STAND_IN_PASSWORD, base).to_bytes()
     ca = profile.ca_file if ca_file is None else ca_file
     if ca:
         device_context(ca, validate=True)
