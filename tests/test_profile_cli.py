@@ -208,6 +208,27 @@ def test_stage1_export(
     assert md5.verify((out / "algop8186.md5").read_bytes(), content)
 
 
+def test_stage1_export_asks_the_keyring_once(
+    home: Path,
+    tmp_path: Path,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A desktop keyring may prompt to unlock, or cross D-Bus, on every lookup.
+    create_with_password(monkeypatch, capsys)
+    lookups: list[str] = []
+    real = memory_keyring.get_password
+
+    def get_password(service: str, username: str) -> str | None:
+        lookups.append(username)
+        return real(service, username)
+
+    monkeypatch.setattr(memory_keyring, "get_password", get_password)
+    assert main(["stage1", "--profile", "bench", "--out", str(tmp_path / "export")]) == 0
+    assert lookups == [keyring_user("bench")]
+
+
 def test_stage1_export_with_base_roster_and_stdin_password(
     home: Path,
     tmp_path: Path,

@@ -19,7 +19,6 @@ from algodesk.core.wording import count
 from algodesk.services.bench_files import BenchFiles, bench_files, load_base
 from algodesk.services.credentials import (
     CredentialStore,
-    PasswordPlace,
     PasswordState,
     Storage,
 )
@@ -149,14 +148,13 @@ def read_password(*, confirm: bool = False) -> str:
 def profile_password(profile: BenchProfile, *, from_stdin: bool, allow_empty: bool) -> str:
     """The password to put in ``profile``'s stage-1 files ('' when it has none)."""
     password = read_password() if from_stdin else None
-    if password is None:
+    if password is None and profile.has_password:
         credentials = _credentials()
-        state = credentials.state(profile, command_line=True)
-        if state.place is PasswordPlace.KEYRING:
-            password = credentials.get_password(profile.name)
-        elif state.place is PasswordPlace.MISSING:
+        password = credentials.get_password(profile.name)  # one keyring lookup when it is there
+        if password is None:  # the state says why, in the words `profile show` uses
+            state = credentials.state(profile, command_line=True)
             raise CommandError(f"the password of {profile.name!r} is {state.text}; {state.advice}")
-        password = password or ""
+    password = password or ""
     if not password and profile.user and not allow_empty:
         raise CommandError(
             f"profile {profile.name!r} has user {profile.user} and an empty password: devices "
