@@ -55,7 +55,7 @@ def test_one_address_cannot_take_the_last_slots(
             log.wait_for(ev.RequestRefused, settings.reserved_for_new_addresses)
             with RawClient(server.port, timeout=10.0, source=REAL) as real:
                 data, _first = real.fetch("f.bin")
-            assert data == BODY
+            assert data == BODY, (_first, server.stats())
             (finished,) = log.wait_for(ev.TransferFinished)
             assert isinstance(finished, ev.TransferFinished) and finished.client[0] == REAL
         finally:
