@@ -278,8 +278,12 @@ def request_step(filename: str) -> Step:
     Any other ``.md5`` is taken as a data file's md5 and any other name as a data file: data names
     are free (``prov.data.tone = bells.zip``), so only a config would tell them apart for sure.
     """
-    filename = bare_name(filename)  # the path a device puts before it is not the step
-    name = names.classify(filename)
+    # The path a device puts before the name is not the step.
+    return name_step(names.classify(bare_name(filename)))
+
+
+def name_step(name: names.FileName) -> Step:
+    """:func:`request_step` of a bare name already classified (each request is classified once)."""
     if name.is_config:
         return Step.CONFIG
     if name.kind is names.FileKind.FIRMWARE:
@@ -287,7 +291,7 @@ def request_step(filename: str) -> Step:
     if name.kind is names.FileKind.MD5:
         if name.target is not None and name.target.is_config:
             return Step.CONFIG_MD5
-        stem = filename[: -len(".md5")]
+        stem = name.name[: -len(".md5")]
         if names.classify(f"{stem}.fw").kind is names.FileKind.FIRMWARE:
             return Step.FIRMWARE_MD5
         return Step.DATA_MD5

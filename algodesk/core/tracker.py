@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from algodesk.core import boot_stages as stages
 from algodesk.core import diagnosis as dx
-from algodesk.core.device import Stage, Step, request_step
+from algodesk.core.device import Stage, Step, bare_name, name_step
 from algodesk.core.diagnosis import Level
 from algodesk.core.events import (
     Address,
@@ -331,8 +331,8 @@ class Tracker:
 
     # --- requests --------------------------------------------------------------------------------
     def _entry(self, when: float, client: Address, requested: str) -> TimelineEntry:
-        base = requested.replace("\\", "/").rsplit("/", 1)[-1]
-        name, step = classify(base), request_step(base)
+        name = classify(bare_name(requested))
+        step = name_step(name)
         device = self._device_for(client[0], name, when)
         entry = TimelineEntry(
             next(self._seq), when, client, requested, name, step, device, updated=when
