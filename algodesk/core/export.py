@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -93,10 +94,11 @@ def rows(devices: Iterable[TrackedDevice]) -> list[dict[str, Value]]:
 def to_csv(devices: Iterable[TrackedDevice]) -> str:
     """CSV text with a header row (:data:`CSV_FIELDS`); empty cells for unknown values."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-    for row in rows(devices):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    writer = csv.writer(buffer)  # writes None as an empty cell
+    writer.writerow(CSV_FIELDS)
+    # A plain writer fed each row's cells in column order: a DictWriter checks every row's keys
+    # against the header again (a bench day's export is 300,000 rows).
+    writer.writerows(map(operator.itemgetter(*CSV_FIELDS), rows(devices)))
     return buffer.getvalue()
 
 
