@@ -5,31 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from algodesk.services import paths
 from algodesk.services.history import HistoryStore
+from tests.cli_run import run_cli
 from tests.test_tftp_serve_cli import CONFIG, _stop, serving
 from tests.tftp_helpers import RawClient
 
 MAC = "0022EE010203"
 PRETTY = "00:22:EE:01:02:03"
-
-
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``algodesk ARGS`` in a subprocess (the test's home, unless ``env`` says otherwise)."""
-    return subprocess.run(
-        [sys.executable, "-m", "algodesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
 
 
 def _bench_run(root: Path, *extra: str) -> tuple[list[str], list[str]]:
@@ -79,12 +66,12 @@ def test_serve_keeps_the_run_in_the_apps_history_and_history_reads_it(
         assert run.ended is not None and run.root == str(root) and run.address == "127.0.0.1"
         assert [d.mac for d in store.devices(run.run_id)] == [MAC]
 
-    listing = _cli("history", "list")
+    listing = run_cli("history", "list")
     assert listing.returncode == 0, listing.stderr
     (line,) = listing.stdout.splitlines()
     assert line.split()[0] == "1" and "1 device, 1 transfer" in line and str(root) in line
 
-    shown = _cli("history", "show", "last")
+    shown = run_cli("history", "show", "last")
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     assert f"  {PRETTY}  8188  127.0.0.1  1 boot  " in text
@@ -93,7 +80,7 @@ def test_serve_keeps_the_run_in_the_apps_history_and_history_reads_it(
     assert "2 devices" in text  # the stranger at 127.0.0.2 made a request too
 
     out = tmp_path / "run.csv"
-    exported = _cli("history", "export", "1", "--csv", "-o", str(out))
+    exported = run_cli("history", "export", "1", "--csv", "-o", str(out))
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     mine = [r for r in rows if r["mac"] == PRETTY]
@@ -103,7 +90,7 @@ def test_serve_keeps_the_run_in_the_apps_history_and_history_reads_it(
     ]
     assert all(r["status"] and r["stage"] for r in mine)  # a set of "" would be truthy
 
-    as_json = _cli("history", "export", "last", "--json")
+    as_json = run_cli("history", "export", "last", "--json")
     assert as_json.returncode == 0, as_json.stderr
     devices = json.loads(as_json.stdout)
     device = next(d for d in devices if d["mac"] == PRETTY)
@@ -116,7 +103,7 @@ def test_no_history_keeps_nothing(root: Path) -> None:
     assert rest[-1].startswith("summary: 2 devices")
     assert not any(line.startswith("history:") for line in rest)
     assert not paths.resolve().history_file.exists()
-    listing = _cli("history", "list")
+    listing = run_cli("history", "list")
     assert (listing.returncode, listing.stdout) == (0, "no runs yet\n")
 
 
@@ -134,7 +121,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
 ) -> None:
     with HistoryStore(paths.resolve().ensure().history_file):
         pass  # an empty history file
-    result = _cli("history", *args)
+    result = run_cli("history", *args)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -144,7 +131,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
 
 
 def test_reading_with_no_history_yet_is_an_error_not_a_new_file() -> None:
-    result = _cli("history", "show", "last")
+    result = run_cli("history", "show", "last")
     assert result.returncode == 2
     assert result.stderr.startswith("algodesk history: error: no history yet: ")
     assert len(result.stderr.splitlines()) == 1
@@ -152,9 +139,9 @@ def test_reading_with_no_history_yet_is_an_error_not_a_new_file() -> None:
 
 
 def test_help_says_which_actions_exit_2_without_history() -> None:
-    result = _cli("history", "--help")
+    result = run_cli("history", "--help")
     assert "for show and export, 2 when there is no such run or no history yet" in result.stdout
-    assert _cli("history", "list").returncode == 0  # no history yet: list still exits 0
+    assert run_cli("history", "list").returncode == 0  # no history yet: list still exits 0
 
 
 def test_show_and_export_count_devices_not_a_shared_addresss_row(
@@ -172,9 +159,9 @@ def test_show_and_export_count_devices_not_a_shared_addresss_row(
         while " sending algop8188.conf" not in (line := process.stdout.readline()):
             assert line, "serve ended early"
         _stop(process)
-    shown = _cli("history", "show", "last")
+    shown = run_cli("history", "show", "last")
     assert "(several devices at 127.0.0.1)" in shown.stdout
     assert "\n2 devices\n" in shown.stdout
-    exported = _cli("history", "export", "last", "--json", "-o", str(tmp_path / "run.json"))
+    exported = run_cli("history", "export", "last", "--json", "-o", str(tmp_path / "run.json"))
     assert exported.returncode == 0, exported.stderr
     assert exported.stderr.strip().endswith("run 1, 2 devices")

@@ -13,8 +13,9 @@ from algodesk.app import Composition, open_bench
 from algodesk.services import paths
 from algodesk.services.history import HistoryStore
 from algodesk.ui.live.device_model import Column
+from tests.cli_run import run_cli
 from tests.conftest_qt import running_app
-from tests.test_history_cli import PRETTY, _bench_run, _cli
+from tests.test_history_cli import PRETTY, _bench_run
 from tests.test_tftp_serve_cli import CONFIG
 
 pytestmark = pytest.mark.usefixtures("qapp")  # Qt models and widgets need a QApplication
@@ -78,7 +79,7 @@ def app_after_serve(qtbot, folder: Path) -> Iterator[Composition]:
 def test_the_command_line_opens_the_app_serving_and_keeps_the_run(folder: Path) -> None:
     env = {**os.environ, "ALGODESK_EXIT_WHEN_SHOWN": "1"}
     args = ["--folder", str(folder), "--bind", "127.0.0.1", "--port", "0", "--start"]
-    result = _cli(*args, env=env)
+    result = run_cli(*args, env=env)
     assert result.returncode == 0, result.stderr
     assert "main window shown" in result.stdout
     with HistoryStore(paths.resolve().history_file) as store:
@@ -96,6 +97,6 @@ def test_the_command_line_opens_the_app_serving_and_keeps_the_run(folder: Path) 
     ],
 )
 def test_bad_app_options_are_one_line_and_exit_2(args: list[str], message: str) -> None:
-    result = _cli(*args)
+    result = run_cli(*args)
     assert result.returncode == 2
     assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
