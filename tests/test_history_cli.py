@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
+from algodesk.cli import main
+from algodesk.commands import history as history_command
+from algodesk.core import tracker
+from algodesk.core.events import Event, RequestReceived
+from algodesk.core.tracker import Tracker
 from algodesk.services import paths
 from algodesk.services.history import HistoryStore
 from tests.cli_run import run_cli
@@ -165,3 +172,26 @@ def test_show_and_export_count_devices_not_a_shared_addresss_row(
     exported = run_cli("history", "export", "last", "--json", "-o", str(tmp_path / "run.json"))
     assert exported.returncode == 0, exported.stderr
     assert exported.stderr.strip().endswith("run 1, 2 devices")
+
+
+def test_reading_a_run_holds_off_the_cycle_collector_then_resumes_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A bench day's events all stay alive while a run is read: collections then walk them for
+    # nothing (tests/bench/bench_day.py measures it).
+    with HistoryStore(paths.resolve().ensure().history_file) as store:
+        run = store.start_run("/bench", "127.0.0.1", 69)
+        store.record(RequestReceived(client=("10.0.0.5", 5000), filename=f"algom{MAC}.conf"))
+        store.end_run(run)
+    collecting: list[bool] = []
+
+    def replay(events: Iterable[Event]) -> Tracker:
+        collecting.append(gc.isenabled())
+        return tracker.replay(events)
+
+    monkeypatch.setattr(history_command, "replay", replay)
+    for action in (["show", "last"], ["export", "last", "--csv"]):
+        assert main(["history", *action]) == 0
+    assert PRETTY in capsys.readouterr().out
+    assert collecting == [False, False]
+    assert gc.isenabled()

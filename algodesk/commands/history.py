@@ -8,7 +8,10 @@ shows them (``export`` writes the app's own CSV/JSON export).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -93,6 +96,23 @@ def _devices(store: HistoryStore, run: RunInfo) -> list[TrackedDevice]:
     return list(replay(store.events(run.run_id)).devices.values())
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off Python's cycle collector while a stored run is read, replayed and written out.
+
+    A bench day is ~850,000 events decoded into millions of objects that all stay alive until
+    the command ends: each collection the allocations trigger walks them again and frees
+    nothing (a 100,000-boot export: 17.0 -> 14.9 s). The command is short; collection resumes.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _stamp(when: float | None) -> str:
     return export.iso(when) if when is not None else ""
 
@@ -137,7 +157,7 @@ def _run_dict(run: RunInfo) -> dict[str, Any]:
 
 def run_show(args: argparse.Namespace) -> int:
     """``algodesk history show RUN``."""
-    with _reader() as store:
+    with _reader() as store, _collector_paused():
         run = _pick(store, args.run)
         devices = _devices(store, run)
     if args.json:
@@ -184,10 +204,10 @@ def _device_line(device: TrackedDevice) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     """``algodesk history export RUN --csv|--json [-o FILE]``."""
-    with _reader() as store:
+    with _reader() as store, _collector_paused():
         run = _pick(store, args.run)
         devices = _devices(store, run)
-    content = export.to_json(devices) if args.json else export.to_csv(devices)
+        content = export.to_json(devices) if args.json else export.to_csv(devices)
     if args.output is None:
         sys.stdout.write(content)
         return 0
