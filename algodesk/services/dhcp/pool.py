@@ -49,7 +49,7 @@ class AddressPool:
             return False
         if reserved_for is None and not settings.in_pool(ip):
             return False
-        if self._conflicts.get(ip, 0.0) > now or self._declined.get(ip, 0.0) > now:
+        if self._held_out(ip, now):
             return False
         holder = self._leases.holder(ip)
         if holder is not None and holder.mac != mac and holder.active(now):
@@ -133,7 +133,10 @@ class AddressPool:
 
     def in_conflict(self, ip: str) -> bool:
         """Whether ``ip`` is being kept out of the pool."""
-        now = self._clock()
+        return self._held_out(ip, self._clock())
+
+    def _held_out(self, ip: str, now: float) -> bool:
+        # Found in use (ping, our own check) or declined by a client: either keeps it out.
         return self._conflicts.get(ip, 0.0) > now or self._declined.get(ip, 0.0) > now
 
     def _sweep(self) -> None:
