@@ -40,8 +40,14 @@ def algo_page() -> Iterator[int]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.HTTPServer((LOOPBACK, 0), Page)
-    thread = threading.Thread(target=server.serve_forever, name="algodesk-test-http", daemon=True)
+    with serving(http.server.HTTPServer((LOOPBACK, 0), Page), "algodesk-test-http") as port:
+        yield port
+
+
+@contextlib.contextmanager
+def serving(server: http.server.HTTPServer, name: str) -> Iterator[int]:
+    """``server`` answering on a thread named ``name`` until the block ends; yields its port."""
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield server.server_address[1]

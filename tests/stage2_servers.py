@@ -20,6 +20,8 @@ from pathlib import Path
 
 import trustme
 
+from tests.loopback_peers import serving
+
 USER = "algo"
 PASSWORD = "Stage2-Pass-7c1"
 DEVICE_MAC = "0022EE010203"
@@ -161,14 +163,8 @@ def http_server(
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             certificate.configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(server, "test-http") as port:
+        yield port
 
 
 def self_signed(folder: Path) -> ssl.SSLContext:
