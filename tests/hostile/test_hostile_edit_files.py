@@ -10,7 +10,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from algodesk.cli import main
 from algodesk.commands import edit
 from algodesk.core.readfile import MAX_CONFIG_BYTES
+from tests.cli_run import run_cli
 
 SAMPLE = Path(__file__).parents[1] / "data" / "fpbx-8196-2025__algom_mac_.conf"
 
@@ -27,17 +27,6 @@ def conf(tmp_path: Path) -> Path:
     target = tmp_path / "algom0022EE010203.conf"
     shutil.copy(SAMPLE, target)
     return target
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "algodesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -53,14 +42,14 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path, conf: Path, command: st
     fifo = tmp_path / "pipe.conf"
     os.mkfifo(fifo)
     args = [str(fifo), "prov.use=0"] if command == "set" else [str(conf), str(fifo)]
-    one_line_error(run(command, *args), "not a regular file")
+    one_line_error(run_cli(command, *args), "not a regular file")
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 @pytest.mark.parametrize("command", ["set", "diff"])
 def test_a_device_is_refused_not_read_forever(conf: Path, command: str) -> None:
     args = ["/dev/zero", "prov.use=0"] if command == "set" else [str(conf), "/dev/zero"]
-    one_line_error(run(command, *args), "not a regular file")
+    one_line_error(run_cli(command, *args), "not a regular file")
 
 
 def test_a_file_larger_than_a_config_is_refused(
@@ -111,5 +100,5 @@ def test_set_on_a_link_out_of_its_folder_is_refused(tmp_path: Path, conf: Path) 
     link = inner / "link.conf"
     link.symlink_to(conf)
     before = conf.read_bytes()
-    one_line_error(run("set", str(link), "prov.use=0"), "outside its folder")
+    one_line_error(run_cli("set", str(link), "prov.use=0"), "outside its folder")
     assert link.is_symlink() and conf.read_bytes() == before
