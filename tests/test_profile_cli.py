@@ -84,7 +84,7 @@ def test_create_list_show_delete(
             "password": "empty: user algo has no password, devices would log in without one",
             "password_place": "empty",
             "password_advice": "set one with `algodesk profile set-password bench`, or give "
-            "--allow-empty-password to serve/stage1 if the server takes none",
+            "--allow-empty-password to serve, stage1 or preflight if the server takes none",
         }
     ]
     assert main(["profile", "show", "bench"]) == 0

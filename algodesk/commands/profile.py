@@ -108,7 +108,7 @@ def add_password_stdin(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
         "--allow-empty-password",
         action="store_true",
-        help="serve a profile that has a user and no password (devices log in without one)",
+        help="go ahead with a profile that has a user and no password (devices log in without one)",
     )
 
 
@@ -350,7 +350,7 @@ def run_set_password(args: argparse.Namespace) -> int:
     if credentials.set_password(profile.name, password) is Storage.MEMORY:
         raise CommandError(
             "nothing stored: without a keyring the password would only live until this command "
-            "ends; install a keyring backend, or give --password-stdin to serve/stage1"
+            "ends; install a keyring backend, or give --password-stdin to serve, stage1 or preflight"
         )
     store.save(profile.with_password_flag(True))
     print(f"stored the password of {profile.name} in the keyring")

@@ -152,7 +152,7 @@ class CredentialStore:
                 return PasswordState(PasswordPlace.NONE, "none (no user set)")
             advice = (
                 f"set one with `algodesk profile set-password {name}`, or give "
-                "--allow-empty-password to serve/stage1 if the server takes none"
+                "--allow-empty-password to serve, stage1 or preflight if the server takes none"
                 if command_line
                 else "Edit… the profile and type the password"
             )
@@ -175,7 +175,7 @@ class CredentialStore:
         if problem is not None:
             text = f"missing: this computer has no usable keyring ({problem})"
             advice = (
-                "give --password-stdin to serve/stage1, or install a keyring backend "
+                "give --password-stdin to serve, stage1 or preflight, or install a keyring backend "
                 "(Secret Service, KWallet)"
                 if command_line
                 else "Edit… the profile and type it (kept in memory until algodesk closes), "
@@ -185,7 +185,7 @@ class CredentialStore:
             text = "missing: not in the keyring"
             advice = (
                 f"store it with `algodesk profile set-password {name}`, or give "
-                "--password-stdin to serve/stage1"
+                "--password-stdin to serve, stage1 or preflight"
                 if command_line
                 else "Edit… the profile and type it again"
             )
