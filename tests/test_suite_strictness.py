@@ -38,32 +38,34 @@ def _toml(value: object) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def test_a_qt_warning_fails_a_test_without_any_mark(pytester: pytest.Pytester) -> None:
-    result = _run(
-        pytester,
-        "from PySide6.QtCore import qWarning\n"
-        "def test_warns(qapp):\n"
-        "    qWarning('something is wrong')\n",
-    )
-    result.assert_outcomes(failed=1)
-
-
-def test_an_ignored_qt_message_does_not_fail(pytester: pytest.Pytester) -> None:
-    result = _run(
-        pytester,
-        "from PySide6.QtCore import qWarning\n"
-        "def test_warns(qapp):\n"
-        "    qWarning('This plugin does not support propagateSizeHints()')\n",
-    )
-    result.assert_outcomes(passed=1)
-
-
-def test_a_python_warning_fails(pytester: pytest.Pytester) -> None:
-    result = _run(
-        pytester,
-        "import warnings\ndef test_warns():\n    warnings.warn('old', DeprecationWarning)\n",
-    )
-    result.assert_outcomes(failed=1)
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        pytest.param(
+            "from PySide6.QtCore import qWarning\n"
+            "def test_warns(qapp):\n"
+            "    qWarning('something is wrong')\n",
+            "failed",
+            id="a Qt warning fails a test without any mark",
+        ),
+        pytest.param(
+            "from PySide6.QtCore import qWarning\n"
+            "def test_warns(qapp):\n"
+            "    qWarning('This plugin does not support propagateSizeHints()')\n",
+            "passed",
+            id="an ignored Qt message does not fail",
+        ),
+        pytest.param(
+            "import warnings\ndef test_warns():\n    warnings.warn('old', DeprecationWarning)\n",
+            "failed",
+            id="a Python warning fails",
+        ),
+    ],
+)
+def test_warnings_fail_a_test_unless_ignored(
+    pytester: pytest.Pytester, body: str, outcome: str
+) -> None:
+    _run(pytester, body).assert_outcomes(**{outcome: 1})
 
 
 def test_an_unknown_marker_and_a_passing_xfail_fail(pytester: pytest.Pytester) -> None:
