@@ -11,6 +11,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from algodesk.core.device import bare_name
 from algodesk.core.event_codec import event_to_json
 from algodesk.core.events import (
     Event,
@@ -159,7 +160,7 @@ class RunWriter:
         )
 
     def _saw_file_request(self, run: int, filename: str, host: str, when: float) -> None:
-        name = classify(filename.replace("\\", "/").rsplit("/", 1)[-1])
+        name = classify(bare_name(filename))
         mac = name.mac or (name.target.mac if name.target is not None else "")
         if mac:
             self._saw_device(run, mac, host, when)
