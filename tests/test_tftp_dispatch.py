@@ -153,3 +153,33 @@ def test_forwarded_datagrams_arrive_whole_with_sender_and_local_address() -> Non
         assert (data, sender[:2], local, in_flight, commands) == (big, ("::1", 7), "::1", 0, 2)
         assert arrived is None
         assert dispatch.receive_forwarded(child) is None  # nothing more: no blocking
+
+
+def test_a_request_asked_again_before_its_answer_holds_one_slot() -> None:
+    # 200 busybox clients behind one address each resend their RRQ while the first waits in a
+    # worker's queue: counted per datagram, the address "held" 251+ transfers and new clients
+    # were refused (tests/bench/tftp_fleet.py, 2 workers, N=200: 47 downloads lost). One
+    # engine counts requests, not datagrams; the workers' parent must count the same.
+    balancer = dispatch.Balancer(2)
+    for _ in range(4):
+        assert balancer.choose(_client(40000), "algop8186.conf") == 0
+    assert (balancer.in_flight, balancer.held_by("127.0.0.1")) == (1, 1)
+    assert balancer.load == [4, 0]  # balancing still follows every datagram the worker holds
+    assert balancer.choose(_client(40001), "algop8186.md5") == 1
+    assert (balancer.in_flight, balancer.held_by("127.0.0.1"), balancer.held_by("::1")) == (2, 2, 0)
+
+
+def test_a_repeat_of_a_running_transfer_takes_no_second_slot() -> None:
+    balancer = dispatch.Balancer(1)
+    assert balancer.choose(_client(7), "algop8186.conf") == 0
+    balancer.observe(0, _started(1, 7))
+    balancer.answered(0, _client(7))
+    assert balancer.in_flight == 1
+    assert balancer.choose(_client(7), "algop8186.conf") == 0  # answered by resending
+    assert (balancer.in_flight, balancer.held_by("127.0.0.1")) == (1, 1)
+    balancer.answered(0, _client(7))
+    assert balancer.choose(_client(7), "algop8186.md5") == 0  # the same port, another file
+    assert balancer.in_flight == 2
+    balancer.answered(0, _client(7))
+    balancer.observe(0, _finished(1, 7))
+    assert (balancer.in_flight, balancer.held_by("127.0.0.1"), balancer.load) == (0, 0, [0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pickle
 import socket
-from collections import deque
+from collections import Counter, deque
 from typing import Any, NamedTuple
 
 from algodesk.core import events as ev
@@ -92,7 +92,7 @@ def requested_name(data: bytes) -> str | None:
 class _Route:
     """What one client holds in its worker: datagrams not yet answered, transfers running."""
 
-    __slots__ = ("converted", "running", "waiting", "worker")
+    __slots__ = ("asked", "converted", "files", "running", "waiting", "worker")
 
     def __init__(self, worker: int) -> None:
         self.worker = worker
@@ -102,6 +102,9 @@ class _Route:
         # A datagram that ended in an event (its transfer started, or it was refused): its
         # "answered" follows and must not count again.
         self.converted = 0
+        # The files asked for by the waiting datagrams, and by the running transfers (counts).
+        self.asked: Counter[str] = Counter()
+        self.files: Counter[str] = Counter()
 
     @property
     def pending(self) -> int:
@@ -110,6 +113,25 @@ class _Route:
     @property
     def held(self) -> int:
         return self.pending + self.running
+
+    @property
+    def requests(self) -> int:
+        """Requests the client holds, as one engine counts them for admission: its running
+        transfers and the files it asked for that are not answered yet, each once (a client
+        that asks again before its answer came still holds one request)."""
+        return self.running + sum(1 for name in self.asked if name not in self.files)
+
+    def wait(self, request: str | None) -> None:
+        self.waiting.append(request)
+        if request:
+            self.asked[request] += 1
+
+    def unwait(self, *, newest: bool = False) -> None:
+        request = self.waiting.pop() if newest else self.waiting.popleft()
+        if request:
+            self.asked[request] -= 1
+            if not self.asked[request]:
+                del self.asked[request]
 
 
 class Balancer:
@@ -130,6 +152,10 @@ class Balancer:
         self.load = [0] * workers
         self.alive = [True] * workers
         self._routes: dict[tuple[str, int], _Route] = {}
+        # Requests held (``_Route.requests``), in all and per client address, kept as routes
+        # change: asked for every request, so never a walk over every client.
+        self._requests = 0
+        self._by_address: dict[str, int] = {}
         # transfer -> [worker, its start, bytes acknowledged so far]
         self._running: dict[int, list[Any]] = {}
         # Served the whole server: a late copy of a request may come to another worker's turn.
@@ -137,12 +163,13 @@ class Balancer:
 
     @property
     def in_flight(self) -> int:
-        """Datagrams and transfers handed to the workers that have not ended."""
-        return sum(self.load)
+        """Requests the workers hold: transfers running and requests not answered yet, a
+        request asked again before its answer counted once (as one engine counts)."""
+        return self._requests
 
     def held_by(self, address: str) -> int:
-        """Datagrams and transfers of every client at ``address`` not yet ended."""
-        return sum(route.held for client, route in self._routes.items() if client[0] == address)
+        """Requests (as :attr:`in_flight` counts them) of every client at ``address``."""
+        return self._by_address.get(address, 0)
 
     @property
     def serving(self) -> int:
@@ -160,16 +187,21 @@ class Balancer:
             if not candidates:
                 return None
             route = self._routes[client] = _Route(min(candidates, key=self.load.__getitem__))
-        route.waiting.append(request)
+        before = route.requests
+        route.wait(request)
+        self._recount(client, route, before)
         self.load[route.worker] += 1
         return route.worker
 
     def undo(self, sender: tuple[str, int]) -> None:
         """The datagram ``choose`` placed could not be forwarded: take back that one count."""
-        route = self._routes.get(_client(sender))
+        client = _client(sender)
+        route = self._routes.get(client)
         if route is not None and route.pending:
-            route.waiting.pop()
-            self._drop(_client(sender), route, 1)
+            before = route.requests
+            route.unwait(newest=True)
+            self._recount(client, route, before)
+            self._drop(client, route, 1)
 
     def answered(self, worker: int, sender: tuple[str, int]) -> None:
         """``worker`` answered a forwarded datagram (a transfer it started was told before)."""
@@ -181,7 +213,9 @@ class Balancer:
             route.converted -= 1
             self._drop(client, route, 0)
         elif route.pending:
-            route.waiting.popleft()
+            before = route.requests
+            route.unwait()
+            self._recount(client, route, before)
             self._drop(client, route, 1)
 
     def observe(self, worker: int, event: ev.Event) -> None:
@@ -192,20 +226,25 @@ class Balancer:
             client = _client(event.client)
             route = self._routes.get(client)
             if route is not None and route.worker == worker and route.pending:
-                route.waiting.popleft()
+                before = route.requests
+                route.unwait()
                 route.converted += 1
+                self._recount(client, route, before)
                 self._drop(client, route, 1)
         elif isinstance(event, ev.TransferStarted):
             client = _client(event.client)
             route = self._routes.get(client)
             if route is None or route.worker != worker:
                 return  # cannot be: the worker still holds the datagram that asked for it
+            before = route.requests
             if route.pending:
-                route.waiting.popleft()
+                route.unwait()
                 route.converted += 1
             else:
                 self.load[worker] += 1
             route.running += 1
+            route.files[event.requested] += 1
+            self._recount(client, route, before)
             self._running[event.transfer_id] = [worker, event, 0]
         elif isinstance(event, ev.TransferProgress):
             held = self._running.get(event.transfer_id)
@@ -221,7 +260,13 @@ class Balancer:
             client = _client(held[1].client)
             route = self._routes.get(client)
             if route is not None and route.running:
+                before = route.requests
                 route.running -= 1
+                requested = held[1].requested
+                route.files[requested] -= 1
+                if not route.files[requested]:
+                    del route.files[requested]
+                self._recount(client, route, before)
                 self._drop(client, route, 1)
 
     def lose(
@@ -238,9 +283,24 @@ class Balancer:
         for client, route in list(self._routes.items()):
             if route.worker == worker:
                 unanswered += [(client, name) for name in route.waiting if name is not None]
+                self._recount(client, route, route.requests, after=0)
                 del self._routes[client]
         self.load[worker] = 0
         return lost, unanswered
+
+    def _recount(
+        self, client: tuple[str, int], route: _Route, before: int, *, after: int | None = None
+    ) -> None:
+        """Follow a change of ``route``'s requests from ``before`` (to ``after``: its count)."""
+        delta = (route.requests if after is None else after) - before
+        if delta:
+            self._requests += delta
+            address = client[0]
+            held = self._by_address.get(address, 0) + delta
+            if held:
+                self._by_address[address] = held
+            else:
+                del self._by_address[address]
 
     def _drop(self, client: tuple[str, int], route: _Route, count: int) -> None:
         self.load[route.worker] -= count
