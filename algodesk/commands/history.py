@@ -93,16 +93,17 @@ def _pick(store: HistoryStore, text: str) -> RunInfo:
 
 
 def _devices(store: HistoryStore, run: RunInfo) -> list[TrackedDevice]:
-    return list(replay(store.events(run.run_id)).devices.values())
+    return list(replay(store.stream_events(run.run_id)).devices.values())
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Hold off Python's cycle collector while a stored run is read, replayed and written out.
 
-    A bench day is ~850,000 events decoded into millions of objects that all stay alive until
-    the command ends: each collection the allocations trigger walks them again and frees
-    nothing (a 100,000-boot export: 17.0 -> 14.9 s). The command is short; collection resumes.
+    A bench day's replay builds millions of objects (50,000 devices and their requests) that
+    all stay alive until the command ends: each collection the allocations trigger walks them
+    again and frees nothing (a 100,000-boot export: 17.0 -> 14.9 s). The command is short;
+    collection resumes.
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -158,8 +159,13 @@ def config_search_order(mac: str, product: str, *, partial: bool) -> list[str]:
     return order
 
 
+@functools.lru_cache(maxsize=4096)
 def classify(name: str) -> FileName:
-    """Classify a bare file name (case-sensitive, as devices are)."""
+    """Classify a bare file name (case-sensitive, as devices are).
+
+    Cached: a bench asks for the same few names over and over (the tracker classifies every
+    request), and a FileName is immutable.
+    """
     if name.endswith(".md5"):
         stem = name[: -len(".md5")]
         base = stem if stem.endswith(".conf") else f"{stem}.conf"

@@ -64,6 +64,24 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection that only reads (no WAL switch, no writes), for one thread.
+
+    Raises:
+        HistoryError: the file cannot be opened.
+    """
+    try:
+        db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA query_only=ON")
+        except BaseException:
+            db.close()
+            raise
+    except sqlite3.Error as error:
+        raise HistoryError(f"cannot open history {path}: {error}") from error
+    return db
+
+
 def migrate(db: sqlite3.Connection, migrations: Sequence[Migration], path: Path) -> int:
     """Bring the file up to ``len(migrations)``; returns the version it is at.
 
