@@ -228,7 +228,7 @@ def probe_netascii(server: peers.ServerProcess, root: Path, size: int) -> Cell:
 
 
 def probe_md5_repeat(server: peers.ServerProcess, root: Path, size: int) -> Cell:
-    """Point 6: the same generated md5 asked for three times (each worker keeps its own)."""
+    """Point 6: the same generated md5 asked for three times (kept once; workers share it)."""
     (root / "tones.zip").write_bytes(os.urandom(size))
     times = []
     for _ in range(3):

@@ -2,7 +2,8 @@
 
 A device asks for ``X.md5`` on every boot; for a 2 GiB zip the digest took 3.5 s each time.
 Digests are kept by path and version (size, mtime, inode, device), read in chunks from the file
-(never mapped, never held whole), on the opener thread of the request that needs one.
+(never mapped, never held whole), on the opener thread of the request that needs one. Engine
+worker processes share what one of them computed (``SharedCopies.digest``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from algodesk.services.tftp.snapshot import SharedCopies
+
 KEPT = 1024
 """Digests remembered (a few KiB): far more files than any provisioning folder holds."""
 _CHUNK = 1 << 20
@@ -22,8 +25,9 @@ _CHUNK = 1 << 20
 class DiskDigests:
     """Lowercase hex md5 of files on disk, by version; safe to use from several threads."""
 
-    def __init__(self, kept: int = KEPT) -> None:
+    def __init__(self, kept: int = KEPT, shared: SharedCopies | None = None) -> None:
         self._kept = kept
+        self._shared = shared
         self._digests: OrderedDict[tuple[Path, int, int, int, int], str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -41,6 +45,11 @@ class DiskDigests:
                 if known is not None:
                     self._digests.move_to_end(key)
                     return known
+            version = (before.st_size, before.st_mtime_ns, before.st_ino, before.st_dev)
+            shared = self._shared.digest(version) if self._shared is not None else None
+            if shared is not None:
+                self._remember(key, shared)
+                return shared
             digest = hashlib.md5(usedforsecurity=False)
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
@@ -48,8 +57,13 @@ class DiskDigests:
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
             raise OSError(errno.EAGAIN, "file changed while being read; ask again")
         value = digest.hexdigest()
+        if self._shared is not None:
+            self._shared.keep_digest(version, value)
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: tuple[Path, int, int, int, int], value: str) -> None:
         with self._lock:
             self._digests[key] = value
             while len(self._digests) > self._kept:
                 self._digests.popitem(last=False)
-        return value

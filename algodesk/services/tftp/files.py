@@ -2,12 +2,14 @@
 
 A file served to many devices at once is read (or, when big, copied privately and the copy
 mapped: snapshot.py) once; every transfer slices the same buffer. Entries are keyed by path, size, mtime and inode, so an edited file is read
-again while transfers of the old version finish on the old bytes.
+again while transfers of the old version finish on the old bytes. With engine worker processes,
+files from ``SHARE_FROM`` bytes are mapped from one copy for all workers (``SharedCopies``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import mmap
 import os
 import threading
@@ -29,14 +31,23 @@ from algodesk.services.tftp.paths import (
     refusal_for,
     split_name,
 )
-from algodesk.services.tftp.snapshot import map_private_copy
+from algodesk.services.tftp.snapshot import (
+    ChangedWhileCopied,
+    SharedCopies,
+    Version,
+    map_private_copy,
+)
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 KEPT_COPIES = 2
 """Private copies of big files (``snapshot``) kept while no transfer reads them. Copying one
 again costs a full read and write of the file (256 MiB: 76 ms of an opener thread and as much
 written to disk) and a bench asks for one firmware device after device. They take disk space,
 not memory, and go when their file changes, beyond the newest few, and when the server stops."""
+SHARE_FROM = 1 << 20
+"""With worker processes, files from this size are served from the workers' one shared copy
+instead of being read whole by each of them (a 50 MB firmware held once, not once a worker)."""
 _MD5_CANDIDATE_EXTENSIONS = (".conf", ".zip", ".db", ".txt")
 _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
 
@@ -44,12 +55,29 @@ _FIRMWARE_EXTENSIONS = (".sfw", ".fw")
 class Content:
     """Bytes of one version of a file, shared by every transfer serving it."""
 
-    __slots__ = ("_md5", "_netascii_starts", "data", "key", "mapped", "secret", "size", "users")
+    __slots__ = (
+        "_md5",
+        "_netascii_starts",
+        "_on_close",
+        "data",
+        "key",
+        "mapped",
+        "secret",
+        "size",
+        "users",
+    )
 
     def __init__(
-        self, data: bytes | mmap.mmap, key: tuple[int, ...] = (), *, secret: bool = False
+        self,
+        data: bytes | mmap.mmap,
+        key: tuple[int, ...] = (),
+        *,
+        secret: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.data = data
+        self._on_close = on_close
+        """Called once when the cache drops this content (a shared copy's name goes)."""
         self.secret = secret
         """Whether the bytes hold (or are a digest of) a secret: no digest of them is shown."""
         self.size = len(data)
@@ -82,6 +110,9 @@ class Content:
         if isinstance(self.data, mmap.mmap):
             with contextlib.suppress(BufferError):
                 self.data.close()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +146,13 @@ class FileCache:
     bookkeeping is under a lock, the read itself is not (the engine never waits for a disk).
     """
 
-    def __init__(self, *, mmap_threshold: int, cache_bytes: int) -> None:
+    def __init__(
+        self, *, mmap_threshold: int, cache_bytes: int, shared: SharedCopies | None = None
+    ) -> None:
         self._mmap_threshold = mmap_threshold
+        self.shared = shared
+        """The worker processes' shared copies (None: one engine, every copy its own)."""
+        self._share_from = min(mmap_threshold, SHARE_FROM)
         self._cache_bytes = cache_bytes
         self._current: dict[Path, Content] = {}
         self._idle: OrderedDict[Path, Content] = OrderedDict()
@@ -195,9 +231,19 @@ class FileCache:
             for path in [*self._idle, *self._idle_copies]:
                 self._drop_idle(path)
 
-    def _read(self, path: Path, key: tuple[int, ...], fd: int) -> Content:
+    def _read(self, path: Path, key: Version, fd: int) -> Content:
         with open(os.dup(fd), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
+            if self.shared is not None and size >= self._share_from and size == key[0] > 0:
+                try:
+                    data, unpublish = self.shared.map(handle.fileno(), key)
+                    return Content(data, key, on_close=unpublish)
+                except ChangedWhileCopied:
+                    raise
+                except OSError as error:  # no room where the copies go: this worker's own
+                    log.warning(
+                        "tftp: no shared copy of %s (%s); copying it privately", path, error
+                    )
             if size >= self._mmap_threshold and size > 0:
                 # Never the original: truncated in place by another program, it would SIGBUS.
                 return Content(map_private_copy(handle.fileno(), size, path.parent), key)
@@ -296,7 +342,7 @@ class FileStore:
     def __init__(self, cache: FileCache, virtual: VirtualFiles) -> None:
         self.cache = cache
         self.virtual = virtual
-        self.digests = DiskDigests()
+        self.digests = DiskDigests(shared=cache.shared)
 
     def open(
         self,

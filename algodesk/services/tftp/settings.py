@@ -45,7 +45,9 @@ class TftpSettings:
         mmap_threshold: Files at least this big are copied to a private unnamed file that is
             mapped, not read into memory (snapshot.py). Smaller files (firmware included, by
             default) are read whole. Either way a file rewritten or truncated in place while it
-            is served cannot corrupt or crash a transfer: the original is never mapped.
+            is served cannot corrupt or crash a transfer: the original is never mapped. With
+            worker processes, files from ``files.SHARE_FROM`` (1 MiB) are copied once for all
+            workers and that copy mapped (``snapshot.SharedCopies``), not read by each.
         cache_bytes: Bytes of files no transfer uses that stay cached for the next device.
         md5_limit: Largest file whose md5 is computed for the transfer-started event.
         workers: Engine processes behind the server's port (Linux): the parent reads the

@@ -3,7 +3,9 @@
 The parent binds the listening socket itself (so bind errors surface in the caller's thread) and
 keeps reading it; every datagram is forwarded to the least-loaded worker over a private socket
 pair (``dispatch``). Each worker runs its own ``Engine``, with its own transfer sockets, transfers
-and file cache, and sends its refusals from the shared listening socket, which it inherits. The
+and file cache, and sends its refusals from the shared listening socket, which it inherits. Files
+of ``files.SHARE_FROM`` bytes or more are mapped from one copy for all workers, kept in a folder
+the parent makes for the run and removes when the workers are gone (``snapshot.SharedCopies``). The
 parent sends each worker commands on its stdin (settings, root, virtual files, stop) and reads
 its events from its stdout; both ways are pickled, length-prefixed frames between our own
 processes. One parent thread, ``algodesk-tftp-dispatch``, forwards the requests and reads the
@@ -24,11 +26,13 @@ import os
 import pickle
 import select
 import selectors
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +43,7 @@ from algodesk.core import events as ev
 from algodesk.services.tftp.engine import Counters, Engine
 from algodesk.services.tftp.files import FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.settings import TftpSettings
+from algodesk.services.tftp.snapshot import SharedCopies
 from algodesk.services.tftp.sockets import prepare_listener, receive_request
 from algodesk.services.tftp.workers.dispatch import (
     Balancer,
@@ -120,6 +125,12 @@ class WorkerPool:
         self._channels: list[socket.socket] = []
         self._commands = 0
         self._failures: dict[int, str] = {}  # worker -> what it said before it exited
+        self._copies: Path | None = None
+
+    @property
+    def copies(self) -> Path | None:
+        """The folder of the workers' shared file copies (None before start and once removed)."""
+        return self._copies
 
     @property
     def alive(self) -> bool:
@@ -148,6 +159,7 @@ class WorkerPool:
         self._listener = listener
         self._pktinfo = prepare_listener(listener)
         try:
+            self._copies = _copies_folder()
             for index in range(count):
                 channel, child = request_pair()
                 self._channels.append(channel)
@@ -166,7 +178,8 @@ class WorkerPool:
                 assert process.stdin is not None
                 ids = (first_id + index, count)
                 try:
-                    _write_frame(process.stdin, ("start", settings, root, virtual, ids))
+                    start = ("start", settings, root, virtual, ids, self._copies)
+                    _write_frame(process.stdin, start)
                 except BrokenPipeError:
                     # It exited before reading a byte: the same failure _await_ready reports.
                     raise RuntimeError(
@@ -212,6 +225,7 @@ class WorkerPool:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self._remove_copies()  # every worker has exited: none maps or makes a copy any more
         thread = self._thread
         if thread is None:
             self._close()  # never started: nothing selects on them
@@ -222,6 +236,13 @@ class WorkerPool:
             thread.join(_STOP_TIMEOUT)
             if thread.is_alive():
                 log.warning("tftp: the dispatch thread is still busy; it closes when it ends")
+
+    def _remove_copies(self) -> None:
+        """Remove the shared copies' folder (maps still alive keep their copies)."""
+        with self._lock:
+            copies, self._copies = self._copies, None
+        if copies is not None:
+            shutil.rmtree(copies, ignore_errors=True)
 
     def _close(self) -> None:
         for process in self._processes:
@@ -239,6 +260,7 @@ class WorkerPool:
             self._serve()
         finally:
             self._close()
+            self._remove_copies()  # every worker is gone (a stop, or the last one lost)
         with self._lock:
             died = not self._stopping
         self._on_end(died)
@@ -356,6 +378,19 @@ class WorkerPool:
         )
 
 
+def _copies_folder() -> Path | None:
+    """A new folder for the workers' shared copies; None (each worker copies for itself) when
+    the temporary folder cannot hold one."""
+    try:
+        # Mode 0700 and a random name: only our processes can name or open what is in it.
+        return Path(tempfile.mkdtemp(prefix="algodesk-tftp-copies-"))
+    except OSError as error:
+        log.warning(
+            "tftp: no folder for shared file copies (%s); each worker copies its own", error
+        )
+        return None
+
+
 def _await_ready(index: int, process: subprocess.Popen[bytes]) -> None:
     """Wait for the worker's ``ready`` frame; raises ``RuntimeError`` when it exits or hangs."""
     assert process.stdout is not None
@@ -466,7 +501,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     listener.setblocking(False)
     requests.setblocking(False)
     commands, out = sys.stdin.buffer, sys.stdout.buffer
-    kind, settings, root, files, (first_id, id_step) = _read_frame(commands)
+    kind, settings, root, files, (first_id, id_step), copies = _read_frame(commands)
     assert kind == "start"
     virtual = VirtualFiles()
     for name, data in files:
@@ -479,7 +514,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
         listener,
         wake,
         store=FileStore(
-            FileCache(mmap_threshold=settings.mmap_threshold, cache_bytes=settings.cache_bytes),
+            FileCache(
+                mmap_threshold=settings.mmap_threshold,
+                cache_bytes=settings.cache_bytes,
+                shared=SharedCopies(copies) if copies is not None else None,
+            ),
             virtual,
         ),
         settings=settings,
