@@ -29,7 +29,8 @@ def root(tmp_path: Path) -> Path:
 
 def _store(**cache: int) -> FileStore:
     sizes = {"mmap_threshold": 1 << 20, "cache_bytes": 1 << 20, **cache}
-    return FileStore(FileCache(**sizes), VirtualFiles())
+    files = FileCache(mmap_threshold=sizes["mmap_threshold"], cache_bytes=sizes["cache_bytes"])
+    return FileStore(files, VirtualFiles())
 
 
 def _open(store: FileStore, root: Path | None, name: str, **flags: bool):  # type: ignore[no-untyped-def]

@@ -55,8 +55,8 @@ def map_private_copy(source: int, size: int, folder: Path) -> mmap.mmap:
         os.close(copy)  # the map keeps the copy; it is freed with the map
 
 
-Version = tuple[int, int, int, int]
-"""A file's version as the file cache keys it: size, mtime (ns), inode, device."""
+Version = tuple[int, ...]
+"""A file's version as the file cache keys it: (size, mtime in ns, inode, device)."""
 
 
 class SharedCopies:
