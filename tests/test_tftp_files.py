@@ -13,6 +13,7 @@ from algodesk.core.events import RefusalReason, Source
 from algodesk.core.md5 import md5_hex
 from algodesk.services.tftp.files import Content, FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.paths import PathRefused, find_on_disk, split_name
+from tests.tftp_helpers import count_copies
 
 
 @pytest.fixture
@@ -150,16 +151,7 @@ def test_a_big_file_is_copied_once_per_version_and_few_copies_are_kept(
 ) -> None:
     # Devices ask for one firmware one after another: the private copy of a big file is made
     # once per version, not once per request (it was dropped when its transfer ended).
-    from algodesk.services.tftp import files, snapshot
-
-    copies: list[Path] = []
-    real_copy = snapshot.map_private_copy
-
-    def copy(source: int, size: int, folder: Path) -> object:
-        copies.append(folder)
-        return real_copy(source, size, folder)
-
-    monkeypatch.setattr(files, "map_private_copy", copy)
+    copies = count_copies(monkeypatch)
     for name in ("big.bin", "b2.bin", "b3.bin"):
         (root / name).write_bytes(os.urandom(4096))
     store = _store(mmap_threshold=1024)

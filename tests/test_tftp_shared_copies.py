@@ -22,7 +22,7 @@ from algodesk.services.tftp import TftpServer, TftpSettings, snapshot
 from algodesk.services.tftp.files import SHARE_FROM, Content, FileCache, FileStore, VirtualFiles
 from algodesk.services.tftp.snapshot import SharedCopies
 from algodesk.services.tftp.workers import worker
-from tests.tftp_helpers import EventLog, RawClient, Reply, running_server
+from tests.tftp_helpers import EventLog, RawClient, Reply, count_copies, running_server
 
 pytestmark = pytest.mark.skipif(not worker.AVAILABLE, reason="worker processes are Linux's")
 
@@ -51,15 +51,7 @@ def copies(tmp_path: Path) -> Path:
 @pytest.fixture
 def copy_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every copy of a file made (by any cache of this process)."""
-    calls: list[int] = []
-    real = snapshot._copy
-
-    def counted(source: int, target: int, size: int) -> int:
-        calls.append(size)
-        return real(source, target, size)
-
-    monkeypatch.setattr(snapshot, "_copy", counted)
-    return calls
+    return count_copies(monkeypatch)
 
 
 def _worker_cache(copies: Path) -> FileCache:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from algodesk.core import events as ev
-from algodesk.services.tftp import TftpServer, TftpSettings
+from algodesk.services.tftp import TftpServer, TftpSettings, snapshot
 
 LOOPBACK = "127.0.0.1"
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
@@ -212,3 +212,17 @@ def running_server(
         yield server, log
     finally:
         server.stop()
+
+
+def count_copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every copy of a big file made from now on in this process (private or shared:
+    ``snapshot``), one entry per copy."""
+    calls: list[int] = []
+    real = snapshot._copy
+
+    def counted(source: int, target: int, size: int) -> int:
+        calls.append(size)
+        return real(source, target, size)
+
+    monkeypatch.setattr(snapshot, "_copy", counted)
+    return calls
