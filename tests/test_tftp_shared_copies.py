@@ -11,6 +11,10 @@ import hashlib
 import os
 import shutil
 import signal
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -276,3 +280,52 @@ def test_workers_serve_on_when_the_copies_folder_is_gone(
     shutil.rmtree(_copies_of(server))  # a cleaner emptied the temporary folder
     with RawClient(server.port) as client:
         assert client.fetch("fw.sfw", blksize=BLKSIZE)[0] == (root / "fw.sfw").read_bytes()
+
+
+_SERVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from algodesk.services.tftp import TftpServer, TftpSettings
+
+    server = TftpServer(Path(sys.argv[1]), "127.0.0.1", 0, settings=TftpSettings(workers=2))
+    server.start()
+    print(server.port, server._pool.copies, *server.worker_pids(), flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_the_copies_go_when_the_server_process_is_killed(root: Path) -> None:
+    # Nothing in the killed process removes its folder: its workers, told by their commands
+    # ending without a stop, do.
+    with subprocess.Popen(
+        [sys.executable, "-c", _SERVER, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as parent:
+        assert parent.stdout is not None
+        port, folder, *pids = parent.stdout.readline().split()
+        try:
+            with RawClient(int(port), timeout=10.0) as client:
+                assert client.fetch("fw.sfw", blksize=BLKSIZE)[0] == (root / "fw.sfw").read_bytes()
+            assert len(_published(Path(folder))) == 1
+            parent.kill()  # the process this test started, by its PID
+            parent.wait()
+            deadline = time.monotonic() + 30
+            while not all(_gone(int(pid)) for pid in pids) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not Path(folder).exists()
+        finally:
+            for pid in pids:  # its workers, started for this test, if still there
+                if not _gone(int(pid)):
+                    os.kill(int(pid), signal.SIGKILL)
+            shutil.rmtree(folder, ignore_errors=True)

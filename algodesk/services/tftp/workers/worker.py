@@ -456,6 +456,7 @@ def _control(
     waker: socket.socket,
     stream: IO[bytes],
     commands: Commands,
+    copies: Path | None,
 ) -> None:
     """Apply the parent's commands until it says stop or goes away."""
     while True:
@@ -463,6 +464,10 @@ def _control(
             command = _read_frame(stream)
         except (EOFError, OSError):
             command = ("stop",)
+            if copies is not None:
+                # The parent went without a stop (killed): nobody else removes the copies.
+                # Maps alive in the workers keep theirs until these exit.
+                shutil.rmtree(copies, ignore_errors=True)
         kind = command[0]
         if kind != "stop":
             _apply(engine, virtual, command)
@@ -534,7 +539,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     )
     control = threading.Thread(
         target=_control,
-        args=(engine, virtual, waker, commands, applied),
+        args=(engine, virtual, waker, commands, applied, copies),
         name="algodesk-tftp-control",
     )
     control.daemon = True
