@@ -335,3 +335,58 @@ def test_a_request_from_a_shared_address_names_no_device_on_the_transfers_page()
     # the words the Live page's MAC column uses; the address is in the Client column (the
     # address again made the cell wrap to two lines)
     assert devices == ["00:22:EE:00:00:01", "00:22:EE:00:00:02", "(several devices)"]
+
+
+def test_a_rewritten_cell_keeps_the_roles_that_did_not_change() -> None:
+    # Only the changed roles are set (a tick rewrites hundreds of "last seen" texts); a bar is
+    # drawn as the background, over the tint, and the tint comes back when the bar goes.
+    from algodesk.ui.widgets.item_table import ItemTable, cell, progress_brush
+
+    model = ItemTable(["a"])
+    tint, icon = status_style.tint(Level.WARNING), status_style.icon(Level.WARNING)
+    model.append_rows([(object(), [cell("one", icon=icon, background=tint)], "s")])
+    index = model.index(0, 0)
+    background = Qt.ItemDataRole.BackgroundRole
+
+    model.update_rows([(0, [cell("two", icon=icon, background=tint)], "s")])
+    assert index.data() == "two"
+    assert index.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert index.data(background) == tint
+
+    model.update_rows([(0, [cell("two", icon=icon, background=tint, progress=0.5)], "s")])
+    assert index.data(PROGRESS_ROLE) == 0.5
+    assert index.data(background) == progress_brush(50, 100)
+
+    other = status_style.tint(Level.ERROR)
+    model.update_rows([(0, [cell("two", background=other, progress=0.5)], "s")])
+    assert index.data(background) == progress_brush(50, 100)  # the bar stays on top
+    assert index.data(Qt.ItemDataRole.DecorationRole) is None  # the icon went
+
+    model.update_rows([(0, [cell("two", background=other)], "s")])
+    assert index.data(PROGRESS_ROLE) is None
+    assert index.data(background) == other
+
+
+def test_device_rows_wait_while_the_live_page_is_hidden_and_catch_up(qtbot) -> None:
+    bridge = EventBridge()
+    feed = LiveFeed(bridge, Tracker(), interval_ms=1_000_000)
+    feed.show_pages(live=False, transfers=True, log=False)
+    script = EventScript().boot("10.0.0.2", "0022EE000001")
+    bridge.post(script.events[0])
+    qtbot.waitUntil(lambda: feed.events_seen == 1)
+    feed.refresh()
+    feed.finish()
+    assert feed.devices.rowCount() == 1  # rows still come: row numbers stay right
+    first = feed.devices.index(0, Column.FILES).data()
+    for event in script.events[1:]:
+        bridge.post(event)
+    qtbot.waitUntil(lambda: feed.events_seen == len(script.events))
+    feed.refresh()
+    feed.finish()
+    assert feed.devices.index(0, Column.FILES).data() == first  # cells wait...
+    assert feed.transfers.rowCount() == len(feed.tracker.devices["0022EE000001"].timeline)
+    feed.show_pages(live=True, transfers=False, log=False)
+    feed.finish()
+    served = feed.tracker.devices["0022EE000001"].files_served
+    assert served > 0 and feed.devices.index(0, Column.FILES).data() == str(served)  # ...then
+    feed.stop()

@@ -210,7 +210,9 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_pages_current_changed(self, index: int) -> None:
         current = self.pages.widget(index)
-        self.feed.show_pages(transfers=current is self.transfers, log=current is self.log)
+        self.feed.show_pages(
+            live=current is self.live, transfers=current is self.transfers, log=current is self.log
+        )
 
     # --- folder and interfaces -------------------------------------------------------------------
     @Slot(str)

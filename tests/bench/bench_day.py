@@ -166,7 +166,7 @@ def part_gui(boots: int) -> None:
     bridge = EventBridge()
     feed = LiveFeed(bridge, Tracker(), interval_ms=1_000_000)
     live, transfers = LivePage(feed), TransfersPage(feed.transfers)
-    feed.show_pages(transfers=True, log=False)  # both pages on screen, the Log page not
+    feed.show_pages(live=True, transfers=True, log=False)  # both pages on screen, not the Log
     for page in (live, transfers):
         page.resize(1400, 900)
         page.show()

@@ -10,9 +10,14 @@ last one. Goals: p99 under 50 ms, RSS under 250 MB, no growth over a 10-minute s
 
     uv run python tests/bench/gui_liveview.py [--devices 200] [--duration 60] [--page live]
         [--workers N]   # engine worker processes instead of the app's engine thread
+        [--devices-share 128]   # the virtual devices' CPU cgroup weight; 0: none
 
 Latency is wall-clock: on a machine loaded by other work it measures the machine too (the load
-average is printed); the GUI thread's own CPU time is printed as well.
+average is printed); the GUI thread's own CPU time is printed as well. On a bench the devices
+are other computers; here ``simulate`` runs a thread per device on the app's two CPUs, and 500
+runnable threads would outweigh the app's few whatever their niceness. So, as root, they run in
+a CPU cgroup of weight 128 (the app's threads weigh 1024 each): they get what the app leaves,
+as the machine's idle share would be on a real bench. ``--devices-share 0`` measures without.
 
 The last line is the headline: the p99 GUI latency.
 """
@@ -20,6 +25,7 @@ The last line is the headline: the p99 GUI latency.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -52,11 +58,54 @@ BASE_MAC = "00:22:EE:10:00:00"
 INSTALLED_FIRMWARE = "5.3"  # older than the folder's, so every boot fetches the firmware too
 
 
+class DeviceGroup:
+    """A CPU cgroup (v1 ``cpu.shares`` or v2 ``cpu.weight``) for the virtual devices' process.
+
+    ``simulate`` runs a thread per device: 500 runnable threads outweigh the app's few on two
+    CPUs whatever their niceness (nice is per thread), so only a group caps their share.
+    """
+
+    def __init__(self, path: Path, share: int, control: str) -> None:
+        self.path, self.share, self.control = path, share, control
+
+    @classmethod
+    def create(cls, share: int) -> DeviceGroup | None:
+        """A new group of ``share`` (v2: scaled to cpu.weight), or None without root/cgroups."""
+        name = f"algodesk-devices-{os.getpid()}"
+        for parent, control, value in (
+            (Path("/sys/fs/cgroup/cpu"), "cpu.shares", share),
+            (Path("/sys/fs/cgroup"), "cpu.weight", max(1, share * 100 // 1024)),
+        ):
+            if not (parent / "cgroup.procs").exists():
+                continue
+            try:
+                (parent / name).mkdir()
+                (parent / name / control).write_text(str(value))
+            except OSError:
+                continue
+            return cls(parent / name, value, control)
+        return None
+
+    def describe(self) -> str:
+        return f"in a CPU cgroup, {self.control} {self.share}"
+
+    def add(self, pid: int) -> None:
+        with contextlib.suppress(OSError):  # it may have ended already
+            (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+
 class Rounds:
     """Runs ``algodesk simulate`` for the fleet again and again until ``end`` (monotonic); each
     round writes its JSON summary into ``folder``."""
 
-    def __init__(self, port: int, devices: int, end: float, folder: Path) -> None:
+    def __init__(
+        self, port: int, devices: int, end: float, folder: Path, group: DeviceGroup | None
+    ) -> None:
+        self.group = group
         self.command = [
             sys.executable,
             "-m",
@@ -93,6 +142,8 @@ class Rounds:
         # A file, not a pipe: 200 devices' JSON could fill a pipe nobody reads mid-round.
         with self._output.open("wb") as out:
             self._process = subprocess.Popen(self.command, stdout=out)
+        if self.group is not None:
+            self.group.add(self._process.pid)
         return True
 
     def kill(self) -> None:
@@ -118,6 +169,15 @@ def main() -> None:
         type=str.lower,
         choices=[page.lower() for page in PAGES],
         help="the page on screen during the run",
+    )
+    parser.add_argument(
+        "--devices-share",
+        type=int,
+        default=128,
+        metavar="SHARES",
+        help="run the virtual devices in a CPU cgroup of this weight (root; the app's threads "
+        "weigh 1024 each; 0: no group): on a bench they are other computers, here their "
+        "thread per device shares the CPUs with the app",
     )
     parser.add_argument(
         "--workers",
@@ -158,7 +218,12 @@ def main() -> None:
         sampler.timeout.connect(sample)
         start_rss = rss_mb()
         started = time.monotonic()
-        rounds = Rounds(server.port, args.devices, started + args.duration, Path(home))
+        group = DeviceGroup.create(args.devices_share) if args.devices_share else None
+        print(
+            f"virtual devices: {group.describe() if group else 'same CPU share as the app'}",
+            flush=True,
+        )
+        rounds = Rounds(server.port, args.devices, started + args.duration, Path(home), group)
         watcher = QTimer()
         watcher.setInterval(200)
 
@@ -182,6 +247,8 @@ def main() -> None:
                 timer.stop()
         finally:
             rounds.kill()
+            if group is not None:
+                group.remove()
         seconds = time.monotonic() - started
         feed = window.feed
         devices, _active, attention = feed.counts()

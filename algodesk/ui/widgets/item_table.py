@@ -55,6 +55,7 @@ Values = tuple[Any, ...]
 
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
 _PROGRESS = ROLES.index(PROGRESS_ROLE)
+_TINT = ROLES.index(_BACKGROUND)
 _BAR = QColor("#64b5f6")
 _CLEAR = QColor(0, 0, 0, 0)
 _FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
@@ -193,8 +194,9 @@ class ItemTable(QStandardItemModel):
                 shown = self._shown[row]
                 dirty = False
                 for column, values in enumerate(cells):
-                    if values != shown[column]:
-                        self.setItemData(self.index(row, column), self._roles(values))
+                    was = shown[column]
+                    if values != was:
+                        self._rewrite(row, column, values, was)
                         shown[column] = values
                         dirty = True
                 if search != shown[-1]:
@@ -208,6 +210,18 @@ class ItemTable(QStandardItemModel):
         last = self.columnCount() - 1
         for first, end in contiguous_ranges(changed):
             self.dataChanged.emit(self.index(first, 0), self.index(end, last))
+
+    def _rewrite(self, row: int, column: int, values: Values, was: Values) -> None:
+        """Set the roles of a cell whose values changed from ``was``: usually the text alone (a
+        progress figure, "last seen"), so one role rather than all of them."""
+        item = self.item(row, column)
+        for role, value, old in zip(ROLES, values, was, strict=True):
+            if value != old and role != _BACKGROUND:
+                item.setData(value, role)
+        if values[_PROGRESS] != was[_PROGRESS] or values[_TINT] != was[_TINT]:
+            # a progress bar is drawn as the background, over any tint (as ``_roles``)
+            bar = values[_PROGRESS] is not None
+            item.setData(self._bar(values) if bar else values[_TINT], _BACKGROUND)
 
     def remove_rows(self, first: int, count: int) -> None:
         """Remove ``count`` rows from ``first``, at most :data:`TRIM_ROWS` per Qt call."""
