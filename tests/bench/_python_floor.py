@@ -5,7 +5,7 @@ events: one epoll loop, ``recv_into``, a slice into a reused buffer, ``send``. R
 on loopback by the benchmarks (``--servers python-floor``), it shows what a pure-Python
 per-packet path costs at best, so our engine's figures can be read against it.
 
-    python tests/bench/_python_floor.py ROOT PORT
+    python tests/bench/_python_floor.py ROOT PORT [ADDRESS]
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ _BLOCK = struct.Struct("!H").pack_into
 
 
 def main() -> None:
-    """Serve ``ROOT`` on 127.0.0.1:``PORT`` until SIGTERM."""
+    """Serve ``ROOT`` on ``ADDRESS`` (127.0.0.1):``PORT`` until SIGTERM."""
     root, port = sys.argv[1], int(sys.argv[2])
+    address = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
     signal.signal(signal.SIGTERM, lambda *_args: os._exit(0))
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    listener.bind(("127.0.0.1", port))
+    listener.bind((address, port))
     listener.setblocking(False)
     poller = select.epoll()
     poller.register(listener.fileno(), select.EPOLLIN)

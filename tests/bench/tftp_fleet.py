@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -190,6 +191,8 @@ class Result:
     peak_mb: float
     bad: int
     endings: str = ""
+    clients_failed: str = ""
+    """What the clients that exited with an error printed (busybox: "timeout", an ERROR...)."""
 
     def row(self) -> str:
         per_k = self.cpu / self.blocks * 1000
@@ -197,6 +200,7 @@ class Result:
             f"{self.server:<12} {self.devices:>4} {self.blksize:>5} {self.makespan:>8.2f} s "
             f"{self.makespan / self.limit:>6.2f}x {per_k:>7.3f} s {self.peak_mb:>7.1f} MB "
             f"{'all md5 ok' if not self.bad else f'{self.bad} BAD'} {self.endings}"
+            f"{'; clients: ' + self.clients_failed if self.clients_failed else ''}"
         ).rstrip()
 
 
@@ -206,6 +210,9 @@ OURS_SETTINGS: dict[str, object] = {}  # --ours KEY=VALUE
 def _server_argv(kind: str, root: Path) -> list[str]:
     if kind == "tftpd-hpa":
         return [TFTPD_HPA, "-L", "-s", str(root), "-a", f"{SERVER_IP}:{PORT}"]
+    if kind == "python-floor":  # a yardstick: the least a Python server does per packet
+        floor = Path(__file__).with_name("_python_floor.py")
+        return [sys.executable, str(floor), str(root), str(PORT), SERVER_IP]
     workers = {"ours": "1", "ours-w2": "2"}[kind]
     endings = root.parent / "endings.json"
     extra = json.dumps(OURS_SETTINGS)
@@ -256,6 +263,8 @@ def run_one(
         stderr=subprocess.DEVNULL,
     )
     clients: list[subprocess.Popen[bytes]] = []
+    errors = out.parent / "client-errors"
+    errors.mkdir(exist_ok=True)
     try:
         cpu.add(process.pid)  # ip netns exec execs the server: same PID
         _wait_bound(server_ns, process)
@@ -269,14 +278,15 @@ def run_one(
                 " ".join(busybox_argv(PORT, name, out / f"{n}-{name}", blksize, SERVER_IP))
                 for name in sizes
             ]
-            clients.append(
-                subprocess.Popen(
-                    ["ip", "netns", "exec", client_ns, "sh", "-c", " && ".join(steps)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+            with (errors / f"{n}.txt").open("wb") as stderr:
+                clients.append(
+                    subprocess.Popen(
+                        ["ip", "netns", "exec", client_ns, "sh", "-c", " && ".join(steps)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                    )
                 )
-            )
         bound = limit * 20 + 60  # a run never outlasts this
         for client in clients:
             client.wait(timeout=max(1.0, bound - (time.monotonic() - started)))
@@ -290,6 +300,12 @@ def run_one(
         blocks = devices * sum(size // blksize + 1 for size, _md5 in sizes.values())
         peak = memory.stop()
         result = Result(kind, devices, blksize, makespan, limit, used, blocks, peak, bad)
+        said = Counter(
+            ((errors / f"{n}.txt").read_text(errors="replace").strip().splitlines() or ["?"])[-1]
+            for n, client in enumerate(clients)
+            if client.returncode
+        )
+        result.clients_failed = ", ".join(f"{count} {what!r}" for what, count in said.items())
     finally:
         for client in clients:
             if client.poll() is None:
@@ -302,8 +318,9 @@ def run_one(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        for path in out.iterdir():
-            path.unlink()
+        for folder in (out, errors):
+            for path in folder.iterdir():
+                path.unlink()
         if memory is not None:
             memory.stop()
         cpu.remove()
@@ -319,7 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--blksize", type=int, nargs="+", default=[512, 1428])
-    parser.add_argument("--servers", nargs="+", default=["ours", "ours-w2", "tftpd-hpa"])
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        default=["ours", "ours-w2", "tftpd-hpa"],
+        choices=["ours", "ours-w2", "tftpd-hpa", "python-floor"],
+        help="python-floor: tests/bench/_python_floor.py, the least a Python server can do",
+    )
     parser.add_argument("--firmware-mb", type=float, default=30.0)
     parser.add_argument(
         "--ours", nargs="*", default=[], metavar="KEY=VALUE", help="TftpSettings of ours (int)"
