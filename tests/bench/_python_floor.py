@@ -84,7 +84,7 @@ def main() -> None:
             view = files[name]
             blksize = int(options.get(b"blksize", b"512"))
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
+            sock.bind((address, 0))
             sock.connect(client)
             sock.setblocking(False)
             out = bytearray(4 + blksize)
