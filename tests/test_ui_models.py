@@ -390,3 +390,58 @@ def test_device_rows_wait_while_the_live_page_is_hidden_and_catch_up(qtbot) -> N
     served = feed.tracker.devices["0022EE000001"].files_served
     assert served > 0 and feed.devices.index(0, Column.FILES).data() == str(served)  # ...then
     feed.stop()
+
+
+def test_transfer_filter_drops_a_row_whose_outcome_leaves_it_and_shows_all_again() -> None:
+    from algodesk.core.events import RequestReceived, Source, TransferFinished, TransferStarted
+
+    tracker = Tracker()
+    client = ("10.0.0.2", 40000)
+    tracker.apply(RequestReceived(client=client, filename="algop8186.conf"))
+    tracker.apply(
+        TransferStarted(
+            transfer_id=1,
+            client=client,
+            requested="algop8186.conf",
+            served="algop8186.conf",
+            source=Source.DISK,
+            size=10,
+        )
+    )
+    model = TransferTableModel(limit=100)
+    model.apply_changes(tracker.take_changes())
+    proxy = TransferFilter()
+    proxy.setSourceModel(model)
+    proxy.set_outcomes("In progress")
+    assert proxy.rowCount() == 1
+    tracker.apply(
+        TransferFinished(
+            transfer_id=1, client=client, served="algop8186.conf", bytes_sent=10, duration=0.1
+        )
+    )
+    model.apply_changes(tracker.take_changes())
+    assert proxy.rowCount() == 0  # rewritten rows are filtered again while a filter is on
+    proxy.set_outcomes("Served")
+    assert proxy.rowCount() == 1
+    proxy.set_text("nothing like it")
+    assert proxy.rowCount() == 0
+    proxy.set_text(" ")
+    proxy.set_outcomes("All")
+    assert proxy.rowCount() == 1 and proxy.filterRegularExpression().pattern() == ""
+
+
+def test_changed_rows_close_together_go_out_in_one_signal() -> None:
+    from algodesk.ui.widgets.dirty import contiguous_ranges
+    from algodesk.ui.widgets.item_table import JOIN_GAP, ItemTable, cell
+
+    assert contiguous_ranges([5, 1, 2, 2, 9], gap=0) == [(1, 2), (5, 5), (9, 9)]
+    assert contiguous_ranges([5, 1, 2, 9], gap=3) == [(1, 9)]
+    model = ItemTable(["a"])
+    rows = JOIN_GAP * 4
+    model.append_rows([(object(), [cell(str(n))], "") for n in range(rows)])
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, _roles: changed.append((top.row(), bottom.row())))
+    far = rows - 1
+    model.update_rows([(n, [cell("new")], "") for n in (0, 3, JOIN_GAP, far)])
+    assert changed == [(0, JOIN_GAP), (far, far)]
+    assert [model.index(n, 0).data() for n in (0, 1, far)] == ["new", "1", "new"]

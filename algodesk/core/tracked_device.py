@@ -90,6 +90,10 @@ class Boot:
     provisioning_off: bool = False
 
 
+def _rank(diagnosis: Diagnosis) -> int:
+    return diagnosis.level.rank
+
+
 @dataclass(slots=True, eq=False)
 class TrackedDevice:
     """One device on the bench, keyed by its MAC (or ``ip:<address>`` until the MAC is known)."""
@@ -135,7 +139,11 @@ class TrackedDevice:
             return Level.INFO, NOT_SEEN
         if self.pooled:
             return Level.INFO, POOLED
-        worst = max(self.diagnoses, key=lambda d: d.level.rank, default=None)
+        # the worst without sorting them all (the status bar asks for every device each tick)
+        found = self.findings
+        if self.loop is not None or self.shared is not None:
+            found = [*found, *(d for d in (self.loop, self.shared) if d is not None)]
+        worst = max(found, key=_rank, default=None)
         if worst and worst.level.rank >= Level.WARNING.rank:
             return worst.level, worst.short
         handed = next((d for d in self.findings if d.code == "handed-off"), None)

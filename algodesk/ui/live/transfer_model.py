@@ -121,6 +121,7 @@ class TransferFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(0)
         self._text = ""
         self._outcomes = OUTCOME_FILTERS["All"]
+        self._apply()
 
     def set_text(self, value: str) -> None:
         """Filter by a case-insensitive substring of client, device or file."""
@@ -133,6 +134,10 @@ class TransferFilter(QSortFilterProxyModel):
         self._apply()
 
     def _apply(self) -> None:
-        self.setFilterRegularExpression(
-            QRegularExpression(search_pattern(self._text, self._outcomes))
-        )
+        everything = not self._text.strip() and self._outcomes == OUTCOME_FILTERS["All"]
+        # Showing everything (as the page opens, and while a bench runs): no pattern, so a new
+        # row is accepted without a match, and no re-filtering of rewritten rows (500 devices:
+        # a thousand progress rewrites a second, each range re-matched).
+        self.setDynamicSortFilter(not everything)
+        pattern = "" if everything else search_pattern(self._text, self._outcomes)
+        self.setFilterRegularExpression(QRegularExpression(pattern))
