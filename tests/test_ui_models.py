@@ -393,35 +393,25 @@ def test_device_rows_wait_while_the_live_page_is_hidden_and_catch_up(qtbot) -> N
 
 
 def test_transfer_filter_drops_a_row_whose_outcome_leaves_it_and_shows_all_again() -> None:
-    from algodesk.core.events import RequestReceived, Source, TransferFinished, TransferStarted
-
-    tracker = Tracker()
-    client = ("10.0.0.2", 40000)
-    tracker.apply(RequestReceived(client=client, filename="algop8186.conf"))
-    tracker.apply(
-        TransferStarted(
-            transfer_id=1,
-            client=client,
-            requested="algop8186.conf",
-            served="algop8186.conf",
-            source=Source.DISK,
-            size=10,
+    script = EventScript().served("10.0.0.2", "algop8186.conf", finish=False)
+    running = len(script.events)
+    script.events.append(  # the transfer EventScript started ends
+        TransferFailed(
+            transfer_id=1, client=script.events[0].client, served="algop8186.conf", reason="gone"
         )
     )
+    tracker = Tracker()
+    tracker.apply_all(script.events[:running])
     model = TransferTableModel(limit=100)
     model.apply_changes(tracker.take_changes())
     proxy = TransferFilter()
     proxy.setSourceModel(model)
     proxy.set_outcomes("In progress")
     assert proxy.rowCount() == 1
-    tracker.apply(
-        TransferFinished(
-            transfer_id=1, client=client, served="algop8186.conf", bytes_sent=10, duration=0.1
-        )
-    )
+    tracker.apply_all(script.events[running:])
     model.apply_changes(tracker.take_changes())
     assert proxy.rowCount() == 0  # rewritten rows are filtered again while a filter is on
-    proxy.set_outcomes("Served")
+    proxy.set_outcomes("Problems")
     assert proxy.rowCount() == 1
     proxy.set_text("nothing like it")
     assert proxy.rowCount() == 0

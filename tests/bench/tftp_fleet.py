@@ -191,6 +191,8 @@ class Result:
     peak_mb: float
     bad: int
     endings: str = ""
+    bad_files: str = ""
+    """For each bad download: the file asked for and what came instead."""
     clients_failed: str = ""
     """What the clients that exited with an error printed (busybox: "timeout", an ERROR...)."""
 
@@ -201,7 +203,24 @@ class Result:
             f"{self.makespan / self.limit:>6.2f}x {per_k:>7.3f} s {self.peak_mb:>7.1f} MB "
             f"{'all md5 ok' if not self.bad else f'{self.bad} BAD'} {self.endings}"
             f"{'; clients: ' + self.clients_failed if self.clients_failed else ''}"
+            f"{'; bad: ' + self.bad_files if self.bad_files else ''}"
         ).rstrip()
+
+
+def _what_came(
+    wrong: list[tuple[int, str]],
+    got: dict[tuple[int, str], str],
+    sizes: dict[str, tuple[int, str]],
+    out: Path,
+) -> str:
+    """``algop8186.conf <- algop8186.md5 (33 B)``: what each bad download received instead."""
+    by_digest = {digest: name for name, (_size, digest) in sizes.items()}
+    told = []
+    for n, name in wrong:
+        path = out / f"{n}-{name}"
+        size = path.stat().st_size if path.exists() else -1
+        told.append(f"{name} <- {by_digest.get(got[(n, name)], 'other bytes')} ({size} B)")
+    return ", ".join(sorted(set(told)))
 
 
 OURS_SETTINGS: dict[str, object] = {}  # --ours KEY=VALUE
@@ -292,11 +311,9 @@ def run_one(
             client.wait(timeout=max(1.0, bound - (time.monotonic() - started)))
         makespan = time.monotonic() - started
         used = cpu.cpu_seconds() - before
-        bad = sum(
-            md5_of(out / f"{n}-{name}") != digest
-            for n in range(devices)
-            for name, (_size, digest) in sizes.items()
-        )
+        got = {(n, name): md5_of(out / f"{n}-{name}") for n in range(devices) for name in sizes}
+        wrong = [(n, name) for (n, name), digest in got.items() if digest != sizes[name][1]]
+        bad = len(wrong)
         blocks = devices * sum(size // blksize + 1 for size, _md5 in sizes.values())
         peak = memory.stop()
         result = Result(kind, devices, blksize, makespan, limit, used, blocks, peak, bad)
@@ -306,6 +323,7 @@ def run_one(
             if client.returncode
         )
         result.clients_failed = ", ".join(f"{count} {what!r}" for what, count in said.items())
+        result.bad_files = _what_came(wrong, got, sizes, out)
     finally:
         for client in clients:
             if client.poll() is None:

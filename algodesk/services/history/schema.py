@@ -40,8 +40,9 @@ MIGRATIONS: tuple[Migration, ...] = (_schema_v1,)
 """Migration N (0-based) takes the schema from version N to N + 1; append, never edit."""
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in WAL mode with full sync, usable from one thread at a time.
+def connect(path: Path, *, reader: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with full sync, usable from one thread at a time; a ``reader``
+    only reads (no journal switch, no writes: a query of its own while the writer writes).
 
     Raises:
         HistoryError: the file is not a SQLite database or cannot be opened.
@@ -49,13 +50,10 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
         try:
-            (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
-            if mode != "wal":
-                raise HistoryError(f"{path}: SQLite refused WAL mode (got {mode!r})")
-            # FULL: a commit survives power loss too, not just a killed process; batching
-            # keeps the fsyncs to a few per second.
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
+            if reader:
+                db.execute("PRAGMA query_only=ON")
+            else:
+                _prepare_writer(db, path)
         except BaseException:
             db.close()
             raise
@@ -64,22 +62,14 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def connect_reader(path: Path) -> sqlite3.Connection:
-    """A connection that only reads (no WAL switch, no writes), for one thread.
-
-    Raises:
-        HistoryError: the file cannot be opened.
-    """
-    try:
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA query_only=ON")
-        except BaseException:
-            db.close()
-            raise
-    except sqlite3.Error as error:
-        raise HistoryError(f"cannot open history {path}: {error}") from error
-    return db
+def _prepare_writer(db: sqlite3.Connection, path: Path) -> None:
+    (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
+    if mode != "wal":
+        raise HistoryError(f"{path}: SQLite refused WAL mode (got {mode!r})")
+    # FULL: a commit survives power loss too, not just a killed process; batching keeps the
+    # fsyncs to a few per second.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
 
 
 def migrate(db: sqlite3.Connection, migrations: Sequence[Migration], path: Path) -> int:

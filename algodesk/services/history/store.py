@@ -29,7 +29,6 @@ from algodesk.services.history.schema import (
     MIGRATIONS,
     Migration,
     connect,
-    connect_reader,
     migrate,
 )
 from algodesk.services.history.writer import RunWriter
@@ -162,7 +161,7 @@ class HistoryStore:
         self.flush()  # so the stream sees everything recorded before it was asked
         if self._closed:
             raise HistoryError("the history store is closed")
-        db = connect_reader(self.path)
+        db = connect(self.path, reader=True)
         try:
             db.execute("BEGIN")  # one snapshot across the chunks
             cursor = db.execute(

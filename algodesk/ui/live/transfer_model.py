@@ -7,6 +7,7 @@ import re
 
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
+from algodesk.core.device import bare_name
 from algodesk.core.tracker import Changes, Outcome, TimelineEntry
 from algodesk.ui.live.device_model import SEVERAL_DEVICES
 from algodesk.ui.live.entry_model import EntryTableModel, outcome_text
@@ -26,9 +27,9 @@ def _device(entry: TimelineEntry) -> str:
 
 
 def _file(entry: TimelineEntry) -> str:
-    served = entry.served.replace("\\", "/").rsplit("/", 1)[-1]
-    base = entry.requested.replace("\\", "/").rsplit("/", 1)[-1]
-    return entry.requested if not served or served == base else f"{entry.requested} → {served}"
+    served = bare_name(entry.served)
+    same = not served or served == bare_name(entry.requested)
+    return entry.requested if same else f"{entry.requested} → {served}"
 
 
 def _progress(entry: TimelineEntry) -> str:
