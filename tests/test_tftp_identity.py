@@ -135,3 +135,45 @@ def test_a_late_copy_of_a_served_request_starts_nothing(
         log.wait_for(ev.TransferFinished, 2)
     assert len(log.of(ev.TransferStarted)) == 2
     assert len(log.of(ev.RequestReceived)) == 2  # the copy was never taken for a request
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_a_late_copy_of_a_request_whose_transfer_failed_starts_nothing(
+    workers: int, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fleet bench (200 busybox clients): a client got our answer, its last ACK was lost,
+    # the transfer failed ("client unreachable"); a copy of its request still queued then
+    # started a transfer that the next program on that port took for its own file (whole files
+    # of another name received). A client that acknowledged data had our answer: a copy of its
+    # request that reached us before our last DATA left is late, failed transfer or not.
+    from algodesk.services.tftp import engine
+    from algodesk.services.tftp.workers import worker
+
+    early: list[bool] = []
+    real = engine.receive_request
+
+    def stamped(*args: object) -> object:
+        received = real(*args)  # type: ignore[arg-type]
+        if received is not None and early:
+            early.pop()
+            return (*received[:3], 1.0)  # reached us long before the transfer's last DATA
+        return received
+
+    monkeypatch.setattr(engine, "receive_request", stamped)
+    monkeypatch.setattr(worker, "receive_request", stamped)
+    with running_server(root, _settings(workers)) as (server, log):
+        with RawClient(server.port, source="127.0.0.2") as client:
+            client.rrq(QUICK)
+            assert client.recv().block == 1
+            client.ack(1)
+            assert client.recv().block == 2
+            client.send(b"\x00\x05\x00\x00gone\x00")  # the client gives up
+            log.wait_for(ev.TransferFailed)
+            early.append(True)
+            client.peer = None
+            client.rrq(QUICK)  # the late copy
+            client.rrq(QUICK)  # a new request from the same port, after the last DATA
+            assert client.finish(client.recv())[0] == FILES[QUICK]
+        log.wait_for(ev.TransferFinished)
+    assert len(log.of(ev.TransferStarted)) == 2
+    assert len(log.of(ev.RequestReceived)) == 2  # the copy was never taken for a request

@@ -593,9 +593,7 @@ class Engine:
 
     def _finish(self, transfer: Transfer, now: float) -> None:
         record = self._close(transfer)
-        # When the last DATA left, in wall-clock time (the kernel stamps requests with it).
-        last_sent = time.time() - (time.monotonic() - transfer.sent_at)
-        self.recent.served(transfer.peer, record.requested, last_sent)
+        self.recent.served(transfer.peer, record.requested, self._wall(transfer.sent_at))
         self.emit(
             ev.TransferFinished(
                 transfer_id=transfer.tid,
@@ -607,12 +605,24 @@ class Engine:
             )
         )
 
+    @staticmethod
+    def _wall(monotonic: float) -> float:
+        """A ``time.monotonic()`` instant in wall-clock time (the kernel stamps requests so)."""
+        return time.time() - (time.monotonic() - monotonic)
+
     def _fail(self, transfer: Transfer, reason: str, *, notify: bool = True, code: int = 0) -> None:
         if notify:
             with contextlib.suppress(OSError):
                 transfer.send_packet(packets.error_packet(code, reason))
         sent = transfer.bytes_acked
         record = self._close(transfer)
+        if sent:
+            # The client had our answer: a copy of its request still queued is as late as one
+            # of a finished transfer. Most often the failure is its last ACK lost, the program
+            # gone ("client unreachable"); answered, the copy starts a transfer that the next
+            # program on that port takes for its own (fleet bench, N=200: whole files of
+            # another name received, 4 a run).
+            self.recent.served(transfer.peer, record.requested, self._wall(transfer.sent_at))
         self.emit(
             ev.TransferFailed(
                 transfer_id=transfer.tid,

@@ -254,8 +254,9 @@ class Balancer:
             held = self._running.pop(event.transfer_id, None)
             if held is None:
                 return
-            if isinstance(event, ev.TransferFinished):
-                # The worker read the last ACK before it said so: later than its last DATA.
+            if isinstance(event, ev.TransferFinished) or event.bytes_sent:
+                # The worker said so after its last DATA left. A failed transfer whose client
+                # acknowledged data counts too: the client had our answer (engine._fail).
                 self.recent.served(held[1].client, held[1].requested, event.time)
             client = _client(held[1].client)
             route = self._routes.get(client)
