@@ -177,3 +177,25 @@ def test_a_late_copy_of_a_request_whose_transfer_failed_starts_nothing(
         log.wait_for(ev.TransferFinished)
     assert len(log.of(ev.TransferStarted)) == 2
     assert len(log.of(ev.RequestReceived)) == 2  # the copy was never taken for a request
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_a_request_for_another_file_ends_the_unanswered_transfer_of_its_port(
+    workers: int, root: Path
+) -> None:
+    # The fleet bench: a busybox client gave up before acknowledging our first answer, the
+    # next program got its port and asked for its own file, and took our resent answer for it
+    # (a config asked for, a whole firmware received). The first transfer must end, silently:
+    # the port is the new program's.
+    with running_server(root, _settings(workers)) as (server, log):
+        with RawClient(server.port, source="127.0.0.2") as client:
+            client.rrq(SLOW)
+            assert client.recv().block == 1  # never acknowledged: the program "gave up"
+            client.peer = None
+            assert client.fetch(QUICK)[0] == FILES[QUICK]
+            (failed,) = log.wait_for(ev.TransferFailed)
+            assert isinstance(failed, ev.TransferFailed) and "gave up" in failed.reason
+            assert failed.served == SLOW
+            assert client.expect_nothing(wait=1.5)  # no resent DATA of the first transfer
+        log.wait_for(ev.TransferFinished)
+    assert [e.served for e in log.of(ev.TransferFinished)] == [QUICK]  # type: ignore[attr-defined]

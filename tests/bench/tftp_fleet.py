@@ -60,7 +60,12 @@ from pathlib import Path
 from algodesk.core import events as ev
 from algodesk.services.tftp import TftpServer, TftpSettings
 endings = collections.Counter()
+asked, waits = {}, []
 def sink(event):
+    if isinstance(event, ev.RequestReceived):
+        asked[event.client] = event.time
+    elif isinstance(event, ev.TransferStarted) and event.client in asked:
+        waits.append(event.time - asked.pop(event.client))
     if isinstance(event, ev.TransferFailed):
         endings["failed: " + event.reason] += 1
     elif isinstance(event, ev.RequestRefused):
@@ -74,6 +79,11 @@ signal.signal(signal.SIGTERM, lambda *args: done.set())
 while not done.wait(0.5):
     pass
 server.stop()
+if waits:
+    waits.sort()
+    at = lambda q: waits[min(len(waits) - 1, int(q * len(waits)))] * 1000
+    endings[f"started after its request: p50 {at(0.5):.0f} ms, p99 {at(0.99):.0f} ms, "
+            f"max {waits[-1] * 1000:.0f} ms, of"] = len(waits)
 Path(sys.argv[5]).write_text(json.dumps(endings))
 """
 

@@ -385,6 +385,7 @@ class Engine:
             return False
         if self._repeats(sender, request.filename, now):
             return False
+        self._supersede(sender)
         detail = self._no_slot(sender[0], in_flight, from_address)
         if detail:
             self._refuse(sender, request.filename, RefusalReason.BUSY, detail)
@@ -408,6 +409,19 @@ class Engine:
             with contextlib.suppress(OSError):
                 previous.resend_first(now)
         return True
+
+    def _supersede(self, sender: tuple[str, int]) -> None:
+        """End the transfer to ``sender`` whose answer was never acknowledged: a request for
+        another file from that port means the program that asked for it is gone (it gave up),
+        and another program has the port now. Resent, that answer would reach the new program,
+        which takes the first answer it gets for its own: the fleet bench (200 busybox clients)
+        saw a config asked for and a whole firmware received. No ERROR goes to the port: it
+        is the new program's. A transfer under way (its client acknowledged data) goes on."""
+        previous = self.by_client.get(sender)
+        if previous is not None and previous.in_first_round:
+            self._fail(
+                previous, "its client gave up (another request came from its port)", notify=False
+            )
 
     def _no_slot(self, address: str, in_flight: int, from_address: int | None) -> str:
         """Why a request from ``address`` gets no slot ("" when it does): fair admission.
