@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
 from algodesk.core.diagnosis import Level
-from algodesk.core.events import ServerStarted, TransferFailed
+from algodesk.core.events import ServerStarted, TransferFailed, TransferStarted
 from algodesk.core.md5 import md5_hex
 from algodesk.core.simulator import folder_fetcher, simulate
 from algodesk.core.trace import DeviceState
@@ -395,10 +395,9 @@ def test_device_rows_wait_while_the_live_page_is_hidden_and_catch_up(qtbot) -> N
 def test_transfer_filter_drops_a_row_whose_outcome_leaves_it_and_shows_all_again() -> None:
     script = EventScript().served("10.0.0.2", "algop8186.conf", finish=False)
     running = len(script.events)
+    (started,) = [e for e in script.events if isinstance(e, TransferStarted)]
     script.events.append(  # the transfer EventScript started ends
-        TransferFailed(
-            transfer_id=1, client=script.events[0].client, served="algop8186.conf", reason="gone"
-        )
+        TransferFailed(transfer_id=1, client=started.client, served=started.served, reason="gone")
     )
     tracker = Tracker()
     tracker.apply_all(script.events[:running])
