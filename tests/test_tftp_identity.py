@@ -101,13 +101,9 @@ def test_transfer_numbers_go_on_across_a_restart(workers: int, root: Path) -> No
     assert len(set(ids)) == 6
 
 
-@pytest.mark.parametrize("workers", MODES)
-def test_a_late_copy_of_a_served_request_starts_nothing(
-    workers: int, root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A busy client repeats its request; a copy that waited in our queue until the transfer
-    # ended must not start a second one (its stale packets would reach the next program that
-    # gets that port). The kernel's arrival stamp tells it: here the copy's is set early.
+def _stamp_next_request_early(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Append True to the returned list: the next request read is stamped as having reached
+    this computer long before (a copy that waited in the queue)."""
     from algodesk.services.tftp import engine
     from algodesk.services.tftp.workers import worker
 
@@ -123,6 +119,17 @@ def test_a_late_copy_of_a_served_request_starts_nothing(
 
     monkeypatch.setattr(engine, "receive_request", stamped)
     monkeypatch.setattr(worker, "receive_request", stamped)
+    return early
+
+
+@pytest.mark.parametrize("workers", MODES)
+def test_a_late_copy_of_a_served_request_starts_nothing(
+    workers: int, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A busy client repeats its request; a copy that waited in our queue until the transfer
+    # ended must not start a second one (its stale packets would reach the next program that
+    # gets that port). The kernel's arrival stamp tells it: here the copy's is set early.
+    early = _stamp_next_request_early(monkeypatch)
     with running_server(root, _settings(workers)) as (server, log):
         with RawClient(server.port, source="127.0.0.2") as client:
             assert client.fetch(QUICK)[0] == FILES[QUICK]
@@ -146,21 +153,7 @@ def test_a_late_copy_of_a_request_whose_transfer_failed_starts_nothing(
     # started a transfer that the next program on that port took for its own file (whole files
     # of another name received). A client that acknowledged data had our answer: a copy of its
     # request that reached us before our last DATA left is late, failed transfer or not.
-    from algodesk.services.tftp import engine
-    from algodesk.services.tftp.workers import worker
-
-    early: list[bool] = []
-    real = engine.receive_request
-
-    def stamped(*args: object) -> object:
-        received = real(*args)  # type: ignore[arg-type]
-        if received is not None and early:
-            early.pop()
-            return (*received[:3], 1.0)  # reached us long before the transfer's last DATA
-        return received
-
-    monkeypatch.setattr(engine, "receive_request", stamped)
-    monkeypatch.setattr(worker, "receive_request", stamped)
+    early = _stamp_next_request_early(monkeypatch)
     with running_server(root, _settings(workers)) as (server, log):
         with RawClient(server.port, source="127.0.0.2") as client:
             client.rrq(QUICK)
