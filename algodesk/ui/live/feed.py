@@ -174,7 +174,7 @@ class LiveFeed(QObject):
             return True
         return False
 
-    def show_pages(self, *, transfers: bool, log: bool, live: bool = False) -> None:
+    def show_pages(self, *, live: bool, transfers: bool, log: bool) -> None:
         """Say which pages are on screen: hidden ones wait until shown to catch up.
 
         The device table's rows still come and go while the Live page is hidden (its row
