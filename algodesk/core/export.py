@@ -112,11 +112,6 @@ def _cells(devices: Iterable[TrackedDevice]) -> Iterator[tuple[Value, ...]]:
             yield head + _file_cells(entry)
 
 
-def rows(devices: Iterable[TrackedDevice]) -> list[dict[str, Value]]:
-    """One flat row per request of every device (a lease-only device: one row, no file)."""
-    return [dict(zip(CSV_FIELDS, cells, strict=True)) for cells in _cells(devices)]
-
-
 def to_csv(devices: Iterable[TrackedDevice]) -> str:
     """CSV text with a header row (:data:`CSV_FIELDS`); empty cells for unknown values."""
     buffer = io.StringIO()
