@@ -28,6 +28,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from algodesk.core.md5 import Md5Form, read_md5
+
 _FICLONE = 0x40049409  # linux/fs.h: share every block of one file with another
 _CHUNK = 8 << 20
 
@@ -115,9 +117,8 @@ class SharedCopies:
             return None
         finally:
             os.close(fd)
-        value = text.decode("ascii", "replace")
-        hex_digits = "0123456789abcdef"
-        return value if len(value) == 32 and all(c in hex_digits for c in value) else None
+        reading = read_md5(text)  # written bare by keep_digest; anything else is not ours
+        return reading.digest if reading.form is Md5Form.BARE else None
 
     def keep_digest(self, version: Version, value: str) -> None:
         """Keep the md5 of ``version`` for the other workers (silently not, when it cannot)."""
